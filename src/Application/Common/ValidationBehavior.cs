@@ -1,0 +1,32 @@
+using FluentValidation;
+using MediatR;
+using Microsoft.Extensions.Logging;
+
+namespace Rooms.Application.Common;
+
+/// <summary>
+/// Runs the request's FluentValidation validator before its handler. A failure is the
+/// client's mistake: it becomes a failed <see cref="Result{T}"/> naming the field, logged at Warning.
+/// </summary>
+public sealed partial class ValidationBehavior<TRequest, TValue>(
+    IValidator<TRequest> validator,
+    ILogger<ValidationBehavior<TRequest, TValue>> logger) : IPipelineBehavior<TRequest, Result<TValue>>
+    where TRequest : IRequest<Result<TValue>>
+{
+    public Task<Result<TValue>> Handle(TRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<Result<TValue>> next)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        var validation = validator.Validate(request);
+        if (validation.IsValid)
+        {
+            return next();
+        }
+
+        var error = validation.Errors[0].ErrorMessage;
+        LogRejected(typeof(TRequest).Name, error);
+        return Task.FromResult(Result<TValue>.Fail(error));
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected {Request}: {Error}")]
+    private partial void LogRejected(string request, string error);
+}

@@ -1,0 +1,44 @@
+using MediatR;
+using Microsoft.Extensions.Logging;
+using Rooms.Application.Common;
+using Rooms.Application.Ports;
+
+namespace Rooms.Application.Connections.Disconnect;
+
+public sealed partial class DisconnectHandler(
+    IRoomRepository repository,
+    IPresence presence,
+    IClock clock,
+    ILogger<DisconnectHandler> logger) : IRequestHandler<DisconnectCommand, Result<bool>>
+{
+    /// <returns>Whether the session had identified (and so had a room and a connection row).</returns>
+    public async Task<Result<bool>> Handle(DisconnectCommand request, CancellationToken cancellationToken)
+    {
+        var session = request.Session;
+        if (session.Member is not { } member)
+        {
+            return Result<bool>.Ok(false);
+        }
+
+        presence.Leave(session.RoomId!, member);
+        LogDisconnected(member.DeviceId, session.RoomId!, session.ClientIp);
+        try
+        {
+            await repository.CloseConnectionAsync(session.ConnectionRowId, clock.UtcNow, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The row stays open; the next start-up closes it.
+            LogStoreFailed(ex, member.DeviceId, session.ConnectionRowId);
+            return Result<bool>.Fail("Disconnect not recorded");
+        }
+
+        return Result<bool>.Ok(true);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} left room {RoomId} ({ClientIp})")]
+    private partial void LogDisconnected(string deviceId, string roomId, string clientIp);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Closing connection row {ConnectionRowId} of device {DeviceId} failed")]
+    private partial void LogStoreFailed(Exception exception, string deviceId, long connectionRowId);
+}

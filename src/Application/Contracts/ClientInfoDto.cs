@@ -1,0 +1,3 @@
+namespace Rooms.Application.Contracts;
+
+public sealed record ClientInfoDto(string DeviceId, string Identity);

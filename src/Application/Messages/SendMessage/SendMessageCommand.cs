@@ -1,0 +1,11 @@
+using MediatR;
+using Rooms.Application.Common;
+using Rooms.Application.Contracts;
+using Rooms.Application.Sessions;
+
+namespace Rooms.Application.Messages.SendMessage;
+
+/// <summary>A broadcast (no <paramref name="TargetDeviceId"/>) or a direct message.</summary>
+/// <param name="Timestamp">The client's ISO-8601 timestamp, forwarded as given; the server stamps one when absent.</param>
+public sealed record SendMessageCommand(ClientSession Session, string? Content, string? TargetDeviceId, string? Timestamp)
+    : IRequest<Result<SendReceiptDto>>;

@@ -1,0 +1,74 @@
+using MediatR;
+using Microsoft.Extensions.Logging;
+using Rooms.Application.Common;
+using Rooms.Application.Contracts;
+using Rooms.Application.Ports;
+using Rooms.Domain.Messages;
+using Rooms.Domain.Rooms;
+
+namespace Rooms.Application.Messages.SendMessage;
+
+public sealed partial class SendMessageHandler(
+    IMessageStore messageStore,
+    IPresence presence,
+    IClientNotifier notifier,
+    IClock clock,
+    ILogger<SendMessageHandler> logger) : IRequestHandler<SendMessageCommand, Result<SendReceiptDto>>
+{
+    public async Task<Result<SendReceiptDto>> Handle(SendMessageCommand request, CancellationToken cancellationToken)
+    {
+        var session = request.Session;
+        var from = session.Member!;
+        var roomId = session.RoomId!;
+        var room = presence.FindRoom(roomId);
+
+        IReadOnlyList<RoomMember> recipients;
+        MessageType type;
+        if (request.TargetDeviceId is { } target)
+        {
+            var recipient = room?.DirectRecipient(from.DeviceId, target);
+            if (recipient is null)
+            {
+                LogTargetNotFound(from.DeviceId, target, roomId);
+                return Result<SendReceiptDto>.Fail($"Target device not found: {target}");
+            }
+
+            recipients = [recipient];
+            type = MessageType.Direct;
+        }
+        else
+        {
+            recipients = room?.BroadcastRecipients(from.DeviceId) ?? [];
+            type = MessageType.Broadcast;
+        }
+
+        var sentAt = clock.UtcNow;
+        long messageId;
+        try
+        {
+            // Durable before delivery: nothing is forwarded until its row is committed.
+            messageId = await messageStore.AppendAsync(
+                new NewMessage(roomId, from.DeviceId, request.TargetDeviceId, type, request.Content!, sentAt), cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogStoreFailed(ex, from.DeviceId, roomId);
+            return Result<SendReceiptDto>.Fail("Message not delivered: storage unavailable, try again");
+        }
+
+        var delivered = new DeliveredMessageDto(
+            request.Content!, from.DeviceId, type.ToName(), request.Timestamp ?? FieldRules.FormatTimestamp(sentAt), messageId);
+        var handedTo = notifier.Forward(recipients, delivered);
+        LogForwarded(messageId, from.DeviceId, roomId, handedTo);
+        return Result<SendReceiptDto>.Ok(new SendReceiptDto(messageId, handedTo));
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Device {DeviceId} sent to {TargetDeviceId}, not connected in room {RoomId}")]
+    private partial void LogTargetNotFound(string deviceId, string targetDeviceId, string roomId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Storing a message of device {DeviceId} in room {RoomId} failed")]
+    private partial void LogStoreFailed(Exception exception, string deviceId, string roomId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Message {MessageId} from {DeviceId} in room {RoomId} forwarded to {Recipients}")]
+    private partial void LogForwarded(long messageId, string deviceId, string roomId, int recipients);
+}

@@ -1,0 +1,6 @@
+namespace Rooms.Application.Ports;
+
+public interface IClock
+{
+    DateTime UtcNow { get; }
+}

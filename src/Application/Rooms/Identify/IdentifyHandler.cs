@@ -1,0 +1,111 @@
+using MediatR;
+using Microsoft.Extensions.Logging;
+using Rooms.Application.Common;
+using Rooms.Application.Contracts;
+using Rooms.Application.Ports;
+using Rooms.Domain.Devices;
+using Rooms.Domain.Rooms;
+
+namespace Rooms.Application.Rooms.Identify;
+
+public sealed partial class IdentifyHandler(
+    IRoomRepository repository,
+    IPresence presence,
+    IClientNotifier notifier,
+    IClock clock,
+    ILogger<IdentifyHandler> logger) : IRequestHandler<IdentifyCommand, Result<RoomAssignedDto>>
+{
+    /// <summary>Room ids are drawn from 36^6 values; a handful of collisions in a row means something else is wrong.</summary>
+    private const int MaxRoomIdAttempts = 16;
+
+    public async Task<Result<RoomAssignedDto>> Handle(IdentifyCommand request, CancellationToken cancellationToken)
+    {
+        var session = request.Session;
+        var deviceId = request.DeviceId!;
+        var identity = request.Identity!;
+        try
+        {
+            var device = await repository.FindDeviceAsync(deviceId, cancellationToken);
+            var requestedExists = request.RoomId is not null
+                && await repository.RoomExistsAsync(request.RoomId, cancellationToken);
+            var lastRoomExists = request.RoomId is null
+                && device?.LastRoomId is not null
+                && await repository.RoomExistsAsync(device.LastRoomId, cancellationToken);
+
+            var status = RoomAssignment.Decide(request.RoomId, requestedExists, lastRoomExists);
+            if (status == AssignmentStatus.RoomNotFound)
+            {
+                LogRoomNotFound(deviceId, request.RoomId!);
+                var notFound = new RoomAssignedDto(request.RoomId!, status.ToWireName());
+                notifier.SendRoomAssigned(session, notFound);
+                return Result<RoomAssignedDto>.Ok(notFound);
+            }
+
+            var now = clock.UtcNow;
+            device ??= Device.FirstSeen(deviceId, identity, now);
+            var (roomId, connectionRowId) = status == AssignmentStatus.CreatedNew
+                ? await CreateRoomAsync(device, identity, session.ClientIp, now, cancellationToken)
+                : await JoinRoomAsync(device, status == AssignmentStatus.Reconnected ? device.LastRoomId! : request.RoomId!, identity, session.ClientIp, now, cancellationToken);
+
+            var member = new RoomMember(deviceId, identity, session.Id);
+            session.Identified(member, roomId, connectionRowId);
+
+            // Queue the reply before joining, so it precedes every frame the room sends this client.
+            var assigned = new RoomAssignedDto(roomId, status.ToWireName());
+            notifier.SendRoomAssigned(session, assigned);
+            var replaced = presence.Join(roomId, member);
+            if (replaced is not null)
+            {
+                LogReplaced(deviceId, replaced.SessionId, session.Id);
+                notifier.CloseReplaced(replaced);
+            }
+
+            LogAssigned(deviceId, identity, roomId, assigned.Status, session.ClientIp);
+            return Result<RoomAssignedDto>.Ok(assigned);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogStorageFailed(ex, deviceId);
+            return Result<RoomAssignedDto>.Fail("Identify failed: storage unavailable, try again");
+        }
+    }
+
+    private async Task<(string RoomId, long ConnectionRowId)> CreateRoomAsync(
+        Device device, string identity, string clientIp, DateTime now, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var roomId = RoomId.NewCandidate();
+            device.ConnectedTo(roomId, identity, now);
+            try
+            {
+                var rowId = await repository.RecordConnectionAsync(new NewConnection(device, roomId, RoomIsNew: true, clientIp, now), cancellationToken);
+                return (roomId, rowId);
+            }
+            catch (RoomIdTakenException) when (attempt < MaxRoomIdAttempts)
+            {
+                // Ids are unique among all rooms ever created: draw another.
+            }
+        }
+    }
+
+    private async Task<(string RoomId, long ConnectionRowId)> JoinRoomAsync(
+        Device device, string roomId, string identity, string clientIp, DateTime now, CancellationToken cancellationToken)
+    {
+        device.ConnectedTo(roomId, identity, now);
+        var rowId = await repository.RecordConnectionAsync(new NewConnection(device, roomId, RoomIsNew: false, clientIp, now), cancellationToken);
+        return (roomId, rowId);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} ({Identity}) {Status} room {RoomId} from {ClientIp}")]
+    private partial void LogAssigned(string deviceId, string identity, string roomId, string status, string clientIp);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Device {DeviceId} asked for room {RoomId}, which does not exist")]
+    private partial void LogRoomNotFound(string deviceId, string roomId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} reconnected: session {OldSessionId} replaced by {NewSessionId}")]
+    private partial void LogReplaced(string deviceId, long oldSessionId, long newSessionId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Storing the identify of device {DeviceId} failed")]
+    private partial void LogStorageFailed(Exception exception, string deviceId);
+}

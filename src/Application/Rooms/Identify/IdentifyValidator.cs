@@ -1,0 +1,31 @@
+using FluentValidation;
+using Rooms.Application.Common;
+using Rooms.Domain;
+using Rooms.Domain.Rooms;
+
+namespace Rooms.Application.Rooms.Identify;
+
+public sealed class IdentifyValidator : AbstractValidator<IdentifyCommand>
+{
+    public IdentifyValidator()
+    {
+        RuleFor(c => c.Session.IsIdentified).Equal(false)
+            .WithMessage("Already identified: one identify per connection");
+
+        RuleFor(c => c.DeviceId)
+            .NotEmpty().WithMessage("'device_id' is required")
+            .MaximumLength(ProtocolLimits.DeviceIdMaxLength)
+            .WithMessage($"'device_id' must be at most {ProtocolLimits.DeviceIdMaxLength} characters")
+            .Must(FieldRules.IsDeviceId).WithMessage("'device_id' may contain only A-Z a-z 0-9 _ - . :");
+
+        RuleFor(c => c.Identity)
+            .NotEmpty().WithMessage("'identity' is required")
+            .MaximumLength(ProtocolLimits.IdentityMaxLength)
+            .WithMessage($"'identity' must be at most {ProtocolLimits.IdentityMaxLength} characters")
+            .Must(FieldRules.HasNoControlCharacters).WithMessage("'identity' must not contain control characters");
+
+        RuleFor(c => c.RoomId)
+            .Must(RoomId.IsValid!).When(c => c.RoomId is not null)
+            .WithMessage($"'room_id' must be 1-{ProtocolLimits.RoomIdMaxLength} characters of A-Z a-z 0-9 _ -");
+    }
+}

@@ -1,0 +1,42 @@
+using AutoMapper;
+using MediatR;
+using Microsoft.Extensions.Logging;
+using Rooms.Application.Common;
+using Rooms.Application.Contracts;
+using Rooms.Application.Ports;
+
+namespace Rooms.Application.Rooms.QueryRoom;
+
+public sealed partial class QueryRoomHandler(
+    IRoomRepository repository,
+    IPresence presence,
+    IClientNotifier notifier,
+    IMapper mapper,
+    IClock clock,
+    ILogger<QueryRoomHandler> logger) : IRequestHandler<QueryRoomQuery, Result<RoomInfoDto>>
+{
+    public async Task<Result<RoomInfoDto>> Handle(QueryRoomQuery request, CancellationToken cancellationToken)
+    {
+        var session = request.Session;
+        var deviceId = session.Member!.DeviceId;
+        var roomId = session.RoomId!;
+        try
+        {
+            await repository.RecordRoomQueryAsync(deviceId, roomId, clock.UtcNow, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogStoreFailed(ex, deviceId, roomId);
+            return Result<RoomInfoDto>.Fail("Room query failed: storage unavailable, try again");
+        }
+
+        var members = presence.FindRoom(roomId)?.Members ?? [];
+        var others = members.Where(m => m.DeviceId != deviceId).Select(mapper.Map<ClientInfoDto>).ToList();
+        var info = new RoomInfoDto(roomId, members.Count, others);
+        notifier.SendRoomInfo(session, info);
+        return Result<RoomInfoDto>.Ok(info);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Storing a room query of device {DeviceId} in room {RoomId} failed")]
+    private partial void LogStoreFailed(Exception exception, string deviceId, string roomId);
+}

@@ -1,0 +1,8 @@
+using MediatR;
+using Rooms.Application.Common;
+using Rooms.Application.Contracts;
+using Rooms.Application.Sessions;
+
+namespace Rooms.Application.Rooms.QueryRoom;
+
+public sealed record QueryRoomQuery(ClientSession Session) : IRequest<Result<RoomInfoDto>>;

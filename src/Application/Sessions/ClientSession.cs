@@ -1,0 +1,37 @@
+using Rooms.Domain.Rooms;
+
+namespace Rooms.Application.Sessions;
+
+/// <summary>
+/// One WebSocket connection as the use cases see it. Its frames are handled one at a time,
+/// in order, so the identify state needs no locking.
+/// </summary>
+public sealed class ClientSession(long id, string clientIp)
+{
+    public long Id { get; } = id;
+
+    public string ClientIp { get; } = clientIp;
+
+    /// <summary>Set by a successful identify; null before.</summary>
+    public RoomMember? Member { get; private set; }
+
+    public string? RoomId { get; private set; }
+
+    /// <summary>The <c>connections</c> row this session opened.</summary>
+    public long ConnectionRowId { get; private set; }
+
+    public bool IsIdentified => Member is not null;
+
+    public void Identified(RoomMember member, string roomId, long connectionRowId)
+    {
+        ArgumentNullException.ThrowIfNull(member);
+        if (IsIdentified)
+        {
+            throw new InvalidOperationException("The session is already identified.");
+        }
+
+        Member = member;
+        RoomId = roomId;
+        ConnectionRowId = connectionRowId;
+    }
+}

@@ -1,0 +1,7 @@
+namespace Rooms.Domain.Messages;
+
+public enum MessageType
+{
+    Broadcast,
+    Direct,
+}

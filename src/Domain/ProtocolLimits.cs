@@ -1,0 +1,23 @@
+namespace Rooms.Domain;
+
+/// <summary>
+/// Field limits of the wire protocol. Validators and the database schema both read these,
+/// so a value that passes validation always fits its column.
+/// </summary>
+public static class ProtocolLimits
+{
+    public const int DeviceIdMaxLength = 64;
+    public const int IdentityMaxLength = 64;
+    public const int RoomIdMaxLength = 32;
+    public const int GeneratedRoomIdLength = 6;
+    public const int ClientMessageIdMaxLength = 64;
+
+    /// <summary>Counted in UTF-16 code units: 16 384 of them are at most 49 152 UTF-8 bytes, which fits a MySQL TEXT (65 535 bytes).</summary>
+    public const int DefaultMaxContentLength = 16_384;
+
+    /// <summary>Upper bound of the configurable content limit, kept below what a MySQL TEXT column can hold.</summary>
+    public const int MaxContentLengthCeiling = 21_000;
+
+    public const int ClientIpMaxLength = 45;
+    public const int TimestampMaxLength = 64;
+}

@@ -1,0 +1,9 @@
+namespace Rooms.Domain.Rooms;
+
+public enum AssignmentStatus
+{
+    CreatedNew,
+    JoinedExisting,
+    Reconnected,
+    RoomNotFound,
+}

@@ -1,0 +1,61 @@
+namespace Rooms.Domain.Rooms;
+
+/// <summary>
+/// The live side of a room: who is in it right now. Membership is copy-on-write, so a reader
+/// (a broadcast fanning out) takes a consistent snapshot without locking; writers serialize
+/// on the aggregate (the presence store locks it).
+/// </summary>
+public sealed class Room(string id)
+{
+    private RoomMember[] _members = [];
+
+    public string Id { get; } = id;
+
+    public IReadOnlyList<RoomMember> Members => Volatile.Read(ref _members);
+
+    public bool IsEmpty => Members.Count == 0;
+
+    /// <summary>Adds the member; a member of the same device already here is replaced and returned.</summary>
+    public RoomMember? Join(RoomMember member)
+    {
+        ArgumentNullException.ThrowIfNull(member);
+        var current = Volatile.Read(ref _members);
+        var index = Array.FindIndex(current, m => m.DeviceId == member.DeviceId);
+        var next = (RoomMember[])current.Clone();
+        if (index >= 0)
+        {
+            var replaced = next[index];
+            next[index] = member;
+            Volatile.Write(ref _members, next);
+            return replaced;
+        }
+
+        Volatile.Write(ref _members, [.. current, member]);
+        return null;
+    }
+
+    /// <summary>Removes exactly this connection's membership; a newer connection of the same device stays.</summary>
+    public bool Leave(RoomMember member)
+    {
+        var current = Volatile.Read(ref _members);
+        var index = Array.IndexOf(current, member);
+        if (index < 0)
+        {
+            return false;
+        }
+
+        Volatile.Write(ref _members, [.. current[..index], .. current[(index + 1)..]]);
+        return true;
+    }
+
+    public RoomMember? FindMember(string deviceId) =>
+        Array.Find(Volatile.Read(ref _members), m => m.DeviceId == deviceId);
+
+    /// <summary>A broadcast reaches every member but its sender.</summary>
+    public IReadOnlyList<RoomMember> BroadcastRecipients(string fromDeviceId) =>
+        Array.FindAll(Volatile.Read(ref _members), m => m.DeviceId != fromDeviceId);
+
+    /// <summary>A direct message reaches its target only when the target is in this room and is not the sender.</summary>
+    public RoomMember? DirectRecipient(string fromDeviceId, string targetDeviceId) =>
+        targetDeviceId == fromDeviceId ? null : FindMember(targetDeviceId);
+}

@@ -1,0 +1,119 @@
+using System.Threading.Channels;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Rooms.Application.Ports;
+using Rooms.Domain.Messages;
+using Rooms.Infrastructure.Persistence;
+using Rooms.Infrastructure.Persistence.Rows;
+
+namespace Rooms.Infrastructure.Messaging;
+
+/// <summary>
+/// Group commit: one writer takes every message that queued up while the previous batch was
+/// being committed and writes them in one transaction. No timer adds latency: under light load
+/// a batch is one message, under heavy load batches grow by themselves. Each sender's task
+/// completes only after its batch committed; a failed batch fails exactly its own senders.
+/// </summary>
+public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDisposable
+{
+    private readonly IDbContextFactory<RoomsDbContext> _contexts;
+    private readonly ILogger<GroupCommitMessageStore> _logger;
+    private readonly int _maxBatch;
+    private readonly Channel<PendingMessage> _queue;
+    private readonly Task _writer;
+
+    public GroupCommitMessageStore(IDbContextFactory<RoomsDbContext> contexts, DatabaseSettings settings, ILogger<GroupCommitMessageStore> logger)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        _contexts = contexts;
+        _logger = logger;
+        _maxBatch = settings.MessageBatchSize;
+        _queue = Channel.CreateBounded<PendingMessage>(new BoundedChannelOptions(settings.MessageQueueCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    public async ValueTask<long> AppendAsync(NewMessage message, CancellationToken cancellationToken)
+    {
+        var pending = new PendingMessage(message);
+        await _queue.Writer.WriteAsync(pending, cancellationToken);
+        return await pending.Committed.Task.WaitAsync(cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _writer;
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<PendingMessage>(_maxBatch);
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < _maxBatch && reader.TryRead(out var pending))
+            {
+                batch.Add(pending);
+            }
+
+            await CommitAsync(batch);
+        }
+    }
+
+    private async Task CommitAsync(List<PendingMessage> batch)
+    {
+        var rows = new MessageRow[batch.Count];
+        try
+        {
+            await using var db = await _contexts.CreateDbContextAsync();
+            for (var i = 0; i < batch.Count; i++)
+            {
+                rows[i] = ToRow(batch[i].Message);
+            }
+
+            db.Messages.AddRange(rows);
+            await db.SaveChangesAsync();
+        }
+        catch (Exception ex)
+        {
+            LogBatchFailed(ex, batch.Count);
+            foreach (var pending in batch)
+            {
+                pending.Committed.TrySetException(ex);
+            }
+
+            return;
+        }
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            batch[i].Committed.TrySetResult(rows[i].Id);
+        }
+    }
+
+    private static MessageRow ToRow(NewMessage message) => new()
+    {
+        RoomId = message.RoomId,
+        FromDeviceId = message.FromDeviceId,
+        ToDeviceId = message.ToDeviceId,
+        MessageType = message.Type.ToName(),
+        MessageContent = message.Content,
+        SentAt = message.SentAt,
+    };
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Committing a batch of {Count} messages failed; their senders get an error")]
+    private partial void LogBatchFailed(Exception exception, int count);
+
+    private sealed class PendingMessage(NewMessage message)
+    {
+        public NewMessage Message { get; } = message;
+
+        // Senders resume on the thread pool, never inline on the single writer.
+        public TaskCompletionSource<long> Committed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

@@ -1,0 +1,92 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Rooms.Domain;
+using Rooms.Infrastructure.Persistence.Rows;
+
+namespace Rooms.Infrastructure.Persistence.Configurations;
+
+// Table and column names are PROTOCOL.md's, spelled out so that the monitoring queries
+// of the original server run unchanged.
+
+internal sealed class RoomConfiguration(ColumnTypes columns) : IEntityTypeConfiguration<RoomRow>
+{
+    public void Configure(EntityTypeBuilder<RoomRow> builder)
+    {
+        builder.ToTable("rooms");
+        builder.HasKey(r => r.RoomId);
+        columns.AsciiId(builder.Property(r => r.RoomId).HasColumnName("room_id"), ProtocolLimits.RoomIdMaxLength);
+        columns.UtcTime(builder.Property(r => r.CreatedAt).HasColumnName("created_at"));
+    }
+}
+
+internal sealed class DeviceConfiguration(ColumnTypes columns) : IEntityTypeConfiguration<DeviceRow>
+{
+    public void Configure(EntityTypeBuilder<DeviceRow> builder)
+    {
+        builder.ToTable("devices");
+        builder.HasKey(d => d.DeviceId);
+        columns.AsciiId(builder.Property(d => d.DeviceId).HasColumnName("device_id"), ProtocolLimits.DeviceIdMaxLength);
+        builder.Property(d => d.Identity).HasColumnName("identity").HasMaxLength(ProtocolLimits.IdentityMaxLength);
+        columns.UtcTime(builder.Property(d => d.LastConnectedAt).HasColumnName("last_connected_at"));
+        columns.AsciiId(builder.Property(d => d.LastRoomId).HasColumnName("last_room_id"), ProtocolLimits.RoomIdMaxLength);
+        builder.HasOne<RoomRow>().WithMany().HasForeignKey(d => d.LastRoomId).OnDelete(DeleteBehavior.Restrict);
+    }
+}
+
+internal sealed class ConnectionConfiguration(ColumnTypes columns) : IEntityTypeConfiguration<ConnectionRow>
+{
+    public void Configure(EntityTypeBuilder<ConnectionRow> builder)
+    {
+        builder.ToTable("connections");
+        builder.HasKey(c => c.Id);
+        builder.Property(c => c.Id).HasColumnName("id");
+        columns.AsciiId(builder.Property(c => c.DeviceId).HasColumnName("device_id"), ProtocolLimits.DeviceIdMaxLength);
+        columns.AsciiId(builder.Property(c => c.RoomId).HasColumnName("room_id"), ProtocolLimits.RoomIdMaxLength);
+        builder.Property(c => c.ClientIp).HasColumnName("client_ip").HasMaxLength(ProtocolLimits.ClientIpMaxLength).IsUnicode(false);
+        columns.UtcTime(builder.Property(c => c.ConnectedAt).HasColumnName("connected_at"));
+        columns.UtcTime(builder.Property(c => c.DisconnectedAt).HasColumnName("disconnected_at"));
+        builder.HasOne<DeviceRow>().WithMany().HasForeignKey(c => c.DeviceId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasOne<RoomRow>().WithMany().HasForeignKey(c => c.RoomId).OnDelete(DeleteBehavior.Restrict);
+
+        // "Active connections" (disconnected_at IS NULL) and the start-up sweep.
+        builder.HasIndex(c => c.DisconnectedAt).HasDatabaseName("ix_connections_disconnected_at");
+    }
+}
+
+internal sealed class MessageConfiguration(ColumnTypes columns) : IEntityTypeConfiguration<MessageRow>
+{
+    public void Configure(EntityTypeBuilder<MessageRow> builder)
+    {
+        builder.ToTable("messages");
+        builder.HasKey(m => m.Id);
+        builder.Property(m => m.Id).HasColumnName("id");
+        columns.AsciiId(builder.Property(m => m.RoomId).HasColumnName("room_id"), ProtocolLimits.RoomIdMaxLength);
+        columns.AsciiId(builder.Property(m => m.FromDeviceId).HasColumnName("from_device_id"), ProtocolLimits.DeviceIdMaxLength);
+        columns.AsciiId(builder.Property(m => m.ToDeviceId).HasColumnName("to_device_id"), ProtocolLimits.DeviceIdMaxLength);
+        columns.MessageType(builder.Property(m => m.MessageType).HasColumnName("message_type"));
+        columns.LongText(builder.Property(m => m.MessageContent).HasColumnName("message_content"));
+        columns.UtcTime(builder.Property(m => m.SentAt).HasColumnName("sent_at"));
+        builder.HasOne<RoomRow>().WithMany().HasForeignKey(m => m.RoomId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasOne<DeviceRow>().WithMany().HasForeignKey(m => m.FromDeviceId).OnDelete(DeleteBehavior.Restrict);
+
+        // A room's messages in id order (history), and the monitoring queries by time and by type.
+        builder.HasIndex(m => new { m.RoomId, m.Id }).HasDatabaseName("ix_messages_room_id_id");
+        builder.HasIndex(m => new { m.SentAt, m.RoomId }).HasDatabaseName("ix_messages_sent_at_room_id");
+        builder.HasIndex(m => m.MessageType).HasDatabaseName("ix_messages_message_type");
+    }
+}
+
+internal sealed class RoomQueryConfiguration(ColumnTypes columns) : IEntityTypeConfiguration<RoomQueryRow>
+{
+    public void Configure(EntityTypeBuilder<RoomQueryRow> builder)
+    {
+        builder.ToTable("room_queries");
+        builder.HasKey(q => q.Id);
+        builder.Property(q => q.Id).HasColumnName("id");
+        columns.AsciiId(builder.Property(q => q.DeviceId).HasColumnName("device_id"), ProtocolLimits.DeviceIdMaxLength);
+        columns.AsciiId(builder.Property(q => q.RoomId).HasColumnName("room_id"), ProtocolLimits.RoomIdMaxLength);
+        columns.UtcTime(builder.Property(q => q.QueriedAt).HasColumnName("queried_at"));
+        builder.HasOne<DeviceRow>().WithMany().HasForeignKey(q => q.DeviceId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasOne<RoomRow>().WithMany().HasForeignKey(q => q.RoomId).OnDelete(DeleteBehavior.Restrict);
+    }
+}

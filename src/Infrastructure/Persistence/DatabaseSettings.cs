@@ -1,0 +1,36 @@
+namespace Rooms.Infrastructure.Persistence;
+
+public enum DatabaseProvider
+{
+    /// <summary>The embedded default: a file, no server to run.</summary>
+    Sqlite,
+
+    /// <summary>MySQL or MariaDB through Pomelo.</summary>
+    MySql,
+}
+
+/// <summary>The <c>Database</c> configuration section.</summary>
+public sealed class DatabaseSettings
+{
+    public const string SectionName = "Database";
+
+    public DatabaseProvider Provider { get; set; } = DatabaseProvider.Sqlite;
+
+    /// <summary><c>ConnectionStrings:Rooms</c>; the embedded default when empty.</summary>
+    public string ConnectionString { get; set; } = DefaultSqliteConnectionString;
+
+    public bool MigrateOnStartup { get; set; } = true;
+
+    /// <summary>The MySQL server the SQL is written for, e.g. <c>8.0.36-mysql</c> or <c>10.11.6-mariadb</c>. Fixed rather than detected, so tools work without a live server.</summary>
+    public string MySqlServerVersion { get; set; } = DefaultMySqlServerVersion;
+
+    /// <summary>At most this many messages per group-commit transaction.</summary>
+    public int MessageBatchSize { get; set; } = 256;
+
+    /// <summary>Messages waiting for the writer before senders wait too (back-pressure).</summary>
+    public int MessageQueueCapacity { get; set; } = 10_000;
+
+    public const string DefaultSqliteConnectionString = "Data Source=data/rooms.db";
+
+    public const string DefaultMySqlServerVersion = "8.0.36-mysql";
+}

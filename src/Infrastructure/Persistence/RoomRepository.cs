@@ -1,0 +1,94 @@
+using Microsoft.EntityFrameworkCore;
+using Rooms.Application.Ports;
+using Rooms.Domain.Devices;
+using Rooms.Infrastructure.Persistence.Rows;
+
+namespace Rooms.Infrastructure.Persistence;
+
+/// <summary>Each call is one unit of work with its own pooled DbContext.</summary>
+public sealed class RoomRepository(IDbContextFactory<RoomsDbContext> contexts) : IRoomRepository
+{
+    public async Task<bool> RoomExistsAsync(string roomId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return await db.Rooms.AnyAsync(r => r.RoomId == roomId, cancellationToken);
+    }
+
+    public async Task<Device?> FindDeviceAsync(string deviceId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var row = await db.Devices.AsNoTracking().SingleOrDefaultAsync(d => d.DeviceId == deviceId, cancellationToken);
+        return row is null ? null : Device.Restore(row.DeviceId, row.Identity, row.LastConnectedAt, row.LastRoomId);
+    }
+
+    public async Task<long> RecordConnectionAsync(NewConnection connection, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var device = connection.Device;
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        if (connection.RoomIsNew)
+        {
+            db.Rooms.Add(new RoomRow { RoomId = connection.RoomId, CreatedAt = connection.ConnectedAt });
+        }
+
+        var deviceRow = await db.Devices.SingleOrDefaultAsync(d => d.DeviceId == device.DeviceId, cancellationToken);
+        if (deviceRow is null)
+        {
+            deviceRow = new DeviceRow { DeviceId = device.DeviceId, Identity = device.Identity };
+            db.Devices.Add(deviceRow);
+        }
+
+        deviceRow.Identity = device.Identity;
+        deviceRow.LastConnectedAt = device.LastConnectedAt;
+        deviceRow.LastRoomId = device.LastRoomId;
+
+        var row = new ConnectionRow
+        {
+            DeviceId = device.DeviceId,
+            RoomId = connection.RoomId,
+            ClientIp = connection.ClientIp,
+            ConnectedAt = connection.ConnectedAt,
+        };
+        db.Connections.Add(row);
+
+        try
+        {
+            // One SaveChanges is one transaction: room, device and connection land together or not at all.
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException) when (connection.RoomIsNew)
+        {
+            if (await RoomExistsAsync(connection.RoomId, cancellationToken))
+            {
+                throw new RoomIdTakenException(connection.RoomId);
+            }
+
+            throw;
+        }
+
+        return row.Id;
+    }
+
+    public async Task CloseConnectionAsync(long connectionRowId, DateTime disconnectedAt, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await db.Connections
+            .Where(c => c.Id == connectionRowId && c.DisconnectedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(c => c.DisconnectedAt, disconnectedAt), cancellationToken);
+    }
+
+    public async Task<int> CloseOpenConnectionsAsync(DateTime disconnectedAt, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return await db.Connections
+            .Where(c => c.DisconnectedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(c => c.DisconnectedAt, disconnectedAt), cancellationToken);
+    }
+
+    public async Task RecordRoomQueryAsync(string deviceId, string roomId, DateTime queriedAt, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        db.RoomQueries.Add(new RoomQueryRow { DeviceId = deviceId, RoomId = roomId, QueriedAt = queriedAt });
+        await db.SaveChangesAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,29 @@
+using Microsoft.EntityFrameworkCore;
+using Rooms.Infrastructure.Persistence.Rows;
+
+namespace Rooms.Infrastructure.Persistence;
+
+public sealed class RoomsDbContext(DbContextOptions<RoomsDbContext> options) : DbContext(options)
+{
+    public DbSet<RoomRow> Rooms => Set<RoomRow>();
+
+    public DbSet<DeviceRow> Devices => Set<DeviceRow>();
+
+    public DbSet<ConnectionRow> Connections => Set<ConnectionRow>();
+
+    public DbSet<MessageRow> Messages => Set<MessageRow>();
+
+    public DbSet<RoomQueryRow> RoomQueries => Set<RoomQueryRow>();
+
+    internal bool IsMySql => Database.ProviderName == "Pomelo.EntityFrameworkCore.MySql";
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        var columns = new ColumnTypes(IsMySql);
+        modelBuilder.ApplyConfiguration(new Configurations.RoomConfiguration(columns));
+        modelBuilder.ApplyConfiguration(new Configurations.DeviceConfiguration(columns));
+        modelBuilder.ApplyConfiguration(new Configurations.ConnectionConfiguration(columns));
+        modelBuilder.ApplyConfiguration(new Configurations.MessageConfiguration(columns));
+        modelBuilder.ApplyConfiguration(new Configurations.RoomQueryConfiguration(columns));
+    }
+}

@@ -1,0 +1,8 @@
+using Rooms.Application.Ports;
+
+namespace Rooms.Infrastructure;
+
+public sealed class SystemClock : IClock
+{
+    public DateTime UtcNow => DateTime.UtcNow;
+}
