@@ -1,0 +1,21 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
+using Rooms.Infrastructure.Persistence;
+
+namespace Rooms.Migrations.Sqlite;
+
+/// <summary>Lets dotnet-ef build the model without a live server (the connection string is never opened for 'migrations add' or 'migrations script').</summary>
+public sealed class DesignTimeDbContextFactory : IDesignTimeDbContextFactory<RoomsDbContext>
+{
+    public RoomsDbContext CreateDbContext(string[] args)
+    {
+        var settings = new DatabaseSettings
+        {
+            Provider = DatabaseProvider.Sqlite,
+            ConnectionString = Environment.GetEnvironmentVariable("ConnectionStrings__Rooms") ?? "Data Source=design-time.db",
+        };
+        var options = new DbContextOptionsBuilder<RoomsDbContext>();
+        options.UseRoomsDatabase(settings);
+        return new RoomsDbContext(options.Options);
+    }
+}

@@ -1,0 +1,189 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using MediatR;
+using Rooms.Application.Connections.Disconnect;
+using Rooms.Application.Messages.SendMessage;
+using Rooms.Application.Rooms.Identify;
+using Rooms.Application.Rooms.QueryRoom;
+using Rooms.Application.Sessions;
+using Rooms.WebSocketHost.Frames;
+
+namespace Rooms.WebSocketHost.Connections;
+
+/// <summary>
+/// One accepted WebSocket from first frame to last: enforces the transport rules (size cap,
+/// text only, identify deadline), translates frames into requests, and reports the end.
+/// Frames of a connection are handled one at a time, which is what keeps per-sender order.
+/// </summary>
+internal sealed partial class ConnectionHandler(
+    ConnectionRegistry registry,
+    IMediator mediator,
+    RoomsSettings settings,
+    ILogger<ConnectionHandler> logger)
+{
+    private const int InitialReceiveBuffer = 4 * 1024;
+    private const string BinaryRefused = "Binary frames are not supported: send JSON as text frames";
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        var clientIp = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        var session = new ClientSession(registry.NextSessionId(), clientIp);
+        using var connection = new ClientConnection(session.Id, socket, settings.SendQueueCapacity, settings.CloseTimeout, logger);
+        registry.Add(connection);
+        LogConnected(session.Id, clientIp);
+        connection.TrySend(FrameWriter.Connected);
+        var writer = connection.RunWriterAsync();
+
+        using var identifyDeadline = new CancellationTokenSource(settings.IdentifyTimeout);
+        var onDeadline = identifyDeadline.Token.Register(() =>
+        {
+            if (!session.IsIdentified)
+            {
+                LogIdentifyTimeout(session.Id, clientIp);
+                connection.RequestClose(WebSocketCloseStatus.PolicyViolation, "Identify timeout");
+            }
+        });
+
+        try
+        {
+            await ReceiveLoopAsync(socket, connection, session, onDeadline);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+        {
+            // The client vanished without a close handshake, or the socket was aborted.
+        }
+        finally
+        {
+            await onDeadline.DisposeAsync();
+            registry.Remove(connection);
+            await mediator.Send(new DisconnectCommand(session), CancellationToken.None);
+            connection.RequestClose(WebSocketCloseStatus.NormalClosure, string.Empty);
+            await writer;
+            LogClosed(session.Id, clientIp, socket.CloseStatus?.ToString() ?? "aborted");
+        }
+    }
+
+    private async Task ReceiveLoopAsync(WebSocket socket, ClientConnection connection, ClientSession session, CancellationTokenRegistration onDeadline)
+    {
+        while (true)
+        {
+            // Wait for the next frame without holding a buffer: an idle connection owns none.
+            var header = await socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None);
+            if (header.MessageType == WebSocketMessageType.Close)
+            {
+                return;
+            }
+
+            Translation translation;
+            var message = await ReceiveMessageAsync(socket, header);
+            try
+            {
+                if (message.TooBig)
+                {
+                    LogTooBig(session.Id, settings.MaxMessageBytes);
+                    connection.RequestClose(WebSocketCloseStatus.MessageTooBig, "Message too big");
+                    await DrainUntilCloseAsync(socket);
+                    return;
+                }
+
+                translation = header.MessageType == WebSocketMessageType.Binary
+                    ? Translation.Failed(BinaryRefused)
+                    : FrameTranslator.Translate(message.Span, session);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(message.Buffer);
+            }
+
+            if (translation.Error is not null)
+            {
+                LogMalformed(session.Id, translation.Error);
+            }
+
+            var error = translation.Error ?? await DispatchAsync(translation.Request!);
+            if (error is not null)
+            {
+                connection.TrySend(FrameWriter.Error(error));
+            }
+
+            if (session.IsIdentified)
+            {
+                onDeadline.Unregister();
+            }
+        }
+    }
+
+    /// <returns>The error to send back, or null when the handler has replied itself.</returns>
+    private async Task<string?> DispatchAsync(IBaseRequest request) => request switch
+    {
+        IdentifyCommand identify => (await mediator.Send(identify, CancellationToken.None)).Error,
+        SendMessageCommand send => (await mediator.Send(send, CancellationToken.None)).Error,
+        QueryRoomQuery query => (await mediator.Send(query, CancellationToken.None)).Error,
+        _ => throw new InvalidOperationException($"No dispatch for {request.GetType().Name}"),
+    };
+
+    /// <summary>Reads one whole message into pooled memory, growing it up to one byte past the size cap.</summary>
+    private async Task<ReceivedMessage> ReceiveMessageAsync(WebSocket socket, ValueWebSocketReceiveResult header)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(InitialReceiveBuffer);
+        var count = 0;
+        var endOfMessage = header.EndOfMessage;
+        while (!endOfMessage)
+        {
+            if (count == buffer.Length)
+            {
+                var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, settings.MaxMessageBytes + 1));
+                buffer.AsSpan(0, count).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = larger;
+            }
+
+            var result = await socket.ReceiveAsync(buffer.AsMemory(count), CancellationToken.None);
+            count += result.Count;
+            endOfMessage = result.EndOfMessage;
+            if (count > settings.MaxMessageBytes)
+            {
+                return new ReceivedMessage(buffer, count, TooBig: true);
+            }
+        }
+
+        return new ReceivedMessage(buffer, count, TooBig: false);
+    }
+
+    /// <summary>After closing for an oversized message, discard input until the client's close arrives (or the close timeout aborts).</summary>
+    private static async Task DrainUntilCloseAsync(WebSocket socket)
+    {
+        var scratch = ArrayPool<byte>.Shared.Rent(InitialReceiveBuffer);
+        try
+        {
+            while ((await socket.ReceiveAsync(scratch.AsMemory(), CancellationToken.None)).MessageType != WebSocketMessageType.Close)
+            {
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} connected from {ClientIp}")]
+    private partial void LogConnected(long sessionId, string clientIp);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} from {ClientIp} closed ({CloseStatus})")]
+    private partial void LogClosed(long sessionId, string clientIp, string closeStatus);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} from {ClientIp} did not identify in time")]
+    private partial void LogIdentifyTimeout(long sessionId, string clientIp);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} sent a message over {MaxMessageBytes} bytes; closing (1009)")]
+    private partial void LogTooBig(long sessionId, int maxMessageBytes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} sent a malformed frame: {Error}")]
+    private partial void LogMalformed(long sessionId, string error);
+
+    private readonly record struct ReceivedMessage(byte[] Buffer, int Count, bool TooBig)
+    {
+        public ReadOnlySpan<byte> Span => Buffer.AsSpan(0, Count);
+    }
+}

@@ -1,0 +1,29 @@
+using System.Collections.Concurrent;
+using System.Net.WebSockets;
+
+namespace Rooms.WebSocketHost.Connections;
+
+/// <summary>The open connections of this node, by session id.</summary>
+internal sealed class ConnectionRegistry
+{
+    private readonly ConcurrentDictionary<long, ClientConnection> _connections = new();
+    private long _lastSessionId;
+
+    public int Count => _connections.Count;
+
+    public long NextSessionId() => Interlocked.Increment(ref _lastSessionId);
+
+    public void Add(ClientConnection connection) => _connections[connection.Id] = connection;
+
+    public void Remove(ClientConnection connection) => _connections.TryRemove(connection.Id, out _);
+
+    public ClientConnection? Find(long sessionId) => _connections.GetValueOrDefault(sessionId);
+
+    public void CloseAll(WebSocketCloseStatus status, string reason)
+    {
+        foreach (var connection in _connections.Values)
+        {
+            connection.RequestClose(status, reason);
+        }
+    }
+}

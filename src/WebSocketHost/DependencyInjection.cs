@@ -1,0 +1,47 @@
+using System.Net.WebSockets;
+using Rooms.Application.Ports;
+using Rooms.WebSocketHost.Connections;
+using Rooms.WebSocketHost.Monitoring;
+
+namespace Rooms.WebSocketHost;
+
+public static class DependencyInjection
+{
+    public static IServiceCollection AddWebSocketHost(this IServiceCollection services, RoomsSettings settings)
+    {
+        services.AddSingleton(settings);
+        services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton<IClientNotifier, ConnectionNotifier>();
+        services.AddSingleton<ConnectionHandler>();
+        services.AddHostedService<StatusMonitor>();
+        return services;
+    }
+
+    /// <summary>WebSocket upgrades on <c>/</c> and <c>/ws</c>; a health probe; a hint for plain HTTP visitors.</summary>
+    public static WebApplication MapRooms(this WebApplication app)
+    {
+        var settings = app.Services.GetRequiredService<RoomsSettings>();
+        var handler = app.Services.GetRequiredService<ConnectionHandler>();
+        var registry = app.Services.GetRequiredService<ConnectionRegistry>();
+
+        // Tell clients the server is going away rather than dropping them.
+        app.Lifetime.ApplicationStopping.Register(() => registry.CloseAll(WebSocketCloseStatus.EndpointUnavailable, "Server shutting down"));
+
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = settings.KeepAliveInterval });
+        app.Use(async (context, next) =>
+        {
+            if (context.WebSockets.IsWebSocketRequest && context.Request.Path.Value is "/" or "/ws")
+            {
+                await handler.HandleAsync(context);
+                return;
+            }
+
+            await next(context);
+        });
+        app.MapGet("/healthz", () => Results.Text("ok"));
+        app.MapGet("/", () => Results.Text(
+            "Rooms WebSocket server. Connect a WebSocket client to ws://<host>:<port>/ or /ws.",
+            statusCode: StatusCodes.Status426UpgradeRequired));
+        return app;
+    }
+}

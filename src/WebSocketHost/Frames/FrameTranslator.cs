@@ -1,0 +1,150 @@
+using System.Text.Json;
+using MediatR;
+using Rooms.Application.Common;
+using Rooms.Application.Messages.SendMessage;
+using Rooms.Application.Rooms.Identify;
+using Rooms.Application.Rooms.QueryRoom;
+using Rooms.Application.Sessions;
+
+namespace Rooms.WebSocketHost.Frames;
+
+/// <summary>Turns one text frame into the request it asks for, or into the error the client is told.</summary>
+internal static class FrameTranslator
+{
+    public const string InvalidJson = "Invalid JSON format";
+    public const string NotAnObject = "Invalid message: expected a JSON object";
+
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64 };
+
+    public static Translation Translate(ReadOnlySpan<byte> utf8Json, ClientSession session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        if (!TryRead(utf8Json, out var frame, out var error))
+        {
+            return Translation.Failed(error);
+        }
+
+        if (frame.WrongTypeField is { } field)
+        {
+            return Translation.Failed($"'{field}' must be a string");
+        }
+
+        switch (frame.Type)
+        {
+            // The seed protocol's identify has no type; after identify, a typeless frame is an error.
+            case null when !session.IsIdentified || frame.LooksLikeIdentify:
+            case "identify":
+                return Translation.For(new IdentifyCommand(session, frame.DeviceId, frame.Identity, frame.RoomId));
+            case null:
+                return Translation.Failed("Missing 'type': expected \"message\" or \"query_room\"");
+            case "message":
+                return Translation.For(new SendMessageCommand(session, frame.Content, frame.TargetDeviceId, frame.Timestamp));
+            case "query_room":
+                return Translation.For(new QueryRoomQuery(session));
+            default:
+                return Translation.Failed(session.IsIdentified
+                    ? $"Unknown message type: {frame.Type}"
+                    : FieldRules.IdentifyFirst);
+        }
+    }
+
+    private static bool TryRead(ReadOnlySpan<byte> utf8Json, out ClientFrame frame, out string error)
+    {
+        frame = default;
+        error = InvalidJson;
+        var reader = new Utf8JsonReader(utf8Json, ReaderOptions);
+        try
+        {
+            if (!reader.Read())
+            {
+                return false;
+            }
+
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                error = reader.Read() ? InvalidJson : NotAnObject;
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                ReadProperty(ref reader, ref frame);
+            }
+
+            // Only whitespace may follow the object.
+            return !reader.Read();
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            // A string that cannot be transcoded (e.g. an escaped lone surrogate).
+            return false;
+        }
+    }
+
+    private static void ReadProperty(ref Utf8JsonReader reader, ref ClientFrame frame)
+    {
+        if (reader.ValueTextEquals("type"u8))
+        {
+            frame.Type = ReadString(ref reader, "type", ref frame);
+        }
+        else if (reader.ValueTextEquals("device_id"u8))
+        {
+            frame.DeviceId = ReadString(ref reader, "device_id", ref frame);
+        }
+        else if (reader.ValueTextEquals("identity"u8))
+        {
+            frame.Identity = ReadString(ref reader, "identity", ref frame);
+        }
+        else if (reader.ValueTextEquals("room_id"u8))
+        {
+            frame.RoomId = ReadString(ref reader, "room_id", ref frame);
+        }
+        else if (reader.ValueTextEquals("content"u8))
+        {
+            frame.Content = ReadString(ref reader, "content", ref frame);
+        }
+        else if (reader.ValueTextEquals("target_device_id"u8))
+        {
+            frame.TargetDeviceId = ReadString(ref reader, "target_device_id", ref frame);
+        }
+        else if (reader.ValueTextEquals("timestamp"u8))
+        {
+            frame.Timestamp = ReadString(ref reader, "timestamp", ref frame);
+        }
+        else
+        {
+            // Unknown fields are ignored, so clients of later protocol versions keep working.
+            reader.Read();
+            reader.Skip();
+        }
+    }
+
+    private static string? ReadString(ref Utf8JsonReader reader, string name, ref ClientFrame frame)
+    {
+        reader.Read();
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.String:
+                return reader.GetString();
+            case JsonTokenType.Null:
+                return null;
+            default:
+                frame.WrongTypeField ??= name;
+                reader.Skip();
+                return null;
+        }
+    }
+}
+
+/// <summary>A request to send through the mediator, or an error to send back.</summary>
+internal readonly record struct Translation(IBaseRequest? Request, string? Error)
+{
+    public static Translation For(IBaseRequest request) => new(request, null);
+
+    public static Translation Failed(string error) => new(null, error);
+}

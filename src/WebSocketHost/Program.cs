@@ -1,0 +1,19 @@
+using Rooms.Infrastructure.Persistence;
+using Rooms.WebSocketHost;
+
+var app = RoomsHost.Build(args);
+
+if (args.Contains(RoomsHost.MigrateCommand))
+{
+    // What CI and deploys run: apply pending migrations, then exit.
+    await app.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(CancellationToken.None);
+    return 0;
+}
+
+if (!await app.PrepareDatabaseAsync())
+{
+    return 1;
+}
+
+await app.RunAsync();
+return 0;

@@ -1,0 +1,48 @@
+using Rooms.Domain;
+
+namespace Rooms.WebSocketHost;
+
+/// <summary>The <c>Rooms</c> configuration section: the protocol's limits and the server's timings.</summary>
+public sealed class RoomsSettings
+{
+    public const string SectionName = "Rooms";
+
+    public const string DefaultUrl = "http://0.0.0.0:8765";
+
+    /// <summary>A larger message closes the connection with 1009.</summary>
+    public int MaxMessageBytes { get; set; } = 64 * 1024;
+
+    public int MaxContentLength { get; set; } = ProtocolLimits.DefaultMaxContentLength;
+
+    /// <summary>A connection that has not identified by then is closed with 1008.</summary>
+    public TimeSpan IdentifyTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Frames waiting for a slow client; a client that lets more pile up is disconnected (1008).</summary>
+    public int SendQueueCapacity { get; set; } = 1024;
+
+    /// <summary>How long a closing connection may take to answer the close handshake before it is aborted.</summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the status line (connections, rooms, devices per room) is logged.</summary>
+    public TimeSpan StatusInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    public void Validate()
+    {
+        Require(MaxMessageBytes is >= 1024 and <= 16 * 1024 * 1024, "Rooms:MaxMessageBytes must be between 1024 and 16777216");
+        Require(MaxContentLength is >= 1 and <= ProtocolLimits.MaxContentLengthCeiling, $"Rooms:MaxContentLength must be between 1 and {ProtocolLimits.MaxContentLengthCeiling}");
+        Require(IdentifyTimeout > TimeSpan.Zero, "Rooms:IdentifyTimeout must be positive");
+        Require(SendQueueCapacity >= 1, "Rooms:SendQueueCapacity must be at least 1");
+        Require(CloseTimeout > TimeSpan.Zero, "Rooms:CloseTimeout must be positive");
+        Require(StatusInterval > TimeSpan.Zero, "Rooms:StatusInterval must be positive");
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new InvalidOperationException(message);
+        }
+    }
+}
