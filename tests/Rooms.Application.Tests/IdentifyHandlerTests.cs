@@ -1,0 +1,141 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Moq;
+using Rooms.Application.Contracts;
+using Rooms.Application.Ports;
+using Rooms.Application.Rooms.Identify;
+using Rooms.Domain.Devices;
+using Rooms.Domain.Rooms;
+
+namespace Rooms.Application.Tests;
+
+public sealed class IdentifyHandlerTests
+{
+    private readonly Mock<IRoomRepository> _repository = new(MockBehavior.Strict);
+    private readonly Mock<IPresence> _presence = new();
+    private readonly Mock<IClientNotifier> _notifier = new();
+    private readonly Mock<IClock> _clock = new();
+
+    public IdentifyHandlerTests() => _clock.Setup(c => c.UtcNow).Returns(TestData.Now);
+
+    private IdentifyHandler Handler() =>
+        new(_repository.Object, _presence.Object, _notifier.Object, _clock.Object, NullLogger<IdentifyHandler>.Instance);
+
+    [Fact]
+    public async Task Handle_NoRoomIdUnknownDevice_CreatesRoomAndJoins()
+    {
+        var session = TestData.NewSession();
+        NewConnection? stored = null;
+        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
+        _repository.Setup(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>()))
+            .Callback<NewConnection, CancellationToken>((c, _) => stored = c)
+            .ReturnsAsync(42);
+
+        var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", null), CancellationToken.None);
+
+        Assert.True(result.IsSuccess);
+        Assert.Equal("created_new", result.Value!.Status);
+        Assert.Matches("^[A-Z0-9]{6}$", result.Value.RoomId);
+        Assert.NotNull(stored);
+        Assert.True(stored.RoomIsNew);
+        Assert.Equal(result.Value.RoomId, stored.RoomId);
+        Assert.Equal(result.Value.RoomId, stored.Device.LastRoomId);
+        Assert.Equal("10.0.0.1", stored.ClientIp);
+        Assert.Equal(42, session.ConnectionRowId);
+        Assert.Equal(result.Value.RoomId, session.RoomId);
+        _presence.Verify(p => p.Join(result.Value.RoomId, It.Is<RoomMember>(m => m.DeviceId == "d1" && m.SessionId == session.Id)));
+        _notifier.Verify(n => n.SendRoomAssigned(session, result.Value));
+    }
+
+    [Fact]
+    public async Task Handle_ExistingRoomRequested_JoinsExisting()
+    {
+        var session = TestData.NewSession();
+        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
+        _repository.Setup(r => r.RoomExistsAsync("ROOM1", It.IsAny<CancellationToken>())).ReturnsAsync(true);
+        _repository.Setup(r => r.RecordConnectionAsync(It.Is<NewConnection>(c => c.RoomId == "ROOM1" && !c.RoomIsNew), It.IsAny<CancellationToken>()))
+            .ReturnsAsync(1);
+
+        var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "ROOM1"), CancellationToken.None);
+
+        Assert.Equal(new RoomAssignedDto("ROOM1", "joined_existing"), result.Value);
+    }
+
+    [Fact]
+    public async Task Handle_UnknownRoomRequested_RoomNotFoundAndStaysUnidentified()
+    {
+        var session = TestData.NewSession();
+        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
+        _repository.Setup(r => r.RoomExistsAsync("NOPE", It.IsAny<CancellationToken>())).ReturnsAsync(false);
+
+        var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "NOPE"), CancellationToken.None);
+
+        Assert.Equal(new RoomAssignedDto("NOPE", "room_not_found"), result.Value);
+        Assert.False(session.IsIdentified);
+        _presence.VerifyNoOtherCalls();
+        _repository.Verify(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>()), Times.Never);
+    }
+
+    [Fact]
+    public async Task Handle_KnownDeviceWithoutRoomId_ReconnectsToLastRoom()
+    {
+        var session = TestData.NewSession();
+        var known = Device.Restore("d1", "phone", TestData.Now.AddDays(-1), "LAST01");
+        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync(known);
+        _repository.Setup(r => r.RoomExistsAsync("LAST01", It.IsAny<CancellationToken>())).ReturnsAsync(true);
+        _repository.Setup(r => r.RecordConnectionAsync(It.Is<NewConnection>(c => c.RoomId == "LAST01" && !c.RoomIsNew), It.IsAny<CancellationToken>()))
+            .ReturnsAsync(3);
+
+        var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", null), CancellationToken.None);
+
+        Assert.Equal(new RoomAssignedDto("LAST01", "reconnected"), result.Value);
+    }
+
+    [Fact]
+    public async Task Handle_GeneratedIdTaken_DrawsAnotherId()
+    {
+        var session = TestData.NewSession();
+        var attempts = new List<string>();
+        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
+        _repository.Setup(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>()))
+            .Returns<NewConnection, CancellationToken>((c, _) =>
+            {
+                attempts.Add(c.RoomId);
+                return attempts.Count == 1 ? throw new RoomIdTakenException(c.RoomId) : Task.FromResult(9L);
+            });
+
+        var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", null), CancellationToken.None);
+
+        Assert.Equal(2, attempts.Count);
+        Assert.Equal(attempts[1], result.Value!.RoomId);
+    }
+
+    [Fact]
+    public async Task Handle_SameDeviceConnectedElsewhere_ClosesReplacedConnection()
+    {
+        var session = TestData.NewSession();
+        var older = new RoomMember("d1", "phone", 1);
+        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
+        _repository.Setup(r => r.RoomExistsAsync("ROOM1", It.IsAny<CancellationToken>())).ReturnsAsync(true);
+        _repository.Setup(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>())).ReturnsAsync(1);
+        _presence.Setup(p => p.Join("ROOM1", It.IsAny<RoomMember>())).Returns(older);
+
+        await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "ROOM1"), CancellationToken.None);
+
+        _notifier.Verify(n => n.CloseReplaced(older));
+    }
+
+    [Fact]
+    public async Task Handle_StorageFails_ErrorAndSessionStaysUnidentified()
+    {
+        var session = TestData.NewSession();
+        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ThrowsAsync(new InvalidOperationException("db down"));
+
+        var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", null), CancellationToken.None);
+
+        Assert.False(result.IsSuccess);
+        Assert.Contains("storage", result.Error);
+        Assert.False(session.IsIdentified);
+        _presence.VerifyNoOtherCalls();
+        _notifier.VerifyNoOtherCalls();
+    }
+}

@@ -1,0 +1,51 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Moq;
+using Rooms.Application.Contracts;
+using Rooms.Application.Ports;
+using Rooms.Application.Rooms.QueryRoom;
+
+namespace Rooms.Application.Tests;
+
+public sealed class QueryRoomHandlerTests
+{
+    private readonly Mock<IRoomRepository> _repository = new();
+    private readonly Mock<IPresence> _presence = new();
+    private readonly Mock<IClientNotifier> _notifier = new();
+    private readonly Mock<IClock> _clock = new();
+
+    public QueryRoomHandlerTests() => _clock.Setup(c => c.UtcNow).Returns(TestData.Now);
+
+    private QueryRoomHandler Handler() => new(
+        _repository.Object, _presence.Object, _notifier.Object, MappingConfiguration.Create().CreateMapper(), _clock.Object,
+        NullLogger<QueryRoomHandler>.Instance);
+
+    [Fact]
+    public async Task Handle_ThreeInRoom_CountsAllListsOthersAndStoresQuery()
+    {
+        var alice = TestData.IdentifiedSession("alice");
+        var bob = TestData.IdentifiedSession("bob");
+        var carol = TestData.IdentifiedSession("carol");
+        _presence.Setup(p => p.FindRoom("ABC123")).Returns(TestData.RoomWith("ABC123", alice, bob, carol));
+
+        var result = await Handler().Handle(new QueryRoomQuery(bob), CancellationToken.None);
+
+        Assert.Equal("ABC123", result.Value!.RoomId);
+        Assert.Equal(3, result.Value.TotalClients);
+        Assert.Equal([new ClientInfoDto("alice", "alice_user"), new ClientInfoDto("carol", "carol_user")], result.Value.Clients);
+        _repository.Verify(r => r.RecordRoomQueryAsync("bob", "ABC123", TestData.Now, It.IsAny<CancellationToken>()));
+        _notifier.Verify(n => n.SendRoomInfo(bob, result.Value));
+    }
+
+    [Fact]
+    public async Task Handle_StoreFails_ErrorAndNoRoomInfo()
+    {
+        var alice = TestData.IdentifiedSession("alice");
+        _repository.Setup(r => r.RecordRoomQueryAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<DateTime>(), It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new InvalidOperationException("db down"));
+
+        var result = await Handler().Handle(new QueryRoomQuery(alice), CancellationToken.None);
+
+        Assert.False(result.IsSuccess);
+        _notifier.VerifyNoOtherCalls();
+    }
+}

@@ -1,0 +1,92 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Moq;
+using Rooms.Application.Contracts;
+using Rooms.Application.Messages.SendMessage;
+using Rooms.Application.Ports;
+using Rooms.Application.Sessions;
+using Rooms.Domain.Messages;
+using Rooms.Domain.Rooms;
+
+namespace Rooms.Application.Tests;
+
+public sealed class SendMessageHandlerTests
+{
+    private readonly Mock<IMessageStore> _store = new();
+    private readonly Mock<IPresence> _presence = new();
+    private readonly Mock<IClientNotifier> _notifier = new();
+    private readonly Mock<IClock> _clock = new();
+    private readonly ClientSession _alice = TestData.IdentifiedSession("alice");
+    private readonly ClientSession _bob = TestData.IdentifiedSession("bob");
+    private readonly ClientSession _carol = TestData.IdentifiedSession("carol");
+
+    public SendMessageHandlerTests()
+    {
+        _clock.Setup(c => c.UtcNow).Returns(TestData.Now);
+        _presence.Setup(p => p.FindRoom("ABC123")).Returns(TestData.RoomWith("ABC123", _alice, _bob, _carol));
+        _store.Setup(s => s.AppendAsync(It.IsAny<NewMessage>(), It.IsAny<CancellationToken>())).ReturnsAsync(4812);
+        _notifier.Setup(n => n.Forward(It.IsAny<IReadOnlyList<RoomMember>>(), It.IsAny<DeliveredMessageDto>()))
+            .Returns<IReadOnlyList<RoomMember>, DeliveredMessageDto>((r, _) => r.Count);
+    }
+
+    private SendMessageHandler Handler() =>
+        new(_store.Object, _presence.Object, _notifier.Object, _clock.Object, NullLogger<SendMessageHandler>.Instance);
+
+    [Fact]
+    public async Task Handle_Broadcast_StoresThenForwardsToEveryoneButSender()
+    {
+        var result = await Handler().Handle(new SendMessageCommand(_alice, "hi all", null, "2024-01-20T12:34:56Z"), CancellationToken.None);
+
+        Assert.Equal(new SendReceiptDto(4812, 2), result.Value);
+        _store.Verify(s => s.AppendAsync(
+            new NewMessage("ABC123", "alice", null, MessageType.Broadcast, "hi all", TestData.Now), It.IsAny<CancellationToken>()));
+        _notifier.Verify(n => n.Forward(
+            It.Is<IReadOnlyList<RoomMember>>(r => r.Select(m => m.DeviceId).SequenceEqual(new[] { "bob", "carol" })),
+            new DeliveredMessageDto("hi all", "alice", "broadcast", "2024-01-20T12:34:56Z", 4812)));
+    }
+
+    [Fact]
+    public async Task Handle_Direct_ForwardsToTargetOnly()
+    {
+        await Handler().Handle(new SendMessageCommand(_alice, "psst", "bob", null), CancellationToken.None);
+
+        _store.Verify(s => s.AppendAsync(
+            It.Is<NewMessage>(m => m.ToDeviceId == "bob" && m.Type == MessageType.Direct), It.IsAny<CancellationToken>()));
+        _notifier.Verify(n => n.Forward(
+            It.Is<IReadOnlyList<RoomMember>>(r => r.Count == 1 && r[0].DeviceId == "bob"),
+            It.Is<DeliveredMessageDto>(d => d.MessageType == "direct")));
+    }
+
+    [Fact]
+    public async Task Handle_NoTimestamp_StampsServerTimeInIsoUtc()
+    {
+        await Handler().Handle(new SendMessageCommand(_alice, "hi", null, null), CancellationToken.None);
+
+        _notifier.Verify(n => n.Forward(It.IsAny<IReadOnlyList<RoomMember>>(),
+            It.Is<DeliveredMessageDto>(d => d.Timestamp == "2024-01-20T12:34:56.789Z")));
+    }
+
+    [Theory]
+    [InlineData("nobody")]
+    [InlineData("alice")]
+    public async Task Handle_TargetNotInRoom_ErrorAndNothingStoredOrForwarded(string target)
+    {
+        var result = await Handler().Handle(new SendMessageCommand(_alice, "psst", target, null), CancellationToken.None);
+
+        Assert.Equal($"Target device not found: {target}", result.Error);
+        _store.VerifyNoOtherCalls();
+        _notifier.VerifyNoOtherCalls();
+    }
+
+    [Fact]
+    public async Task Handle_StoreFails_ErrorAndNothingForwarded()
+    {
+        _store.Setup(s => s.AppendAsync(It.IsAny<NewMessage>(), It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new InvalidOperationException("disk full"));
+
+        var result = await Handler().Handle(new SendMessageCommand(_alice, "hi", null, null), CancellationToken.None);
+
+        Assert.False(result.IsSuccess);
+        Assert.Contains("not delivered", result.Error);
+        _notifier.VerifyNoOtherCalls();
+    }
+}

@@ -1,0 +1,131 @@
+using Rooms.Application.Common;
+using Rooms.Application.Messages.SendMessage;
+using Rooms.Application.Rooms.Identify;
+using Rooms.Application.Rooms.QueryRoom;
+
+namespace Rooms.Application.Tests;
+
+public sealed class IdentifyValidatorTests
+{
+    private static string? ErrorFor(string? deviceId, string? identity, string? roomId, bool identified = false)
+    {
+        var session = identified ? TestData.IdentifiedSession("someone") : TestData.NewSession();
+        var result = new IdentifyValidator().Validate(new IdentifyCommand(session, deviceId, identity, roomId));
+        return result.IsValid ? null : result.Errors[0].ErrorMessage;
+    }
+
+    [Theory]
+    [InlineData("device_123", "mobile_user", null)]
+    [InlineData("a.b:c-d_e", "桌面 user", "ABC123")]
+    [InlineData("d", "x", "room-with_dash")]
+    public void Validate_WellFormed_Passes(string deviceId, string identity, string? roomId) =>
+        Assert.Null(ErrorFor(deviceId, identity, roomId));
+
+    [Theory]
+    [InlineData(null, "'device_id' is required")]
+    [InlineData("", "'device_id' is required")]
+    [InlineData("bad id", "'device_id' may contain only")]
+    [InlineData("bad/id", "'device_id' may contain only")]
+    public void Validate_BadDeviceId_NamesDeviceId(string? deviceId, string expected) =>
+        Assert.StartsWith(expected, ErrorFor(deviceId, "user", null));
+
+    [Fact]
+    public void Validate_DeviceIdOver64_NamesDeviceId() =>
+        Assert.StartsWith("'device_id' must be at most 64", ErrorFor(new string('a', 65), "user", null));
+
+    [Fact]
+    public void Validate_DeviceIdOf64_Passes() => Assert.Null(ErrorFor(new string('a', 64), "user", null));
+
+    [Theory]
+    [InlineData(null, "'identity' is required")]
+    [InlineData("", "'identity' is required")]
+    [InlineData("tab\there", "'identity' must not contain control characters")]
+    [InlineData("new\nline", "'identity' must not contain control characters")]
+    public void Validate_BadIdentity_NamesIdentity(string? identity, string expected) =>
+        Assert.Equal(expected, ErrorFor("d1", identity, null));
+
+    [Fact]
+    public void Validate_IdentityOver64_NamesIdentity() =>
+        Assert.StartsWith("'identity' must be at most 64", ErrorFor("d1", new string('x', 65), null));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("room 1")]
+    [InlineData("room.1")]
+    [InlineData("abcdefghijklmnopqrstuvwxyz0123456")]
+    public void Validate_BadRoomId_NamesRoomId(string roomId) =>
+        Assert.StartsWith("'room_id' must be 1-32 characters", ErrorFor("d1", "user", roomId));
+
+    [Fact]
+    public void Validate_AlreadyIdentified_SaysSo() =>
+        Assert.StartsWith("Already identified", ErrorFor("d1", "user", null, identified: true));
+}
+
+public sealed class SendMessageValidatorTests
+{
+    private static string? ErrorFor(string? content, string? target = null, string? timestamp = null, bool identified = true, int maxContent = 16_384)
+    {
+        var session = identified ? TestData.IdentifiedSession("alice") : TestData.NewSession();
+        var result = new SendMessageValidator(new ProtocolSettings(maxContent)).Validate(new SendMessageCommand(session, content, target, timestamp));
+        return result.IsValid ? null : result.Errors[0].ErrorMessage;
+    }
+
+    [Theory]
+    [InlineData("hello", null, null)]
+    [InlineData("hello", "device_456", "2024-01-20T12:34:56Z")]
+    [InlineData("hello", null, "2024-01-20T12:34:56.789Z")]
+    [InlineData("hello", null, "2024-01-20T12:34:56.789123")]
+    [InlineData("hello", null, "2024-01-20T12:34:56+08:00")]
+    public void Validate_WellFormed_Passes(string content, string? target, string? timestamp) =>
+        Assert.Null(ErrorFor(content, target, timestamp));
+
+    [Fact]
+    public void Validate_NotIdentified_SaysIdentifyFirst() =>
+        Assert.Equal(FieldRules.IdentifyFirst, ErrorFor("hello", identified: false));
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    public void Validate_MissingContent_NamesContent(string? content) =>
+        Assert.StartsWith("'content' is required", ErrorFor(content));
+
+    [Fact]
+    public void Validate_ContentAtLimit_Passes() => Assert.Null(ErrorFor(new string('x', 16_384)));
+
+    [Fact]
+    public void Validate_ContentOverLimit_NamesContent() =>
+        Assert.Equal("'content' must be at most 16384 characters", ErrorFor(new string('x', 16_385)));
+
+    [Fact]
+    public void Validate_ConfiguredLimit_IsTheOneEnforced() =>
+        Assert.Equal("'content' must be at most 10 characters", ErrorFor(new string('x', 11), maxContent: 10));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("has space")]
+    public void Validate_BadTarget_NamesTarget(string target) =>
+        Assert.StartsWith("'target_device_id' must be", ErrorFor("hello", target));
+
+    [Theory]
+    [InlineData("yesterday")]
+    [InlineData("2024-13-45T12:00:00Z")]
+    [InlineData("1/20/2024")]
+    [InlineData("2024-01-20")]
+    public void Validate_BadTimestamp_NamesTimestamp(string timestamp) =>
+        Assert.StartsWith("'timestamp' must be an ISO-8601", ErrorFor("hello", timestamp: timestamp));
+}
+
+public sealed class QueryRoomValidatorTests
+{
+    [Fact]
+    public void Validate_NotIdentified_SaysIdentifyFirst()
+    {
+        var result = new QueryRoomValidator().Validate(new QueryRoomQuery(TestData.NewSession()));
+
+        Assert.Equal(FieldRules.IdentifyFirst, Assert.Single(result.Errors).ErrorMessage);
+    }
+
+    [Fact]
+    public void Validate_Identified_Passes() =>
+        Assert.True(new QueryRoomValidator().Validate(new QueryRoomQuery(TestData.IdentifiedSession("a"))).IsValid);
+}

@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using MySqlConnector;
+
+namespace Rooms.TestSupport;
+
+/// <summary>
+/// A real MariaDB for the tests. With <c>ROOMS_TEST_MYSQL</c> set (a connection string whose
+/// user may create databases) that server is used; otherwise a throwaway server is started from
+/// Debian's mariadb-server into a temp folder, on a free port, once per test process, and removed
+/// when the process exits. Each caller gets a database of its own.
+/// </summary>
+public sealed class MariaDbServer : IDisposable
+{
+    public const string EnvironmentVariable = "ROOMS_TEST_MYSQL";
+    private const string User = "rooms_test";
+    private const string Password = "rooms_test_pw";
+
+    private static readonly Lazy<MariaDbServer> SharedServer = new(Start, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    private readonly Process? _process;
+    private readonly string? _folder;
+    private readonly string _adminConnectionString;
+
+    private MariaDbServer(string adminConnectionString, Process? process, string? folder)
+    {
+        _adminConnectionString = adminConnectionString;
+        _process = process;
+        _folder = folder;
+    }
+
+    public static MariaDbServer Shared => SharedServer.Value;
+
+    /// <summary>Creates an empty database and returns a connection string for it.</summary>
+    public string CreateDatabase()
+    {
+        var name = "rooms_" + Guid.NewGuid().ToString("N")[..12];
+        using var connection = new MySqlConnection(_adminConnectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci";
+        command.ExecuteNonQuery();
+        return new MySqlConnectionStringBuilder(_adminConnectionString) { Database = name }.ConnectionString;
+    }
+
+    public void Dispose()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(10_000);
+        }
+
+        _process?.Dispose();
+        if (_folder is not null && Directory.Exists(_folder))
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+    }
+
+    private static MariaDbServer Start()
+    {
+        var external = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        if (!string.IsNullOrWhiteSpace(external))
+        {
+            return new MariaDbServer(external, null, null);
+        }
+
+        var mariadbd = FindExecutable("mariadbd", "/usr/sbin/mariadbd", "/usr/bin/mariadbd")
+            ?? throw new InvalidOperationException(
+                $"No MariaDB server: install Debian's mariadb-server (./test.sh does) or set {EnvironmentVariable}.");
+        var installDb = FindExecutable("mariadb-install-db", "/usr/bin/mariadb-install-db")
+            ?? throw new InvalidOperationException("mariadb-install-db not found (package mariadb-server).");
+
+        var folder = Path.Combine(Path.GetTempPath(), "rooms-mariadb-" + Guid.NewGuid().ToString("N")[..8]);
+        var dataDir = Path.Combine(folder, "data");
+        Directory.CreateDirectory(dataDir);
+        var socket = Path.Combine(folder, "mysqld.sock");
+        var port = FreePort();
+
+        Run(installDb, $"--no-defaults --datadir={dataDir} --user=root --auth-root-authentication-method=normal --skip-test-db", TimeSpan.FromMinutes(2));
+
+        var server = Process.Start(new ProcessStartInfo(mariadbd,
+            $"--no-defaults --datadir={dataDir} --socket={socket} --port={port} --bind-address=127.0.0.1 " +
+            $"--user=root --log-error={Path.Combine(folder, "error.log")} --pid-file={Path.Combine(folder, "mysqld.pid")} " +
+            "--innodb-buffer-pool-size=128M --max-connections=500 --skip-name-resolve")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        })!;
+        server.OutputDataReceived += (_, _) => { };
+        server.ErrorDataReceived += (_, _) => { };
+        server.BeginOutputReadLine();
+        server.BeginErrorReadLine();
+
+        var root = new MySqlConnectionStringBuilder
+        {
+            Server = socket,
+            ConnectionProtocol = MySqlConnectionProtocol.UnixSocket,
+            UserID = "root",
+            Pooling = false,
+        }.ConnectionString;
+        WaitUntilReachable(root, server, folder);
+
+        // The same kind of account the README tells operators to create.
+        using (var connection = new MySqlConnection(root))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText =
+                $"CREATE USER '{User}'@'%' IDENTIFIED BY '{Password}'; GRANT ALL PRIVILEGES ON *.* TO '{User}'@'%'; FLUSH PRIVILEGES;";
+            command.ExecuteNonQuery();
+        }
+
+        var admin = new MySqlConnectionStringBuilder
+        {
+            Server = "127.0.0.1",
+            Port = (uint)port,
+            UserID = User,
+            Password = Password,
+        }.ConnectionString;
+        var instance = new MariaDbServer(admin, server, folder);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => instance.Dispose();
+        return instance;
+    }
+
+    private static void WaitUntilReachable(string connectionString, Process server, string folder)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                using var connection = new MySqlConnection(connectionString);
+                connection.Open();
+                return;
+            }
+            catch (MySqlException) when (DateTime.UtcNow < deadline && !server.HasExited)
+            {
+                Thread.Sleep(200);
+            }
+            catch (Exception ex) when (server.HasExited || DateTime.UtcNow >= deadline)
+            {
+                var log = Path.Combine(folder, "error.log");
+                throw new InvalidOperationException(
+                    "MariaDB did not start: " + (File.Exists(log) ? File.ReadAllText(log) : ex.Message), ex);
+            }
+        }
+    }
+
+    private static void Run(string file, string arguments, TimeSpan timeout)
+    {
+        using var process = Process.Start(new ProcessStartInfo(file, arguments)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        })!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(timeout) || process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{file} {arguments} failed: {output.Result}{error.Result}");
+        }
+    }
+
+    private static string? FindExecutable(string name, params string[] candidates) =>
+        candidates.FirstOrDefault(File.Exists)
+        ?? (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
+            .Split(Path.PathSeparator)
+            .Select(dir => Path.Combine(dir, name))
+            .FirstOrDefault(File.Exists);
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
