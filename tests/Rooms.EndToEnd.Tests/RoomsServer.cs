@@ -1,0 +1,55 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Rooms.TestSupport;
+using Rooms.WebSocketHost;
+
+namespace Rooms.EndToEnd.Tests;
+
+/// <summary>The real host (Kestrel, the whole pipeline, the real database) on a free loopback port.</summary>
+public sealed class RoomsServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private RoomsServer(WebApplication app, Uri baseUri)
+    {
+        _app = app;
+        BaseUri = baseUri;
+    }
+
+    public Uri BaseUri { get; }
+
+    public Uri WebSocketUri(string path = "/") => new($"ws://{BaseUri.Authority}{path}");
+
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<RoomsServer> StartAsync(TestDatabase database, params string[] extraArgs)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        string[] args =
+        [
+            "--urls=http://127.0.0.1:0",
+            $"--Database:Provider={database.Provider}",
+            $"--ConnectionStrings:Rooms={database.ConnectionString}",
+            $"--Database:MySqlServerVersion={database.Settings.MySqlServerVersion}",
+            "--Serilog:MinimumLevel:Default=Warning",
+            .. extraArgs,
+        ];
+        var app = RoomsHost.Build(args);
+        if (!await app.PrepareDatabaseAsync())
+        {
+            throw new InvalidOperationException("The server refused to start");
+        }
+
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        return new RoomsServer(app, new Uri(address));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

@@ -1,0 +1,150 @@
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+
+namespace Rooms.EndToEnd.Tests;
+
+/// <summary>A real <see cref="ClientWebSocket"/> speaking the protocol, as a device would.</summary>
+public sealed class TestClient : IAsyncDisposable
+{
+    private static readonly TimeSpan DefaultWait = TimeSpan.FromSeconds(10);
+    private readonly ClientWebSocket _socket = new();
+    private readonly byte[] _buffer = new byte[256 * 1024];
+
+    public WebSocket Socket => _socket;
+
+    public static async Task<TestClient> ConnectAsync(RoomsServer server, string path = "/")
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        var client = new TestClient();
+        await client._socket.ConnectAsync(server.WebSocketUri(path), CancellationToken.None);
+        return client;
+    }
+
+    /// <summary>Connects, checks the connection frame, identifies and returns the client with its <c>room</c> answer.</summary>
+    public static async Task<(TestClient Client, JsonElement Room)> IdentifiedAsync(RoomsServer server, string deviceId, string? roomId = null, string? identity = null)
+    {
+        var client = await ConnectAsync(server);
+        var connected = await client.ReceiveAsync();
+        Assert.Equal("connection", connected.GetProperty("type").GetString());
+        var room = await client.IdentifyAsync(deviceId, roomId, identity);
+        return (client, room);
+    }
+
+    public async Task<JsonElement> IdentifyAsync(string deviceId, string? roomId = null, string? identity = null)
+    {
+        var identify = new Dictionary<string, string> { ["device_id"] = deviceId, ["identity"] = identity ?? deviceId + "_user" };
+        if (roomId is not null)
+        {
+            identify["room_id"] = roomId;
+        }
+
+        await SendAsync(JsonSerializer.Serialize(identify));
+        var room = await ReceiveAsync();
+        Assert.Equal("room", room.GetProperty("type").GetString());
+        return room;
+    }
+
+    public Task SendAsync(string text) => SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text);
+
+    public async Task SendAsync(byte[] bytes, WebSocketMessageType type) =>
+        await _socket.SendAsync(bytes, type, endOfMessage: true, CancellationToken.None);
+
+    public Task SendObjectAsync(object message) => SendAsync(JsonSerializer.Serialize(message));
+
+    public async Task<string> ReceiveTextAsync(TimeSpan? wait = null)
+    {
+        using var timeout = new CancellationTokenSource(wait ?? DefaultWait);
+        var count = 0;
+        while (true)
+        {
+            var result = await _socket.ReceiveAsync(_buffer.AsMemory(count), timeout.Token);
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                throw new InvalidOperationException($"Connection closed: {_socket.CloseStatus} {_socket.CloseStatusDescription}");
+            }
+
+            count += result.Count;
+            if (result.EndOfMessage)
+            {
+                Assert.Equal(WebSocketMessageType.Text, result.MessageType);
+                return Encoding.UTF8.GetString(_buffer, 0, count);
+            }
+        }
+    }
+
+    public async Task<JsonElement> ReceiveAsync(TimeSpan? wait = null)
+    {
+        using var document = JsonDocument.Parse(await ReceiveTextAsync(wait));
+        return document.RootElement.Clone();
+    }
+
+    /// <summary>Receives the next frame and checks it is an error whose message starts with <paramref name="prefix"/>.</summary>
+    public async Task<string> ExpectErrorAsync(string prefix)
+    {
+        var frame = await ReceiveAsync();
+        Assert.Equal("error", frame.GetProperty("type").GetString());
+        var message = frame.GetProperty("message").GetString()!;
+        Assert.StartsWith(prefix, message);
+        return message;
+    }
+
+    /// <summary>Proves the connection is open and in order: a query_room gets its room_info next.</summary>
+    public async Task<JsonElement> QueryRoomAsync()
+    {
+        await SendAsync("""{"type":"query_room"}""");
+        var info = await ReceiveAsync();
+        Assert.Equal("room_info", info.GetProperty("type").GetString());
+        return info;
+    }
+
+    /// <summary>Waits for the server's close and returns its status (the close handshake is completed).</summary>
+    public async Task<(WebSocketCloseStatus? Status, string? Reason)> ExpectCloseAsync(TimeSpan? wait = null)
+    {
+        using var timeout = new CancellationTokenSource(wait ?? DefaultWait);
+        while (true)
+        {
+            var result = await _socket.ReceiveAsync(_buffer, timeout.Token);
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                return (result.CloseStatus, result.CloseStatusDescription);
+            }
+        }
+    }
+
+    /// <summary>Asserts that nothing arrives within <paramref name="within"/>.</summary>
+    public async Task ExpectSilenceAsync(TimeSpan within)
+    {
+        try
+        {
+            var text = await ReceiveTextAsync(within);
+            Assert.Fail($"Expected no frame, got {text}");
+        }
+        catch (OperationCanceledException)
+        {
+            // Nothing arrived: what we wanted. The socket is aborted by the cancelled receive.
+        }
+    }
+
+    public async Task CloseAsync()
+    {
+        if (_socket.State == WebSocketState.Open)
+        {
+            await _socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await CloseAsync();
+        }
+        catch (WebSocketException)
+        {
+            // Already gone.
+        }
+
+        _socket.Dispose();
+    }
+}
