@@ -11,13 +11,16 @@ public sealed class TestClient : IAsyncDisposable
     private readonly ClientWebSocket _socket = new();
     private readonly byte[] _buffer = new byte[256 * 1024];
 
-    public WebSocket Socket => _socket;
-
-    public static async Task<TestClient> ConnectAsync(RoomsServer server, string path = "/")
+    public static Task<TestClient> ConnectAsync(RoomsServer server, string path = "/")
     {
         ArgumentNullException.ThrowIfNull(server);
+        return ConnectAsync(server.WebSocketUri(path));
+    }
+
+    public static async Task<TestClient> ConnectAsync(Uri uri)
+    {
         var client = new TestClient();
-        await client._socket.ConnectAsync(server.WebSocketUri(path), CancellationToken.None);
+        await client._socket.ConnectAsync(uri, CancellationToken.None);
         return client;
     }
 

@@ -1,0 +1,288 @@
+﻿CREATE TABLE IF NOT EXISTS `__EFMigrationsHistory` (
+    `MigrationId` varchar(150) CHARACTER SET utf8mb4 NOT NULL,
+    `ProductVersion` varchar(32) CHARACTER SET utf8mb4 NOT NULL,
+    CONSTRAINT `PK___EFMigrationsHistory` PRIMARY KEY (`MigrationId`)
+) CHARACTER SET=utf8mb4;
+
+START TRANSACTION;
+DROP PROCEDURE IF EXISTS MigrationsScript;
+DELIMITER //
+CREATE PROCEDURE MigrationsScript()
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261125194022_InitialSchema') THEN
+
+    ALTER DATABASE CHARACTER SET utf8mb4;
+
+    END IF;
+END //
+DELIMITER ;
+CALL MigrationsScript();
+DROP PROCEDURE MigrationsScript;
+
+DROP PROCEDURE IF EXISTS MigrationsScript;
+DELIMITER //
+CREATE PROCEDURE MigrationsScript()
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261125194022_InitialSchema') THEN
+
+    CREATE TABLE `rooms` (
+        `room_id` varchar(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        `created_at` datetime(6) NOT NULL,
+        CONSTRAINT `PK_rooms` PRIMARY KEY (`room_id`)
+    ) CHARACTER SET=utf8mb4;
+
+    END IF;
+END //
+DELIMITER ;
+CALL MigrationsScript();
+DROP PROCEDURE MigrationsScript;
+
+DROP PROCEDURE IF EXISTS MigrationsScript;
+DELIMITER //
+CREATE PROCEDURE MigrationsScript()
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261125194022_InitialSchema') THEN
+
+    CREATE TABLE `devices` (
+        `device_id` varchar(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        `identity` varchar(64) CHARACTER SET utf8mb4 NOT NULL,
+        `last_connected_at` datetime(6) NOT NULL,
+        `last_room_id` varchar(32) CHARACTER SET ascii COLLATE ascii_bin NULL,
+        CONSTRAINT `PK_devices` PRIMARY KEY (`device_id`),
+        CONSTRAINT `FK_devices_rooms_last_room_id` FOREIGN KEY (`last_room_id`) REFERENCES `rooms` (`room_id`) ON DELETE RESTRICT
+    ) CHARACTER SET=utf8mb4;
+
+    END IF;
+END //
+DELIMITER ;
+CALL MigrationsScript();
+DROP PROCEDURE MigrationsScript;
+
+DROP PROCEDURE IF EXISTS MigrationsScript;
+DELIMITER //
+CREATE PROCEDURE MigrationsScript()
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261125194022_InitialSchema') THEN
+
+    CREATE TABLE `connections` (
+        `id` bigint NOT NULL AUTO_INCREMENT,
+        `device_id` varchar(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        `room_id` varchar(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        `client_ip` varchar(45) CHARACTER SET utf8mb4 NOT NULL,
+        `connected_at` datetime(6) NOT NULL,
+        `disconnected_at` datetime(6) NULL,
+        CONSTRAINT `PK_connections` PRIMARY KEY (`id`),
+        CONSTRAINT `FK_connections_devices_device_id` FOREIGN KEY (`device_id`) REFERENCES `devices` (`device_id`) ON DELETE RESTRICT,
+        CONSTRAINT `FK_connections_rooms_room_id` FOREIGN KEY (`room_id`) REFERENCES `rooms` (`room_id`) ON DELETE RESTRICT
+    ) CHARACTER SET=utf8mb4;
+
+    END IF;
+END //
+DELIMITER ;
+CALL MigrationsScript();
+DROP PROCEDURE MigrationsScript;
+
+DROP PROCEDURE IF EXISTS MigrationsScript;
+DELIMITER //
+CREATE PROCEDURE MigrationsScript()
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261125194022_InitialSchema') THEN
+
+    CREATE TABLE `messages` (
+        `id` bigint NOT NULL AUTO_INCREMENT,
+        `room_id` varchar(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        `from_device_id` varchar(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        `to_device_id` varchar(64) CHARACTER SET ascii COLLATE ascii_bin NULL,
+        `message_type` enum('broadcast','direct') CHARACTER SET utf8mb4 NOT NULL,
+        `message_content` text CHARACTER SET utf8mb4 NOT NULL,
+        `sent_at` datetime(6) NOT NULL,
+        CONSTRAINT `PK_messages` PRIMARY KEY (`id`),
+        CONSTRAINT `FK_messages_devices_from_device_id` FOREIGN KEY (`from_device_id`) REFERENCES `devices` (`device_id`) ON DELETE RESTRICT,
+        CONSTRAINT `FK_messages_rooms_room_id` FOREIGN KEY (`room_id`) REFERENCES `rooms` (`room_id`) ON DELETE RESTRICT
+    ) CHARACTER SET=utf8mb4;
+
+    END IF;
+END //
+DELIMITER ;
+CALL MigrationsScript();
+DROP PROCEDURE MigrationsScript;
+
+DROP PROCEDURE IF EXISTS MigrationsScript;
+DELIMITER //
+CREATE PROCEDURE MigrationsScript()
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261125194022_InitialSchema') THEN
+
+    CREATE TABLE `room_queries` (
+        `id` bigint NOT NULL AUTO_INCREMENT,
+        `device_id` varchar(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        `room_id` varchar(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        `queried_at` datetime(6) NOT NULL,
+        CONSTRAINT `PK_room_queries` PRIMARY KEY (`id`),
+        CONSTRAINT `FK_room_queries_devices_device_id` FOREIGN KEY (`device_id`) REFERENCES `devices` (`device_id`) ON DELETE RESTRICT,
+        CONSTRAINT `FK_room_queries_rooms_room_id` FOREIGN KEY (`room_id`) REFERENCES `rooms` (`room_id`) ON DELETE RESTRICT
+    ) CHARACTER SET=utf8mb4;
+
+    END IF;
+END //
+DELIMITER ;
+CALL MigrationsScript();
+DROP PROCEDURE MigrationsScript;
+
+DROP PROCEDURE IF EXISTS MigrationsScript;
+DELIMITER //
+CREATE PROCEDURE MigrationsScript()
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261125194022_InitialSchema') THEN
+
+    CREATE INDEX `IX_connections_device_id` ON `connections` (`device_id`);
+
+    END IF;
+END //
+DELIMITER ;
+CALL MigrationsScript();
+DROP PROCEDURE MigrationsScript;
+
+DROP PROCEDURE IF EXISTS MigrationsScript;
+DELIMITER //
+CREATE PROCEDURE MigrationsScript()
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261125194022_InitialSchema') THEN
+
+    CREATE INDEX `ix_connections_disconnected_at` ON `connections` (`disconnected_at`);
+
+    END IF;
+END //
+DELIMITER ;
+CALL MigrationsScript();
+DROP PROCEDURE MigrationsScript;
+
+DROP PROCEDURE IF EXISTS MigrationsScript;
+DELIMITER //
+CREATE PROCEDURE MigrationsScript()
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261125194022_InitialSchema') THEN
+
+    CREATE INDEX `IX_connections_room_id` ON `connections` (`room_id`);
+
+    END IF;
+END //
+DELIMITER ;
+CALL MigrationsScript();
+DROP PROCEDURE MigrationsScript;
+
+DROP PROCEDURE IF EXISTS MigrationsScript;
+DELIMITER //
+CREATE PROCEDURE MigrationsScript()
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261125194022_InitialSchema') THEN
+
+    CREATE INDEX `IX_devices_last_room_id` ON `devices` (`last_room_id`);
+
+    END IF;
+END //
+DELIMITER ;
+CALL MigrationsScript();
+DROP PROCEDURE MigrationsScript;
+
+DROP PROCEDURE IF EXISTS MigrationsScript;
+DELIMITER //
+CREATE PROCEDURE MigrationsScript()
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261125194022_InitialSchema') THEN
+
+    CREATE INDEX `IX_messages_from_device_id` ON `messages` (`from_device_id`);
+
+    END IF;
+END //
+DELIMITER ;
+CALL MigrationsScript();
+DROP PROCEDURE MigrationsScript;
+
+DROP PROCEDURE IF EXISTS MigrationsScript;
+DELIMITER //
+CREATE PROCEDURE MigrationsScript()
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261125194022_InitialSchema') THEN
+
+    CREATE INDEX `ix_messages_message_type` ON `messages` (`message_type`);
+
+    END IF;
+END //
+DELIMITER ;
+CALL MigrationsScript();
+DROP PROCEDURE MigrationsScript;
+
+DROP PROCEDURE IF EXISTS MigrationsScript;
+DELIMITER //
+CREATE PROCEDURE MigrationsScript()
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261125194022_InitialSchema') THEN
+
+    CREATE INDEX `ix_messages_room_id_id` ON `messages` (`room_id`, `id`);
+
+    END IF;
+END //
+DELIMITER ;
+CALL MigrationsScript();
+DROP PROCEDURE MigrationsScript;
+
+DROP PROCEDURE IF EXISTS MigrationsScript;
+DELIMITER //
+CREATE PROCEDURE MigrationsScript()
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261125194022_InitialSchema') THEN
+
+    CREATE INDEX `ix_messages_sent_at_room_id` ON `messages` (`sent_at`, `room_id`);
+
+    END IF;
+END //
+DELIMITER ;
+CALL MigrationsScript();
+DROP PROCEDURE MigrationsScript;
+
+DROP PROCEDURE IF EXISTS MigrationsScript;
+DELIMITER //
+CREATE PROCEDURE MigrationsScript()
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261125194022_InitialSchema') THEN
+
+    CREATE INDEX `IX_room_queries_device_id` ON `room_queries` (`device_id`);
+
+    END IF;
+END //
+DELIMITER ;
+CALL MigrationsScript();
+DROP PROCEDURE MigrationsScript;
+
+DROP PROCEDURE IF EXISTS MigrationsScript;
+DELIMITER //
+CREATE PROCEDURE MigrationsScript()
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261125194022_InitialSchema') THEN
+
+    CREATE INDEX `IX_room_queries_room_id` ON `room_queries` (`room_id`);
+
+    END IF;
+END //
+DELIMITER ;
+CALL MigrationsScript();
+DROP PROCEDURE MigrationsScript;
+
+DROP PROCEDURE IF EXISTS MigrationsScript;
+DELIMITER //
+CREATE PROCEDURE MigrationsScript()
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261125194022_InitialSchema') THEN
+
+    INSERT INTO `__EFMigrationsHistory` (`MigrationId`, `ProductVersion`)
+    VALUES ('20261125194022_InitialSchema', '9.0.23');
+
+    END IF;
+END //
+DELIMITER ;
+CALL MigrationsScript();
+DROP PROCEDURE MigrationsScript;
+
+COMMIT;
+

@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Rooms.Infrastructure.Persistence;
+using Rooms.TestSupport;
+
+namespace Rooms.EndToEnd.Tests;
+
+/// <summary>The server as users run it: its own process, configured only by environment variables.</summary>
+public sealed class HostProcessTests : IDisposable
+{
+    private readonly string _workDir = Directory.CreateTempSubdirectory("rooms-host-").FullName;
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_workDir, recursive: true);
+    }
+
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.MySql)]
+    public async Task MigrateCommand_EmptyDatabase_AppliesMigrationsAndExitsZero(DatabaseProvider provider)
+    {
+        using var database = TestDatabase.Create(provider);
+
+        var (exitCode, output) = await RunToExitAsync(["migrate"], DatabaseEnvironment(database));
+
+        Assert.True(exitCode == 0, output);
+        await using var db = database.OpenContext();
+        Assert.Empty(await db.Database.GetPendingMigrationsAsync());
+    }
+
+    [Fact]
+    public async Task Start_SchemaBehindAndMigrationDisabled_RefusesWithClearMessage()
+    {
+        using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        var environment = DatabaseEnvironment(database);
+        environment["Database__MigrateOnStartup"] = "false";
+        environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{MariaDbServer.FreePort()}";
+
+        var (exitCode, output) = await RunToExitAsync([], environment);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("schema is behind", output);
+        Assert.Contains("-- migrate", output);
+    }
+
+    [Fact]
+    public async Task Start_NoConfiguration_EmbeddedSqliteServesAndCrashRowsAreClosedOnRestart()
+    {
+        var port = MariaDbServer.FreePort();
+        var environment = new Dictionary<string, string> { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}" };
+
+        using (var server = Start([], environment))
+        {
+
+            await WaitForHealthAsync(port, server);
+            await using var client = await TestClient.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/"));
+            await client.ReceiveAsync();
+            Assert.Equal("created_new", (await client.IdentifyAsync("crash_test")).GetProperty("status").GetString());
+
+            server.Process.Kill(entireProcessTree: true);
+            await server.Process.WaitForExitAsync();
+        }
+
+        var file = Path.Combine(_workDir, "data", "rooms.db");
+        Assert.True(File.Exists(file), "the embedded default creates data/rooms.db under the working directory");
+        var embedded = new DatabaseSettings { ConnectionString = $"Data Source={file}" };
+        Assert.Equal(1, await CountOpenConnectionsAsync(embedded));
+
+        using (var restarted = Start([], environment))
+        {
+            await WaitForHealthAsync(port, restarted);
+            Assert.Equal(0, await CountOpenConnectionsAsync(embedded));
+            restarted.Process.Kill(entireProcessTree: true);
+            await restarted.Process.WaitForExitAsync();
+        }
+    }
+
+    private static async Task<int> CountOpenConnectionsAsync(DatabaseSettings settings)
+    {
+        var options = new DbContextOptionsBuilder<RoomsDbContext>();
+        options.UseRoomsDatabase(settings);
+        await using var db = new RoomsDbContext(options.Options);
+        return await db.Connections.CountAsync(c => c.DisconnectedAt == null);
+    }
+
+    private static Dictionary<string, string> DatabaseEnvironment(TestDatabase database) => new()
+    {
+        ["Database__Provider"] = database.Provider.ToString(),
+        ["ConnectionStrings__Rooms"] = database.ConnectionString,
+        ["Database__MySqlServerVersion"] = database.Settings.MySqlServerVersion,
+    };
+
+    private HostProcess Start(string[] args, Dictionary<string, string> environment)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = _workDir,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(HostAssembly);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        return new HostProcess(Process.Start(start)!);
+    }
+
+    private async Task<(int ExitCode, string Output)> RunToExitAsync(string[] args, Dictionary<string, string> environment)
+    {
+        using var host = Start(args, environment);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await host.Process.WaitForExitAsync(timeout.Token);
+        return (host.Process.ExitCode, host.Output);
+    }
+
+    private static async Task WaitForHealthAsync(int port, HostProcess server)
+    {
+        using var http = new HttpClient();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            if (server.Process.HasExited)
+            {
+                Assert.Fail($"the server exited with {server.Process.ExitCode}: {server.Output}");
+            }
+
+            try
+            {
+                if (await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/healthz")) == "ok")
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+
+    /// <summary>The host built beside these tests, in the same configuration (Debug/Release).</summary>
+    private static string HostAssembly
+    {
+        get
+        {
+            var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
+            return Path.Combine(RepositoryRoot.Path, "src", "WebSocketHost", "bin", configuration, "net10.0", "Rooms.WebSocketHost.dll");
+        }
+    }
+
+    /// <summary>A server process whose output is collected as it comes, so a full pipe never blocks it.</summary>
+    private sealed class HostProcess : IDisposable
+    {
+        private readonly StringBuilder _output = new();
+
+        public HostProcess(Process process)
+        {
+            Process = process;
+            process.OutputDataReceived += (_, e) => Append(e.Data);
+            process.ErrorDataReceived += (_, e) => Append(e.Data);
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+        }
+
+        public Process Process { get; }
+
+        public string Output
+        {
+            get
+            {
+                lock (_output)
+                {
+                    return _output.ToString();
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            if (!Process.HasExited)
+            {
+                Process.Kill(entireProcessTree: true);
+            }
+
+            Process.Dispose();
+        }
+
+        private void Append(string? line)
+        {
+            lock (_output)
+            {
+                _output.AppendLine(line);
+            }
+        }
+    }
+}

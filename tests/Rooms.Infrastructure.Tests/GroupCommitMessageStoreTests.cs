@@ -1,0 +1,96 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Rooms.Application.Ports;
+using Rooms.Domain.Messages;
+using Rooms.Infrastructure.Persistence;
+
+namespace Rooms.Infrastructure.Tests;
+
+public sealed class GroupCommitMessageStoreTests
+{
+    private static NewMessage Message(string from, string content, string? to = null) =>
+        new("ROOM01", from, to, to is null ? MessageType.Broadcast : MessageType.Direct, content, DateTime.UtcNow);
+
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.MySql)]
+    public async Task AppendAsync_ManyConcurrentSenders_EveryRowCommittedWithItsOwnId(DatabaseProvider provider)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(provider);
+        await fixture.SeedRoomAsync("ROOM01", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7");
+        var store = fixture.Services.GetRequiredService<IMessageStore>();
+
+        var ids = await Task.WhenAll(Enumerable.Range(0, 8).Select(s => Task.Run(async () =>
+        {
+            var mine = new List<(long Id, string Content)>();
+            for (var i = 0; i < 100; i++)
+            {
+                var content = $"s{s}-{i}";
+                mine.Add((await store.AppendAsync(Message($"s{s}", content), CancellationToken.None), content));
+            }
+
+            return mine;
+        })));
+
+        var rows = (await fixture.MessagesAsync()).ToDictionary(r => r.Id);
+        Assert.Equal(800, rows.Count);
+        foreach (var (id, content) in ids.SelectMany(x => x))
+        {
+            Assert.Equal(content, rows[id].MessageContent);
+        }
+
+        // Per sender, ids grow in send order.
+        Assert.All(ids, mine => Assert.Equal(mine.Select(m => m.Id).Order(), mine.Select(m => m.Id)));
+    }
+
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.MySql)]
+    public async Task AppendAsync_DirectMessage_StoresTargetAndType(DatabaseProvider provider)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(provider);
+        await fixture.SeedRoomAsync("ROOM01", "a", "b");
+        var store = fixture.Services.GetRequiredService<IMessageStore>();
+
+        await store.AppendAsync(Message("a", "psst", to: "b"), CancellationToken.None);
+
+        var row = Assert.Single(await fixture.MessagesAsync());
+        Assert.Equal(("b", "direct"), (row.ToDeviceId, row.MessageType));
+    }
+
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.MySql)]
+    public async Task AppendAsync_BatchFails_EverySenderInItGetsTheFailureAndNothingIsStored(DatabaseProvider provider)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(provider);
+        await fixture.SeedRoomAsync("ROOM01", "a");
+        var store = fixture.Services.GetRequiredService<IMessageStore>();
+
+        // An unknown sender breaks the foreign key: the batch holding it must fail as a whole.
+        var results = await Task.WhenAll(
+            Capture(store.AppendAsync(Message("a", "ok?"), CancellationToken.None)),
+            Capture(store.AppendAsync(Message("nobody", "bad"), CancellationToken.None)));
+
+        Assert.Contains(results, r => r is not null);
+        var stored = await fixture.MessagesAsync();
+        Assert.Equal(results.Count(r => r is null), stored.Count);
+
+        // The store keeps working after a failed batch.
+        await store.AppendAsync(Message("a", "after"), CancellationToken.None);
+        Assert.Contains(await fixture.MessagesAsync(), m => m.MessageContent == "after");
+    }
+
+    private static async Task<Exception?> Capture(ValueTask<long> append)
+    {
+        try
+        {
+            await append;
+            return null;
+        }
+        catch (DbUpdateException ex)
+        {
+            return ex;
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Rooms.Infrastructure.Persistence;
+using Rooms.Infrastructure.Persistence.Rows;
+using Rooms.TestSupport;
+
+namespace Rooms.Infrastructure.Tests;
+
+/// <summary>A migrated database of one provider with the infrastructure services wired as the host wires them.</summary>
+internal sealed class StoreFixture : IAsyncDisposable
+{
+    private StoreFixture(TestDatabase database, ServiceProvider services)
+    {
+        Database = database;
+        Services = services;
+    }
+
+    public TestDatabase Database { get; }
+
+    public ServiceProvider Services { get; }
+
+    public static async Task<StoreFixture> CreateAsync(DatabaseProvider provider)
+    {
+        var database = TestDatabase.Create(provider);
+        var services = new ServiceCollection()
+            .AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance)
+            .AddSingleton(typeof(ILogger<>), typeof(NullLogger<>))
+            .AddInfrastructure(database.Settings)
+            .BuildServiceProvider();
+        await services.GetRequiredService<DatabaseMigrator>().MigrateAsync(CancellationToken.None);
+        return new StoreFixture(database, services);
+    }
+
+    /// <summary>A room and its devices, which messages and connections refer to.</summary>
+    public async Task SeedRoomAsync(string roomId, params string[] deviceIds)
+    {
+        await using var db = Database.OpenContext();
+        db.Rooms.Add(new RoomRow { RoomId = roomId, CreatedAt = DateTime.UtcNow });
+        foreach (var deviceId in deviceIds)
+        {
+            db.Devices.Add(new DeviceRow { DeviceId = deviceId, Identity = deviceId, LastConnectedAt = DateTime.UtcNow, LastRoomId = roomId });
+        }
+
+        await db.SaveChangesAsync();
+    }
+
+    public async Task<List<MessageRow>> MessagesAsync()
+    {
+        await using var db = Database.OpenContext();
+        return await db.Messages.OrderBy(m => m.Id).ToListAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Services.DisposeAsync();
+        Database.Dispose();
+    }
+}
