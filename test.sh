@@ -26,7 +26,7 @@ dotnet build Rooms.sln -c "$configuration" -nologo -clp:ErrorsOnly
 
 step "Checking that every model change has a migration"
 for provider in Sqlite MySql; do
-  dotnet ef migrations has-pending-model-changes --project "migrations/$provider" -c "$configuration" --no-build
+  dotnet ef migrations has-pending-model-changes --project "migrations/$provider" --configuration "$configuration" --no-build
 done
 
 step "CI migration run: 'migrate' on an empty MariaDB database"
