@@ -78,6 +78,32 @@ public sealed class HostProcessTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task StatusLine_EveryInterval_LogsConnectionsRoomsAndDevices()
+    {
+        var port = MariaDbServer.FreePort();
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            ["Rooms__StatusInterval"] = "00:00:00.500",
+        };
+        using var server = Start([], environment);
+        await WaitForHealthAsync(port, server);
+        await using var client = await TestClient.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/ws"));
+        await client.ReceiveAsync();
+        var roomId = (await client.IdentifyAsync("status_probe")).GetProperty("room_id").GetString();
+
+        var expected = $"Status: 1 connections, 1 active rooms, devices by room {{\"{roomId}\": [\"status_probe\"]}}";
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!server.Output.Contains(expected, StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"no status line '{expected}' in:\n{server.Output}");
+            await Task.Delay(100);
+        }
+
+        Assert.Contains(" INF] ", server.Output.Split('\n').First(l => l.Contains(expected, StringComparison.Ordinal)));
+    }
+
     private static async Task<int> CountOpenConnectionsAsync(DatabaseSettings settings)
     {
         var options = new DbContextOptionsBuilder<RoomsDbContext>();
