@@ -88,7 +88,7 @@ public sealed class GroupCommitMessageStoreTests
             await append;
             return null;
         }
-        catch (DbUpdateException ex)
+        catch (System.Data.Common.DbException ex)
         {
             return ex;
         }

@@ -1,0 +1,75 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.WebSockets;
+using HdrHistogram;
+
+namespace Rooms.LoadTest;
+
+/// <summary>What one measured step saw: every delivery's end-to-end latency from its intended send time.</summary>
+internal sealed class StepStats(int step, double targetRate)
+{
+    private readonly LongConcurrentHistogram _latency = new(1, TimeStamp.Seconds(60), 3);
+    private long _sent;
+    private long _expected;
+    private long _delivered;
+
+    public int Step { get; } = step;
+
+    public double TargetRate { get; } = targetRate;
+
+    public long Sent => Interlocked.Read(ref _sent);
+
+    public long Expected => Interlocked.Read(ref _expected);
+
+    public long Delivered => Interlocked.Read(ref _delivered);
+
+    public void RecordSend(int expectedDeliveries)
+    {
+        Interlocked.Increment(ref _sent);
+        Interlocked.Add(ref _expected, expectedDeliveries);
+    }
+
+    public void RecordDelivery(long elapsedTicks)
+    {
+        _latency.RecordValue(Math.Max(1, elapsedTicks));
+        Interlocked.Increment(ref _delivered);
+    }
+
+    public double PercentileMs(double percentile) =>
+        Delivered == 0 ? 0 : _latency.GetValueAtPercentile(percentile) * 1000.0 / Stopwatch.Frequency;
+
+    public double MaxMs => Delivered == 0 ? 0 : _latency.GetMaxValue() * 1000.0 / Stopwatch.Frequency;
+}
+
+/// <summary>Counters that are not per step: error frames and server-side closes.</summary>
+internal static class LoadStatsHub
+{
+    private static long _errors;
+    private static long _disconnects;
+
+    public static ConcurrentQueue<string> FirstErrors { get; } = new();
+
+    public static long Errors => Interlocked.Read(ref _errors);
+
+    public static long Disconnects => Interlocked.Read(ref _disconnects);
+
+    public static void RecordError(string frame)
+    {
+        if (Interlocked.Increment(ref _errors) <= 5)
+        {
+            FirstErrors.Enqueue(frame);
+        }
+    }
+
+    public static void RecordDisconnect(string deviceId, WebSocketCloseStatus? status)
+    {
+        if (status != WebSocketCloseStatus.NormalClosure)
+        {
+            Interlocked.Increment(ref _disconnects);
+            if (Interlocked.Read(ref _disconnects) <= 5)
+            {
+                FirstErrors.Enqueue($"{deviceId} closed by server: {status}");
+            }
+        }
+    }
+}

@@ -1,0 +1,19 @@
+using Rooms.LoadTest;
+using Spectre.Console.Cli;
+
+// Load generator for any server speaking the Rooms protocol (PROTOCOL.md). See README, "Performance".
+if (Console.IsOutputRedirected)
+{
+    // Logs and CI capture: keep each table row on one line.
+    Spectre.Console.AnsiConsole.Profile.Width = 160;
+}
+
+var app = new CommandApp();
+app.Configure(config =>
+{
+    config.SetApplicationName("Rooms.LoadTest");
+    config.AddCommand<RunCommand>("run").WithDescription("Send at a fixed total rate for a duration; report deliveries, loss and latency.");
+    config.AddCommand<RampCommand>("ramp").WithDescription("Step the rate up; report the highest rate held with p99 under target and zero loss; write an SVG chart.");
+    config.AddCommand<ConnectionsCommand>("connections").WithDescription("Open N idle identified connections; report the server's memory per connection.");
+});
+return await app.RunAsync(args);

@@ -1,0 +1,184 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Diagnostics;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+
+namespace Rooms.LoadTest;
+
+/// <summary>
+/// One device of the swarm: a real WebSocket that identifies like any client, sends what the
+/// schedule hands it (one writer, so sends never overlap) and times every message it receives.
+/// </summary>
+internal sealed class SimulatedDevice : IAsyncDisposable
+{
+    private static readonly byte[] ContentMarker = "\"content\":\"t:"u8.ToArray();
+    private static readonly byte[] ErrorMarker = "\"type\":\"error\""u8.ToArray();
+
+    private readonly ClientWebSocket _socket = new();
+    private readonly Channel<Outgoing> _outgoing = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ArrayBufferWriter<byte> _sendBuffer = new(256);
+    private Task _sendLoop = Task.CompletedTask;
+    private Task _receiveLoop = Task.CompletedTask;
+
+    private SimulatedDevice(string deviceId) => DeviceId = deviceId;
+
+    public string DeviceId { get; }
+
+    public string RoomId { get; private set; } = string.Empty;
+
+    public static async Task<SimulatedDevice> ConnectAsync(Uri server, string deviceId, string? roomId, CancellationToken cancellationToken)
+    {
+        var device = new SimulatedDevice(deviceId);
+        await device._socket.ConnectAsync(server, cancellationToken);
+        var buffer = new byte[4096];
+        await device.ReceiveFrameAsync(buffer, cancellationToken); // {"type":"connection",...}
+        var identify = roomId is null
+            ? $$"""{"device_id":"{{deviceId}}","identity":"load"}"""
+            : $$"""{"device_id":"{{deviceId}}","identity":"load","room_id":"{{roomId}}"}""";
+        await device._socket.SendAsync(Encoding.UTF8.GetBytes(identify), WebSocketMessageType.Text, true, cancellationToken);
+        using var room = JsonDocument.Parse(buffer.AsMemory(0, await device.ReceiveFrameAsync(buffer, cancellationToken)));
+        var status = room.RootElement.GetProperty("status").GetString();
+        if (status is not ("created_new" or "joined_existing" or "reconnected"))
+        {
+            throw new InvalidOperationException($"{deviceId} could not join {roomId}: {status}");
+        }
+
+        device.RoomId = room.RootElement.GetProperty("room_id").GetString()!;
+        return device;
+    }
+
+    /// <summary>Starts the writer and the reader; deliveries are counted into <paramref name="stats"/>.</summary>
+    public void Start(Func<int, StepStats?> stats)
+    {
+        _sendLoop = Task.Run(SendLoopAsync);
+        _receiveLoop = Task.Run(() => ReceiveLoopAsync(stats));
+    }
+
+    public void Enqueue(Outgoing message) => _outgoing.Writer.TryWrite(message);
+
+    public async ValueTask DisposeAsync()
+    {
+        _outgoing.Writer.TryComplete();
+        await _sendLoop;
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "done", timeout.Token);
+            await _receiveLoop.WaitAsync(timeout.Token);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or TimeoutException)
+        {
+            _socket.Abort();
+        }
+
+        _socket.Dispose();
+    }
+
+    private async Task SendLoopAsync()
+    {
+        try
+        {
+            await foreach (var message in _outgoing.Reader.ReadAllAsync())
+            {
+                _sendBuffer.ResetWrittenCount();
+                Write(message);
+                await _socket.SendAsync(_sendBuffer.WrittenMemory, WebSocketMessageType.Text, true, CancellationToken.None);
+            }
+        }
+        catch (WebSocketException)
+        {
+            // The server closed us; the receive loop records it.
+        }
+    }
+
+    /// <summary>{"type":"message","content":"t:STEP:TICKS:padding"[,"target_device_id":"X"]} — the intended send time rides in the content.</summary>
+    private void Write(Outgoing message)
+    {
+        Append("{\"type\":\"message\",\"content\":\"t:"u8);
+        AppendNumber(message.Step);
+        Append(":"u8);
+        AppendNumber(message.IntendedTimestamp);
+        Append(":"u8);
+        var padding = _sendBuffer.GetSpan(message.Padding);
+        padding[..message.Padding].Fill((byte)'x');
+        _sendBuffer.Advance(message.Padding);
+        Append("\""u8);
+        if (message.TargetDeviceId is { } target)
+        {
+            Append(",\"target_device_id\":\""u8);
+            _sendBuffer.Write(Encoding.ASCII.GetBytes(target));
+            Append("\""u8);
+        }
+
+        Append("}"u8);
+    }
+
+    private void Append(ReadOnlySpan<byte> bytes) => _sendBuffer.Write(bytes);
+
+    private void AppendNumber(long value)
+    {
+        Utf8Formatter.TryFormat(value, _sendBuffer.GetSpan(20), out var written);
+        _sendBuffer.Advance(written);
+    }
+
+    private async Task ReceiveLoopAsync(Func<int, StepStats?> stats)
+    {
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            while (true)
+            {
+                var length = await ReceiveFrameAsync(buffer, CancellationToken.None);
+                if (length < 0)
+                {
+                    return;
+                }
+
+                var now = Stopwatch.GetTimestamp();
+                var frame = buffer.AsSpan(0, length);
+                var at = frame.IndexOf(ContentMarker);
+                if (at >= 0)
+                {
+                    var rest = frame[(at + ContentMarker.Length)..];
+                    Utf8Parser.TryParse(rest, out int step, out var consumed);
+                    Utf8Parser.TryParse(rest[(consumed + 1)..], out long intended, out _);
+                    stats(step)?.RecordDelivery(now - intended);
+                }
+                else if (frame.IndexOf(ErrorMarker) >= 0)
+                {
+                    LoadStatsHub.RecordError(Encoding.UTF8.GetString(frame));
+                }
+            }
+        }
+        catch (WebSocketException)
+        {
+            LoadStatsHub.RecordDisconnect(DeviceId, _socket.CloseStatus);
+        }
+    }
+
+    /// <returns>The frame's length, or -1 when the server closed the connection.</returns>
+    private async Task<int> ReceiveFrameAsync(byte[] buffer, CancellationToken cancellationToken)
+    {
+        var count = 0;
+        while (true)
+        {
+            var result = await _socket.ReceiveAsync(buffer.AsMemory(count), cancellationToken);
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                LoadStatsHub.RecordDisconnect(DeviceId, _socket.CloseStatus);
+                return -1;
+            }
+
+            count += result.Count;
+            if (result.EndOfMessage)
+            {
+                return count;
+            }
+        }
+    }
+}
+
+internal readonly record struct Outgoing(int Step, long IntendedTimestamp, string? TargetDeviceId, int Padding);

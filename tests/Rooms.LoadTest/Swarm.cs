@@ -1,0 +1,125 @@
+using System.Diagnostics;
+
+namespace Rooms.LoadTest;
+
+/// <summary>R rooms of K devices, connected and identified, and the open-loop schedule that drives them.</summary>
+internal sealed class Swarm : IAsyncDisposable
+{
+    private readonly List<List<SimulatedDevice>> _rooms;
+    private readonly SimulatedDevice[] _devices;
+    private readonly StepStats?[] _steps = new StepStats?[1024];
+
+    private Swarm(List<List<SimulatedDevice>> rooms)
+    {
+        _rooms = rooms;
+        _devices = [.. rooms.SelectMany(r => r)];
+    }
+
+    public int DeviceCount => _devices.Length;
+
+    /// <summary>Connects room by room: the first device creates the room, the others join it by id.</summary>
+    public static async Task<Swarm> ConnectAsync(Uri server, int rooms, int devicesPerRoom, Action<int>? progress, CancellationToken cancellationToken)
+    {
+        var run = Guid.NewGuid().ToString("N")[..6];
+        var connected = 0;
+        var result = new List<SimulatedDevice>[rooms];
+        using var gate = new SemaphoreSlim(64);
+        await Task.WhenAll(Enumerable.Range(0, rooms).Select(async r =>
+        {
+            var members = new List<SimulatedDevice>(devicesPerRoom);
+            var first = await SimulatedDevice.ConnectAsync(server, $"lt{run}-r{r}-d0", null, cancellationToken);
+            members.Add(first);
+            progress?.Invoke(Interlocked.Increment(ref connected));
+            var others = await Task.WhenAll(Enumerable.Range(1, devicesPerRoom - 1).Select(async d =>
+            {
+                await gate.WaitAsync(cancellationToken);
+                try
+                {
+                    var device = await SimulatedDevice.ConnectAsync(server, $"lt{run}-r{r}-d{d}", first.RoomId, cancellationToken);
+                    progress?.Invoke(Interlocked.Increment(ref connected));
+                    return device;
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }));
+            members.AddRange(others);
+            result[r] = members;
+        }));
+
+        var swarm = new Swarm([.. result]);
+        foreach (var device in swarm._devices)
+        {
+            device.Start(step => step >= 0 && step < swarm._steps.Length ? swarm._steps[step] : null);
+        }
+
+        return swarm;
+    }
+
+    /// <summary>
+    /// Sends <paramref name="rate"/> messages per second for <paramref name="duration"/>, on schedule whatever the
+    /// server does (open loop), round-robin over the devices; then waits for the deliveries to drain.
+    /// </summary>
+    public async Task<StepStats> RunStepAsync(int step, double rate, TimeSpan duration, double directRatio, int padding,
+        TimeSpan drain, Action<StepStats, TimeSpan>? progress, CancellationToken cancellationToken)
+    {
+        var stats = new StepStats(step, rate);
+        _steps[step] = stats;
+        var random = new Random(step);
+        var total = (long)(rate * duration.TotalSeconds);
+        var start = Stopwatch.GetTimestamp();
+        var ticksPerMessage = Stopwatch.Frequency / rate;
+        var lastProgress = start;
+        long sent = 0;
+        while (sent < total && !cancellationToken.IsCancellationRequested)
+        {
+            var now = Stopwatch.GetTimestamp();
+            var due = Math.Min(total, (long)((now - start) / ticksPerMessage) + 1);
+            for (; sent < due; sent++)
+            {
+                var device = _devices[sent % _devices.Length];
+                var room = _rooms[(int)(sent % _devices.Length) / _rooms[0].Count];
+                var intended = start + (long)(sent * ticksPerMessage);
+                if (room.Count > 1 && random.NextDouble() < directRatio)
+                {
+                    var target = room[random.Next(room.Count)];
+                    if (target == device)
+                    {
+                        target = room[(room.IndexOf(device) + 1) % room.Count];
+                    }
+
+                    stats.RecordSend(1);
+                    device.Enqueue(new Outgoing(step, intended, target.DeviceId, padding));
+                }
+                else
+                {
+                    stats.RecordSend(room.Count - 1);
+                    device.Enqueue(new Outgoing(step, intended, null, padding));
+                }
+            }
+
+            if (progress is not null && Stopwatch.GetElapsedTime(lastProgress).TotalMilliseconds >= 500)
+            {
+                lastProgress = Stopwatch.GetTimestamp();
+                progress(stats, Stopwatch.GetElapsedTime(start));
+            }
+
+            await Task.Delay(1, CancellationToken.None);
+        }
+
+        var drainUntil = Stopwatch.GetTimestamp() + (long)(drain.TotalSeconds * Stopwatch.Frequency);
+        while (stats.Delivered < stats.Expected && Stopwatch.GetTimestamp() < drainUntil)
+        {
+            await Task.Delay(20, CancellationToken.None);
+        }
+
+        progress?.Invoke(stats, Stopwatch.GetElapsedTime(start));
+        return stats;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Task.WhenAll(_devices.Select(d => d.DisposeAsync().AsTask()));
+    }
+}
