@@ -28,16 +28,9 @@ public static class DependencyInjection
         app.Lifetime.ApplicationStopping.Register(() => registry.CloseAll(WebSocketCloseStatus.EndpointUnavailable, "Server shutting down"));
 
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = settings.KeepAliveInterval });
-        app.Use(async (context, next) =>
-        {
-            if (context.WebSockets.IsWebSocketRequest && context.Request.Path.Value is "/" or "/ws")
-            {
-                await handler.HandleAsync(context);
-                return;
-            }
-
-            await next(context);
-        });
+        app.Use((context, next) => context.WebSockets.IsWebSocketRequest && context.Request.Path.Value is "/" or "/ws"
+            ? handler.HandleAsync(context)
+            : next(context));
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapGet("/", () => Results.Text(
             "Rooms WebSocket server. Connect a WebSocket client to ws://<host>:<port>/ or /ws.",

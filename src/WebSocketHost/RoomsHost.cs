@@ -26,6 +26,9 @@ public static partial class RoomsHost
             builder.WebHost.UseUrls(RoomsSettings.DefaultUrl);
         }
 
+        // ASP.NET Core's per-request diagnostics keep an Activity alive for as long as a WebSocket stays
+        // open; Rooms logs its own connection events, so that category is switched off entirely.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Services.AddSerilog((services, logger) => logger
             .ReadFrom.Configuration(builder.Configuration)
             .ReadFrom.Services(services));

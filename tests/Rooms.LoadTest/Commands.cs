@@ -185,6 +185,7 @@ internal static class Terminal
                 DevicesPerRoom = settings.Devices,
                 settings.DirectRatio,
                 settings.P99TargetMs,
+                TotalSent = LoadStatsHub.TotalSent,
                 Errors = LoadStatsHub.Errors,
                 ServerDisconnects = LoadStatsHub.Disconnects,
                 Steps = results,
@@ -206,7 +207,7 @@ internal static class Terminal
         }
 
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine($"error frames: {LoadStatsHub.Errors}, closed by server: {LoadStatsHub.Disconnects}");
+        AnsiConsole.MarkupLine($"total sent (warm-up included): {LoadStatsHub.TotalSent}, error frames: {LoadStatsHub.Errors}, closed by server: {LoadStatsHub.Disconnects}");
         foreach (var error in LoadStatsHub.FirstErrors)
         {
             AnsiConsole.MarkupLineInterpolated($"[yellow]  {error}[/]");

@@ -25,6 +25,7 @@ internal sealed class StepStats(int step, double targetRate)
 
     public void RecordSend(int expectedDeliveries)
     {
+        LoadStatsHub.RecordSend();
         Interlocked.Increment(ref _sent);
         Interlocked.Add(ref _expected, expectedDeliveries);
     }
@@ -45,11 +46,17 @@ internal sealed class StepStats(int step, double targetRate)
 internal static class LoadStatsHub
 {
     private static long _errors;
+    private static long _totalSent;
     private static long _disconnects;
 
     public static ConcurrentQueue<string> FirstErrors { get; } = new();
 
     public static long Errors => Interlocked.Read(ref _errors);
+
+    /// <summary>Every message sent, warm-up included: what the server's messages table should hold afterwards.</summary>
+    public static long TotalSent => Interlocked.Read(ref _totalSent);
+
+    public static void RecordSend() => Interlocked.Increment(ref _totalSent);
 
     public static long Disconnects => Interlocked.Read(ref _disconnects);
 

@@ -1,96 +1,187 @@
 using System.Net.WebSockets;
-using System.Threading.Channels;
 
 namespace Rooms.WebSocketHost.Connections;
 
 /// <summary>
-/// The sending side of one WebSocket: a bounded queue drained by a single writer, so two sends
-/// never overlap on the socket and a client that stops reading cannot grow the server's memory.
+/// The sending side of one WebSocket: a bounded queue with at most one drain running, so two
+/// sends never overlap on the socket and a client that stops reading cannot grow the server's
+/// memory. The drain exists only while there is something to send: an idle connection holds no
+/// writer task, no timer and no buffer, which is what lets one server keep many thousands open.
 /// </summary>
 internal sealed partial class ClientConnection : IDisposable
 {
     private readonly WebSocket _socket;
-    private readonly Channel<ReadOnlyMemory<byte>> _outgoing;
+    private readonly Queue<ReadOnlyMemory<byte>> _queue = new();
+    private readonly int _capacity;
     private readonly TimeSpan _closeTimeout;
     private readonly ILogger _logger;
-    private readonly CancellationTokenSource _abort = new();
-    private int _closeRequested;
-    private WebSocketCloseStatus _closeStatus = WebSocketCloseStatus.NormalClosure;
+
+    // Guarded by _queue.
+    private bool _draining;
+    private bool _closeRequested;
+    private bool _broken;
+    private bool _overflowed;
+    private WebSocketCloseStatus _closeStatus;
     private string _closeReason = string.Empty;
+    private TaskCompletionSource? _closed;
+    private Timer? _abortTimer;
 
     public ClientConnection(long id, WebSocket socket, int queueCapacity, TimeSpan closeTimeout, ILogger logger)
     {
         Id = id;
         _socket = socket;
+        _capacity = queueCapacity;
         _closeTimeout = closeTimeout;
         _logger = logger;
-        _outgoing = Channel.CreateBounded<ReadOnlyMemory<byte>>(new BoundedChannelOptions(queueCapacity)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
-        _abort.Token.Register(static s => ((WebSocket)s!).Abort(), socket);
     }
 
     public long Id { get; }
 
-    public bool IsClosing => Volatile.Read(ref _closeRequested) != 0;
+    /// <summary>Called once when this connection is dropped for not reading (for the server's counters).</summary>
+    public Action? SlowConsumer { get; init; }
+
+    /// <summary>Completes when the close frame is sent (or the socket failed); valid after <see cref="RequestClose"/>.</summary>
+    public Task Closed
+    {
+        get
+        {
+            lock (_queue)
+            {
+                return _closed?.Task ?? Task.CompletedTask;
+            }
+        }
+    }
 
     /// <summary>Queues a frame. A full queue means the client is not reading: it is disconnected (1008).</summary>
     public bool TrySend(ReadOnlyMemory<byte> frame)
     {
-        if (_outgoing.Writer.TryWrite(frame))
+        var startDrain = false;
+        var overflow = false;
+        lock (_queue)
+        {
+            if (_closeRequested || _broken || _overflowed)
+            {
+                return false;
+            }
+
+            if (_queue.Count >= _capacity)
+            {
+                // Decided under the lock, so a connection is counted and closed once.
+                _overflowed = overflow = true;
+            }
+            else
+            {
+                _queue.Enqueue(frame);
+                startDrain = !_draining;
+                _draining = true;
+            }
+        }
+
+        if (startDrain)
+        {
+            _ = DrainAsync();
+        }
+
+        if (!overflow)
         {
             return true;
         }
 
-        if (!IsClosing)
-        {
-            LogSlowConsumer(Id);
-            RequestClose(WebSocketCloseStatus.PolicyViolation, "Slow consumer: send queue full");
-        }
-
+        SlowConsumer?.Invoke();
+        LogSlowConsumer(Id);
+        RequestClose(WebSocketCloseStatus.PolicyViolation, "Slow consumer: send queue full");
         return false;
     }
 
     /// <summary>Sends what is queued, then the close frame; aborts if the client does not finish the handshake in time.</summary>
     public void RequestClose(WebSocketCloseStatus status, string reason)
     {
-        if (Interlocked.Exchange(ref _closeRequested, 1) != 0)
+        bool startDrain;
+        lock (_queue)
         {
-            return;
+            if (_closeRequested)
+            {
+                return;
+            }
+
+            _closeRequested = true;
+            _closeStatus = status;
+            _closeReason = reason;
+            _closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_broken)
+            {
+                _closed.TrySetResult();
+                return;
+            }
+
+            startDrain = !_draining;
+            _draining = true;
+            _abortTimer = new Timer(static s => ((WebSocket)s!).Abort(), _socket, _closeTimeout, Timeout.InfiniteTimeSpan);
         }
 
-        _closeStatus = status;
-        _closeReason = reason;
-        _outgoing.Writer.TryComplete();
-        _abort.CancelAfter(_closeTimeout);
+        if (startDrain)
+        {
+            _ = DrainAsync();
+        }
     }
 
-    /// <summary>The connection's only sender.</summary>
-    public async Task RunWriterAsync()
+    public void Dispose()
+    {
+        lock (_queue)
+        {
+            _abortTimer?.Dispose();
+        }
+    }
+
+    /// <summary>The only sender: runs while frames are queued, then stops (or sends the close frame and stops).</summary>
+    private async Task DrainAsync()
     {
         try
         {
-            await foreach (var frame in _outgoing.Reader.ReadAllAsync(_abort.Token))
+            while (true)
             {
-                await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, _abort.Token);
+                ReadOnlyMemory<byte> frame;
+                lock (_queue)
+                {
+                    if (!_queue.TryDequeue(out frame))
+                    {
+                        if (!_closeRequested)
+                        {
+                            _draining = false;
+                            return;
+                        }
+
+                        break;
+                    }
+                }
+
+                await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
             }
 
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
-                await _socket.CloseOutputAsync(_closeStatus, _closeReason, _abort.Token);
+                await _socket.CloseOutputAsync(_closeStatus, _closeReason, CancellationToken.None);
             }
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception)
         {
-            // The client went away or was aborted; the receive loop notices and cleans up.
+            // Nobody awaits this pump, so every failure ends here: the client went away or was
+            // aborted, and the receive loop notices and cleans up.
+            lock (_queue)
+            {
+                _broken = true;
+                _queue.Clear();
+            }
         }
+
+        TaskCompletionSource? closed;
+        lock (_queue)
+        {
+            closed = _closed;
+        }
+
+        closed?.TrySetResult();
     }
-
-    public void Abort() => _abort.Cancel();
-
-    public void Dispose() => _abort.Dispose();
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} disconnected: send queue full (slow consumer)")]
     private partial void LogSlowConsumer(long sessionId);

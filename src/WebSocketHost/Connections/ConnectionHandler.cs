@@ -29,25 +29,26 @@ internal sealed partial class ConnectionHandler(
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         var clientIp = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         var session = new ClientSession(registry.NextSessionId(), clientIp);
-        using var connection = new ClientConnection(session.Id, socket, settings.SendQueueCapacity, settings.CloseTimeout, logger);
+        using var connection = new ClientConnection(session.Id, socket, settings.SendQueueCapacity, settings.CloseTimeout, logger)
+        {
+            SlowConsumer = registry.CountSlowConsumer,
+        };
         registry.Add(connection);
         LogConnected(session.Id, clientIp);
         connection.TrySend(FrameWriter.Connected);
-        var writer = connection.RunWriterAsync();
 
-        using var identifyDeadline = new CancellationTokenSource(settings.IdentifyTimeout);
-        var onDeadline = identifyDeadline.Token.Register(() =>
+        var identifyDeadline = new Timer(_ =>
         {
             if (!session.IsIdentified)
             {
                 LogIdentifyTimeout(session.Id, clientIp);
                 connection.RequestClose(WebSocketCloseStatus.PolicyViolation, "Identify timeout");
             }
-        });
+        }, null, settings.IdentifyTimeout, Timeout.InfiniteTimeSpan);
 
         try
         {
-            await ReceiveLoopAsync(socket, connection, session, onDeadline);
+            await ReceiveLoopAsync(socket, connection, session, identifyDeadline);
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
         {
@@ -55,17 +56,18 @@ internal sealed partial class ConnectionHandler(
         }
         finally
         {
-            await onDeadline.DisposeAsync();
+            await identifyDeadline.DisposeAsync();
             registry.Remove(connection);
             await mediator.Send(new DisconnectCommand(session), CancellationToken.None);
             connection.RequestClose(WebSocketCloseStatus.NormalClosure, string.Empty);
-            await writer;
+            await connection.Closed;
             LogClosed(session.Id, clientIp, socket.CloseStatus?.ToString() ?? "aborted");
         }
     }
 
-    private async Task ReceiveLoopAsync(WebSocket socket, ClientConnection connection, ClientSession session, CancellationTokenRegistration onDeadline)
+    private async Task ReceiveLoopAsync(WebSocket socket, ClientConnection connection, ClientSession session, Timer identifyDeadline)
     {
+        var awaitingIdentify = true;
         while (true)
         {
             // Wait for the next frame without holding a buffer: an idle connection owns none.
@@ -107,9 +109,11 @@ internal sealed partial class ConnectionHandler(
                 connection.TrySend(FrameWriter.Error(error));
             }
 
-            if (session.IsIdentified)
+            if (awaitingIdentify && session.IsIdentified)
             {
-                onDeadline.Unregister();
+                // Frees the timer now rather than holding it for the connection's lifetime.
+                awaitingIdentify = false;
+                await identifyDeadline.DisposeAsync();
             }
         }
     }

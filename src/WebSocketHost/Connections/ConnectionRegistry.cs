@@ -8,8 +8,14 @@ internal sealed class ConnectionRegistry
 {
     private readonly ConcurrentDictionary<long, ClientConnection> _connections = new();
     private long _lastSessionId;
+    private long _slowConsumers;
 
     public int Count => _connections.Count;
+
+    /// <summary>Connections dropped since start because their send queue filled up.</summary>
+    public long SlowConsumersDisconnected => Interlocked.Read(ref _slowConsumers);
+
+    public void CountSlowConsumer() => Interlocked.Increment(ref _slowConsumers);
 
     public long NextSessionId() => Interlocked.Increment(ref _lastSessionId);
 

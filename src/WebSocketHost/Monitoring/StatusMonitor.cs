@@ -28,10 +28,10 @@ internal sealed partial class StatusMonitor(
         var listed = rooms
             .Take(MaxRoomsListed)
             .ToDictionary(r => r.Id, r => r.Members.Select(m => m.DeviceId).ToArray());
-        LogStatusLine(registry.Count, rooms.Count, listed, Math.Max(0, rooms.Count - MaxRoomsListed));
+        LogStatusLine(registry.Count, rooms.Count, listed, Math.Max(0, rooms.Count - MaxRoomsListed), registry.SlowConsumersDisconnected);
     }
 
     [LoggerMessage(Level = LogLevel.Information,
-        Message = "Status: {Connections} connections, {ActiveRooms} active rooms, devices by room {@RoomDevices} (+{MoreRooms} rooms not listed)")]
-    private partial void LogStatusLine(int connections, int activeRooms, Dictionary<string, string[]> roomDevices, int moreRooms);
+        Message = "Status: {Connections} connections, {ActiveRooms} active rooms, devices by room {@RoomDevices} (+{MoreRooms} rooms not listed), {SlowConsumers} slow consumers disconnected since start")]
+    private partial void LogStatusLine(int connections, int activeRooms, Dictionary<string, string[]> roomDevices, int moreRooms, long slowConsumers);
 }

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Reproducible benchmark: builds Release, starts a fresh database (sqlite: a temp file;
+# mariadb: a throwaway MariaDB with default durable settings), starts the server on a free
+# port, runs the load tool with the arguments given, then checks that the messages table holds
+# every message the tool sent. Usage:
+#   scripts/benchmark.sh mariadb ramp --from 1000 --step 1000 --to 9000 --svg docs/perf/ramp-mariadb.svg
+#   scripts/benchmark.sh sqlite run --rate 3000 --duration 30
+#   scripts/benchmark.sh sqlite connections -n 10000        (the server's pid is passed for you)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+provider=$1; shift
+mode=$1; shift
+
+dotnet build src/WebSocketHost -c Release -nologo -clp:ErrorsOnly >/dev/null
+dotnet build tests/Rooms.LoadTest -c Release -nologo -clp:ErrorsOnly >/dev/null
+work=$(mktemp -d /tmp/rooms-bench-XXXXXX)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+server_pid=""
+
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  [ -n "${ROOMS_MARIADB_DIR:-}" ] && scripts/mariadb-throwaway.sh stop "$ROOMS_MARIADB_DIR"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+case "$provider" in
+mariadb)
+  eval "$(scripts/mariadb-throwaway.sh start)"
+  export Database__Provider=MySql Database__MySqlServerVersion=10.11.0-mariadb ConnectionStrings__Rooms="$ROOMS_MARIADB_CS"
+  count_messages() { scripts/mariadb-throwaway.sh sql "$ROOMS_MARIADB_DIR" "SELECT COUNT(*) FROM messages"; }
+  ;;
+sqlite)
+  export Database__Provider=Sqlite ConnectionStrings__Rooms="Data Source=$work/rooms.db"
+  count_messages() { python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT COUNT(*) FROM messages').fetchone()[0])" "$work/rooms.db"; }
+  ;;
+*) echo "provider: sqlite or mariadb" >&2; exit 2 ;;
+esac
+
+# Information logs each connect; Warning keeps the console out of the measurement.
+Serilog__MinimumLevel__Default=Warning ASPNETCORE_URLS="http://127.0.0.1:$port" \
+  dotnet src/WebSocketHost/bin/Release/net10.0/Rooms.WebSocketHost.dll >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+
+extra=()
+[ "$mode" = connections ] && extra=(--server-pid "$server_pid")
+set +e
+dotnet tests/Rooms.LoadTest/bin/Release/net10.0/Rooms.LoadTest.dll "$mode" --url "ws://127.0.0.1:$port/" "${extra[@]}" "$@" | tee "$work/load.log"
+status=${PIPESTATUS[0]}
+set -e
+
+if [ "$mode" != connections ]; then
+  sent=$(grep -oE 'total sent \(warm-up included\): [0-9]+|"total_sent": [0-9]+' "$work/load.log" | grep -oE '[0-9]+$' | tail -1)
+  stored=$(count_messages)
+  echo "messages table: $stored rows for $sent messages sent"
+  [ "$stored" = "$sent" ] || { echo "MISMATCH: not every sent message is stored"; status=1; }
+fi
+grep -E 'WRN|ERR|FTL' "$work/server.log" | head -20 || true
+exit "$status"
