@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Rooms.Domain;
@@ -9,10 +10,24 @@ public static partial class FieldRules
 {
     public const string IdentifyFirst = "Identify first: send {\"device_id\":...,\"identity\":...} before anything else";
 
-    public static bool IsDeviceId(string? value) =>
-        value is { Length: > 0 and <= ProtocolLimits.DeviceIdMaxLength } && value.All(IsDeviceIdChar);
+    private static readonly SearchValues<char> DeviceIdChars =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.:");
 
-    public static bool HasNoControlCharacters(string? value) => value is null || !value.Any(char.IsControl);
+    public static bool IsDeviceId(string? value) =>
+        value is { Length: > 0 and <= ProtocolLimits.DeviceIdMaxLength } && !value.AsSpan().ContainsAnyExcept(DeviceIdChars);
+
+    public static bool HasNoControlCharacters(string? value)
+    {
+        foreach (var c in value.AsSpan())
+        {
+            if (char.IsControl(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     /// <summary>An ISO-8601 date-time (the shapes JavaScript's toISOString and Python's isoformat write) that is a real instant.</summary>
     public static bool IsIsoTimestamp(string? value) =>
@@ -23,8 +38,6 @@ public static partial class FieldRules
     /// <summary>How the server writes a timestamp: UTC, milliseconds, Z.</summary>
     public static string FormatTimestamp(DateTime utc) =>
         utc.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-
-    private static bool IsDeviceIdChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or ':';
 
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$", RegexOptions.CultureInvariant)]
     private static partial Regex IsoTimestampShape();

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 
 namespace Rooms.Domain.Rooms;
@@ -10,8 +11,9 @@ public static class RoomId
     public static string NewCandidate() =>
         RandomNumberGenerator.GetString(Alphabet, ProtocolLimits.GeneratedRoomIdLength);
 
-    public static bool IsValid(string? value) =>
-        value is { Length: > 0 and <= ProtocolLimits.RoomIdMaxLength } && value.All(IsRoomIdChar);
+    private static readonly SearchValues<char> RoomIdChars =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
 
-    private static bool IsRoomIdChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '-';
+    public static bool IsValid(string? value) =>
+        value is { Length: > 0 and <= ProtocolLimits.RoomIdMaxLength } && !value.AsSpan().ContainsAnyExcept(RoomIdChars);
 }

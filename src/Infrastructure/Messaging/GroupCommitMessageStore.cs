@@ -22,6 +22,9 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
     private readonly Task _writer;
     private readonly MultiRowMessageInsert _insert = new();
 
+    // Reused by the single writer, batch after batch.
+    private readonly List<NewMessage> _messages = [];
+
     /// <summary>A commit slower than this is logged: senders wait for it.</summary>
     private static readonly TimeSpan SlowCommit = TimeSpan.FromMilliseconds(100);
 
@@ -75,7 +78,13 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
         try
         {
             await using var db = await _contexts.CreateDbContextAsync();
-            firstId = await _insert.InsertAsync(db, batch.Select(p => p.Message).ToList());
+            _messages.Clear();
+            foreach (var pending in batch)
+            {
+                _messages.Add(pending.Message);
+            }
+
+            firstId = await _insert.InsertAsync(db, _messages);
         }
         catch (Exception ex)
         {

@@ -90,7 +90,7 @@ internal static class FrameTranslator
     {
         if (reader.ValueTextEquals("type"u8))
         {
-            frame.Type = ReadString(ref reader, "type", ref frame);
+            frame.Type = ReadType(ref reader, ref frame);
         }
         else if (reader.ValueTextEquals("device_id"u8))
         {
@@ -122,6 +122,39 @@ internal static class FrameTranslator
             reader.Read();
             reader.Skip();
         }
+    }
+
+    /// <summary>The known types come back as literals, so the common frames allocate no string for their type.</summary>
+    private static string? ReadType(ref Utf8JsonReader reader, ref ClientFrame frame)
+    {
+        reader.Read();
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            if (reader.ValueTextEquals("message"u8))
+            {
+                return "message";
+            }
+
+            if (reader.ValueTextEquals("query_room"u8))
+            {
+                return "query_room";
+            }
+
+            if (reader.ValueTextEquals("identify"u8))
+            {
+                return "identify";
+            }
+
+            return reader.GetString();
+        }
+
+        if (reader.TokenType != JsonTokenType.Null)
+        {
+            frame.WrongTypeField ??= "type";
+            reader.Skip();
+        }
+
+        return null;
     }
 
     private static string? ReadString(ref Utf8JsonReader reader, string name, ref ClientFrame frame)

@@ -56,16 +56,31 @@ internal static class FrameWriter
         w.WriteString("timestamp"u8, m.Timestamp);
     });
 
+    // One scratch buffer and writer per thread: a frame costs only its final byte array.
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
     private static byte[] Write<T>(T value, Action<Utf8JsonWriter, T> body)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        var writer = t_writer ??= new Utf8JsonWriter(buffer, WriterOptions);
+        buffer.ResetWrittenCount();
+        writer.Reset(buffer);
+        writer.WriteStartObject();
+        body(writer, value);
+        writer.WriteEndObject();
+        writer.Flush();
+        var frame = buffer.WrittenSpan.ToArray();
+        if (buffer.Capacity > 64 * 1024)
         {
-            writer.WriteStartObject();
-            body(writer, value);
-            writer.WriteEndObject();
+            // A rare huge frame should not pin its buffer to the thread forever.
+            t_buffer = null;
+            t_writer = null;
         }
 
-        return buffer.WrittenSpan.ToArray();
+        return frame;
     }
 }
