@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using Microsoft.AspNetCore.HttpOverrides;
 using Rooms.Application.Ports;
 using Rooms.WebSocketHost.Connections;
 using Rooms.WebSocketHost.Monitoring;
@@ -27,6 +28,9 @@ public static class DependencyInjection
         // Tell clients the server is going away rather than dropping them.
         app.Lifetime.ApplicationStopping.Register(() => registry.CloseAll(WebSocketCloseStatus.EndpointUnavailable, "Server shutting down"));
 
+        // Behind a reverse proxy on the same host (the nginx of the deployment notes), client_ip is the
+        // client's, from X-Forwarded-For; the header is honoured from loopback proxies only.
+        app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor });
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = settings.KeepAliveInterval });
         app.Use((context, next) => context.WebSockets.IsWebSocketRequest && context.Request.Path.Value is "/" or "/ws"
             ? handler.HandleAsync(context)

@@ -91,6 +91,18 @@ public abstract class ProtocolTests(DatabaseProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Identify_BehindLoopbackProxy_StoresForwardedClientIp()
+    {
+        var client = await TestClient.ConnectAsync(_server.WebSocketUri(), forwardedFor: "203.0.113.7");
+        _clients.Add(client);
+        await client.ReceiveAsync();
+
+        await client.IdentifyAsync("proxied");
+
+        Assert.Equal("203.0.113.7", await Rows(db => db.Connections.Select(c => c.ClientIp).SingleAsync()));
+    }
+
+    [Fact]
     public async Task Identify_ExistingRoomId_JoinsExisting()
     {
         var (_, roomId) = await Identified("alice");

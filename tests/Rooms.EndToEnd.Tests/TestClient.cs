@@ -17,9 +17,14 @@ public sealed class TestClient : IAsyncDisposable
         return ConnectAsync(server.WebSocketUri(path));
     }
 
-    public static async Task<TestClient> ConnectAsync(Uri uri)
+    public static async Task<TestClient> ConnectAsync(Uri uri, string? forwardedFor = null)
     {
         var client = new TestClient();
+        if (forwardedFor is not null)
+        {
+            client._socket.Options.SetRequestHeader("X-Forwarded-For", forwardedFor);
+        }
+
         await client._socket.ConnectAsync(uri, CancellationToken.None);
         return client;
     }

@@ -27,7 +27,8 @@ internal sealed partial class ConnectionHandler(
     public async Task HandleAsync(HttpContext context)
     {
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        var clientIp = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        var address = context.Connection.RemoteIpAddress;
+        var clientIp = (address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address)?.ToString() ?? "unknown";
         var session = new ClientSession(registry.NextSessionId(), clientIp);
         using var connection = new ClientConnection(session.Id, socket, settings.SendQueueCapacity, settings.CloseTimeout, logger)
         {
