@@ -1,4 +1,3 @@
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
 using Rooms.Infrastructure.Persistence;
 
@@ -9,13 +8,10 @@ public sealed class DesignTimeDbContextFactory : IDesignTimeDbContextFactory<Roo
 {
     public RoomsDbContext CreateDbContext(string[] args)
     {
-        var settings = new DatabaseSettings
+        return DatabaseProviderSetup.CreateContext(new DatabaseSettings
         {
             Provider = DatabaseProvider.Sqlite,
             ConnectionString = Environment.GetEnvironmentVariable("ConnectionStrings__Rooms") ?? "Data Source=design-time.db",
-        };
-        var options = new DbContextOptionsBuilder<RoomsDbContext>();
-        options.UseRoomsDatabase(settings);
-        return new RoomsDbContext(options.Options);
+        });
     }
 }

@@ -106,9 +106,7 @@ public sealed class HostProcessTests : IDisposable
 
     private static async Task<int> CountOpenConnectionsAsync(DatabaseSettings settings)
     {
-        var options = new DbContextOptionsBuilder<RoomsDbContext>();
-        options.UseRoomsDatabase(settings);
-        await using var db = new RoomsDbContext(options.Options);
+        await using var db = DatabaseProviderSetup.CreateContext(settings);
         return await db.Connections.CountAsync(c => c.DisconnectedAt == null);
     }
 

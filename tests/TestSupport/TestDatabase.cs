@@ -1,4 +1,3 @@
-using Microsoft.EntityFrameworkCore;
 using Rooms.Infrastructure.Persistence;
 
 namespace Rooms.TestSupport;
@@ -42,12 +41,7 @@ public sealed class TestDatabase : IDisposable
     }
 
     /// <summary>A context for reading rows back (and for arranging rows a test needs).</summary>
-    public RoomsDbContext OpenContext()
-    {
-        var options = new DbContextOptionsBuilder<RoomsDbContext>();
-        options.UseRoomsDatabase(Settings);
-        return new RoomsDbContext(options.Options);
-    }
+    public RoomsDbContext OpenContext() => DatabaseProviderSetup.CreateContext(Settings);
 
     public void Dispose()
     {

@@ -25,6 +25,14 @@ public static class DatabaseProviderSetup
         };
     }
 
+    /// <summary>A context outside dependency injection: design-time tools, tests, one-off tasks.</summary>
+    public static RoomsDbContext CreateContext(DatabaseSettings settings)
+    {
+        var options = new DbContextOptionsBuilder<RoomsDbContext>();
+        options.UseRoomsDatabase(settings);
+        return new RoomsDbContext(options.Options);
+    }
+
     /// <summary>SQLite creates the file on first use, but not its folder.</summary>
     internal static void EnsureSqliteFolder(string connectionString)
     {
