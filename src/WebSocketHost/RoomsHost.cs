@@ -42,6 +42,8 @@ public static partial class RoomsHost
             database.ConnectionString = connectionString;
         }
 
+        database.Validate();
+
         builder.Services
             .AddApplication(new ProtocolSettings(rooms.MaxContentLength))
             .AddInfrastructure(database)

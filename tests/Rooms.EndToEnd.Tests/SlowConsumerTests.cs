@@ -13,7 +13,7 @@ public sealed class SlowConsumerTests : IAsyncLifetime
     private RoomsServer _server = null!;
 
     public async Task InitializeAsync() => _server = await RoomsServer.StartAsync(
-        _database, "--Rooms:SendQueueCapacity=4", "--Rooms:CloseTimeout=00:00:01");
+        _database, "--Rooms:SendQueueCapacity=64", "--Rooms:CloseTimeout=00:00:01");
 
     public async Task DisposeAsync()
     {
@@ -29,9 +29,10 @@ public sealed class SlowConsumerTests : IAsyncLifetime
         var (stalled, _) = await TestClient.IdentifiedAsync(_server, "stalled", roomId);
         var (reader, _) = await TestClient.IdentifiedAsync(_server, "reader", roomId);
         var content = new string('x', 16_000);
-        const int messages = 1500;
+        const int messages = 2500;
 
-        // The reader keeps up while 24 MB go to a client that never reads: the socket buffers fill, then its queue.
+        // The reader keeps up while 40 MB go to a client that never reads: the socket buffers fill, then
+        // its queue. The queue is roomy enough that a reader slowed by a busy machine is not mistaken for a stalled one.
         var reading = Task.Run(async () =>
         {
             for (var i = 0; i < messages; i++)

@@ -9,9 +9,10 @@ namespace Rooms.Infrastructure.Messaging;
 
 /// <summary>
 /// Group commit: one writer takes every message that queued up while the previous batch was
-/// being committed and writes them in one transaction, as one multi-row INSERT. No timer adds latency: under light load
-/// a batch is one message, under heavy load batches grow by themselves. Each sender's task
-/// completes only after its batch committed; a failed batch fails exactly its own senders.
+/// being committed and writes them in one transaction, as one multi-row INSERT. No timer adds
+/// latency: under light load a batch is one message, under heavy load batches grow by themselves.
+/// Each sender's task completes only after its batch committed; a failed batch fails exactly its
+/// own senders.
 /// </summary>
 public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDisposable
 {

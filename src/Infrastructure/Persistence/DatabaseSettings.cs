@@ -30,6 +30,27 @@ public sealed class DatabaseSettings
     /// <summary>Messages waiting for the writer before senders wait too (back-pressure).</summary>
     public int MessageQueueCapacity { get; set; } = 10_000;
 
+    /// <summary>Six parameters per row must stay under SQLite's and MySQL's placeholder limits.</summary>
+    public const int MaxMessageBatchSize = 1000;
+
+    public void Validate()
+    {
+        if (MessageBatchSize is < 1 or > MaxMessageBatchSize)
+        {
+            throw new InvalidOperationException($"Database:MessageBatchSize must be between 1 and {MaxMessageBatchSize}");
+        }
+
+        if (MessageQueueCapacity < 1)
+        {
+            throw new InvalidOperationException("Database:MessageQueueCapacity must be at least 1");
+        }
+
+        if (string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            throw new InvalidOperationException("ConnectionStrings:Rooms is empty");
+        }
+    }
+
     public const string DefaultSqliteConnectionString = "Data Source=data/rooms.db";
 
     public const string DefaultMySqlServerVersion = "8.0.36-mysql";
