@@ -9,6 +9,8 @@ namespace Rooms.Infrastructure;
 
 public static class DependencyInjection
 {
+    private const int ContextPoolSize = 64;
+
     public static IServiceCollection AddInfrastructure(this IServiceCollection services, DatabaseSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
@@ -18,7 +20,9 @@ public static class DependencyInjection
         }
 
         services.AddSingleton(settings);
-        services.AddPooledDbContextFactory<RoomsDbContext>(options => options.UseRoomsDatabase(settings));
+        // A pool keeps every context it ever handed out at once; bursts of identifies would otherwise
+        // leave up to 1 024 contexts (and their service scopes) alive for good.
+        services.AddPooledDbContextFactory<RoomsDbContext>(options => options.UseRoomsDatabase(settings), poolSize: ContextPoolSize);
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<IRoomRepository, RoomRepository>();
         services.AddSingleton<IMessageStore, GroupCommitMessageStore>();

@@ -27,7 +27,17 @@ internal sealed class Swarm : IAsyncDisposable
         await Task.WhenAll(Enumerable.Range(0, rooms).Select(async r =>
         {
             var members = new List<SimulatedDevice>(devicesPerRoom);
-            var first = await SimulatedDevice.ConnectAsync(server, $"lt{run}-r{r}-d0", null, cancellationToken);
+            SimulatedDevice first;
+            await gate.WaitAsync(cancellationToken);
+            try
+            {
+                first = await SimulatedDevice.ConnectAsync(server, $"lt{run}-r{r}-d0", null, cancellationToken);
+            }
+            finally
+            {
+                gate.Release();
+            }
+
             members.Add(first);
             progress?.Invoke(Interlocked.Increment(ref connected));
             var others = await Task.WhenAll(Enumerable.Range(1, devicesPerRoom - 1).Select(async d =>
