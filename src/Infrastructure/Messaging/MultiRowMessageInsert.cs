@@ -20,7 +20,7 @@ namespace Rooms.Infrastructure.Messaging;
 internal sealed class MultiRowMessageInsert
 {
     private const int ColumnsPerRow = 6;
-    private readonly Dictionary<int, string> _sqlByRowCount = [];
+    private readonly Dictionary<(int Rows, bool IsMySql), string> _sqlByShape = [];
 
     public async Task<long> InsertAsync(RoomsDbContext db, IReadOnlyList<NewMessage> messages)
     {
@@ -58,15 +58,15 @@ internal sealed class MultiRowMessageInsert
 
     private string Sql(int rows, bool isMySql)
     {
-        lock (_sqlByRowCount)
+        lock (_sqlByShape)
         {
-            if (!_sqlByRowCount.TryGetValue(rows, out var sql))
+            if (!_sqlByShape.TryGetValue((rows, isMySql), out var sql))
             {
                 var values = string.Join(",", Enumerable.Range(0, rows).Select(r =>
                     "(" + string.Join(",", Enumerable.Range(r * ColumnsPerRow, ColumnsPerRow).Select(p => "@p" + p)) + ")"));
                 sql = "INSERT INTO messages (room_id, from_device_id, to_device_id, message_type, message_content, sent_at) VALUES "
                     + values + ";" + (isMySql ? "SELECT LAST_INSERT_ID();" : "SELECT last_insert_rowid();");
-                _sqlByRowCount[rows] = sql;
+                _sqlByShape[(rows, isMySql)] = sql;
             }
 
             return sql;
