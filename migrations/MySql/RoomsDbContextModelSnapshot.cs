@@ -56,6 +56,18 @@ namespace Rooms.Migrations.MySql
                         .HasColumnType("datetime(6)")
                         .HasColumnName("disconnected_at");
 
+                    b.Property<string>("NodeId")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .IsUnicode(false)
+                        .HasColumnType("varchar(64)")
+                        .HasDefaultValue("")
+                        .HasColumnName("node_id")
+                        .UseCollation("ascii_bin");
+
+                    MySqlPropertyBuilderExtensions.HasCharSet(b.Property<string>("NodeId"), "ascii");
+
                     b.Property<string>("RoomId")
                         .IsRequired()
                         .HasMaxLength(32)
@@ -74,6 +86,9 @@ namespace Rooms.Migrations.MySql
                         .HasDatabaseName("ix_connections_disconnected_at");
 
                     b.HasIndex("RoomId");
+
+                    b.HasIndex("NodeId", "DisconnectedAt")
+                        .HasDatabaseName("ix_connections_node_id_disconnected_at");
 
                     b.ToTable("connections", (string)null);
                 });
@@ -183,6 +198,60 @@ namespace Rooms.Migrations.MySql
                         .HasDatabaseName("ix_messages_sent_at_room_id");
 
                     b.ToTable("messages", (string)null);
+                });
+
+            modelBuilder.Entity("Rooms.Infrastructure.Persistence.Rows.MessageSequenceRow", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(32)
+                        .IsUnicode(false)
+                        .HasColumnType("varchar(32)")
+                        .HasColumnName("name")
+                        .UseCollation("ascii_bin");
+
+                    MySqlPropertyBuilderExtensions.HasCharSet(b.Property<string>("Name"), "ascii");
+
+                    b.Property<long>("LastId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("last_id");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("message_sequence", (string)null);
+                });
+
+            modelBuilder.Entity("Rooms.Infrastructure.Persistence.Rows.NodeRow", b =>
+                {
+                    b.Property<string>("NodeId")
+                        .HasMaxLength(64)
+                        .IsUnicode(false)
+                        .HasColumnType("varchar(64)")
+                        .HasColumnName("node_id")
+                        .UseCollation("ascii_bin");
+
+                    MySqlPropertyBuilderExtensions.HasCharSet(b.Property<string>("NodeId"), "ascii");
+
+                    b.Property<string>("Incarnation")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .IsUnicode(false)
+                        .HasColumnType("varchar(32)")
+                        .HasColumnName("incarnation")
+                        .UseCollation("ascii_bin");
+
+                    MySqlPropertyBuilderExtensions.HasCharSet(b.Property<string>("Incarnation"), "ascii");
+
+                    b.Property<DateTime>("LastSeenAt")
+                        .HasColumnType("datetime(6)")
+                        .HasColumnName("last_seen_at");
+
+                    b.Property<DateTime>("StartedAt")
+                        .HasColumnType("datetime(6)")
+                        .HasColumnName("started_at");
+
+                    b.HasKey("NodeId");
+
+                    b.ToTable("nodes", (string)null);
                 });
 
             modelBuilder.Entity("Rooms.Infrastructure.Persistence.Rows.RoomQueryRow", b =>

@@ -284,5 +284,100 @@ DELIMITER ;
 CALL MigrationsScript();
 DROP PROCEDURE MigrationsScript;
 
+DROP PROCEDURE IF EXISTS MigrationsScript;
+DELIMITER //
+CREATE PROCEDURE MigrationsScript()
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261126101412_ClusterNodes') THEN
+
+    ALTER TABLE `connections` ADD `node_id` varchar(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL DEFAULT '';
+
+    END IF;
+END //
+DELIMITER ;
+CALL MigrationsScript();
+DROP PROCEDURE MigrationsScript;
+
+DROP PROCEDURE IF EXISTS MigrationsScript;
+DELIMITER //
+CREATE PROCEDURE MigrationsScript()
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261126101412_ClusterNodes') THEN
+
+    CREATE TABLE `message_sequence` (
+        `name` varchar(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        `last_id` bigint NOT NULL,
+        CONSTRAINT `PK_message_sequence` PRIMARY KEY (`name`)
+    ) CHARACTER SET=utf8mb4;
+
+    END IF;
+END //
+DELIMITER ;
+CALL MigrationsScript();
+DROP PROCEDURE MigrationsScript;
+
+DROP PROCEDURE IF EXISTS MigrationsScript;
+DELIMITER //
+CREATE PROCEDURE MigrationsScript()
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261126101412_ClusterNodes') THEN
+
+    CREATE TABLE `nodes` (
+        `node_id` varchar(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        `incarnation` varchar(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        `started_at` datetime(6) NOT NULL,
+        `last_seen_at` datetime(6) NOT NULL,
+        CONSTRAINT `PK_nodes` PRIMARY KEY (`node_id`)
+    ) CHARACTER SET=utf8mb4;
+
+    END IF;
+END //
+DELIMITER ;
+CALL MigrationsScript();
+DROP PROCEDURE MigrationsScript;
+
+DROP PROCEDURE IF EXISTS MigrationsScript;
+DELIMITER //
+CREATE PROCEDURE MigrationsScript()
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261126101412_ClusterNodes') THEN
+
+    INSERT INTO message_sequence (name, last_id) SELECT 'messages', COALESCE(MAX(id), 0) FROM messages;
+
+    END IF;
+END //
+DELIMITER ;
+CALL MigrationsScript();
+DROP PROCEDURE MigrationsScript;
+
+DROP PROCEDURE IF EXISTS MigrationsScript;
+DELIMITER //
+CREATE PROCEDURE MigrationsScript()
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261126101412_ClusterNodes') THEN
+
+    CREATE INDEX `ix_connections_node_id_disconnected_at` ON `connections` (`node_id`, `disconnected_at`);
+
+    END IF;
+END //
+DELIMITER ;
+CALL MigrationsScript();
+DROP PROCEDURE MigrationsScript;
+
+DROP PROCEDURE IF EXISTS MigrationsScript;
+DELIMITER //
+CREATE PROCEDURE MigrationsScript()
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261126101412_ClusterNodes') THEN
+
+    INSERT INTO `__EFMigrationsHistory` (`MigrationId`, `ProductVersion`)
+    VALUES ('20261126101412_ClusterNodes', '9.0.23');
+
+    END IF;
+END //
+DELIMITER ;
+CALL MigrationsScript();
+DROP PROCEDURE MigrationsScript;
+
 COMMIT;
 

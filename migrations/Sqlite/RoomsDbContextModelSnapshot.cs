@@ -46,6 +46,15 @@ namespace Rooms.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("disconnected_at");
 
+                    b.Property<string>("NodeId")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .IsUnicode(false)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("")
+                        .HasColumnName("node_id");
+
                     b.Property<string>("RoomId")
                         .IsRequired()
                         .HasMaxLength(32)
@@ -61,6 +70,9 @@ namespace Rooms.Migrations.Sqlite
                         .HasDatabaseName("ix_connections_disconnected_at");
 
                     b.HasIndex("RoomId");
+
+                    b.HasIndex("NodeId", "DisconnectedAt")
+                        .HasDatabaseName("ix_connections_node_id_disconnected_at");
 
                     b.ToTable("connections", (string)null);
                 });
@@ -153,6 +165,51 @@ namespace Rooms.Migrations.Sqlite
                         .HasDatabaseName("ix_messages_sent_at_room_id");
 
                     b.ToTable("messages", (string)null);
+                });
+
+            modelBuilder.Entity("Rooms.Infrastructure.Persistence.Rows.MessageSequenceRow", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(32)
+                        .IsUnicode(false)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<long>("LastId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("last_id");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("message_sequence", (string)null);
+                });
+
+            modelBuilder.Entity("Rooms.Infrastructure.Persistence.Rows.NodeRow", b =>
+                {
+                    b.Property<string>("NodeId")
+                        .HasMaxLength(64)
+                        .IsUnicode(false)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("node_id");
+
+                    b.Property<string>("Incarnation")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .IsUnicode(false)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("incarnation");
+
+                    b.Property<DateTime>("LastSeenAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_seen_at");
+
+                    b.Property<DateTime>("StartedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("started_at");
+
+                    b.HasKey("NodeId");
+
+                    b.ToTable("nodes", (string)null);
                 });
 
             modelBuilder.Entity("Rooms.Infrastructure.Persistence.Rows.RoomQueryRow", b =>

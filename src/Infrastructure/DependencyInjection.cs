@@ -1,6 +1,9 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Rooms.Application.Common;
 using Rooms.Application.Ports;
+using Rooms.Infrastructure.Cluster;
 using Rooms.Infrastructure.Messaging;
 using Rooms.Infrastructure.Persistence;
 using Rooms.Infrastructure.Presence;
@@ -11,23 +14,46 @@ public static class DependencyInjection
 {
     private const int ContextPoolSize = 64;
 
-    public static IServiceCollection AddInfrastructure(this IServiceCollection services, DatabaseSettings settings)
+    /// <summary>
+    /// Storage, and presence and fan-out: in memory for a node alone, through Redis when
+    /// <see cref="ClusterSettings.Redis"/> is set. The host provides <see cref="ILocalDelivery"/> and <see cref="IClientNotifier"/>.
+    /// </summary>
+    public static IServiceCollection AddInfrastructure(this IServiceCollection services, DatabaseSettings settings, ClusterSettings cluster)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(cluster);
         if (settings.Provider == DatabaseProvider.Sqlite)
         {
             DatabaseProviderSetup.EnsureSqliteFolder(settings.ConnectionString);
         }
 
         services.AddSingleton(settings);
+        services.AddSingleton(cluster);
+        services.AddSingleton(new NodeIdentity(cluster.NodeId, Guid.NewGuid().ToString("N")));
+
         // A pool keeps every context it ever handed out at once; bursts of identifies would otherwise
         // leave up to 1 024 contexts (and their service scopes) alive for good.
         services.AddPooledDbContextFactory<RoomsDbContext>(options => options.UseRoomsDatabase(settings), poolSize: ContextPoolSize);
         services.AddSingleton<DatabaseMigrator>();
+        services.AddSingleton<NodeLifecycle>();
         services.AddSingleton<IRoomRepository, RoomRepository>();
         services.AddSingleton<IMessageStore, GroupCommitMessageStore>();
-        services.AddSingleton<IPresence, InMemoryPresence>();
         services.AddSingleton<IClock, SystemClock>();
+
+        if (cluster.Enabled)
+        {
+            services.AddSingleton(provider => RedisConnection.Connect(cluster.Redis!, provider.GetRequiredService<ILogger<RedisConnection>>()));
+            services.AddSingleton<RedisClusterBus>();
+            services.AddSingleton<IClusterBus>(provider => provider.GetRequiredService<RedisClusterBus>());
+            services.AddSingleton<RedisPresence>();
+            services.AddSingleton<IPresence>(provider => provider.GetRequiredService<RedisPresence>());
+        }
+        else
+        {
+            services.AddSingleton<IClusterBus, LocalOnlyBus>();
+            services.AddSingleton<IPresence, InMemoryPresence>();
+        }
+
         return services;
     }
 }

@@ -12,9 +12,11 @@ public static class DependencyInjection
     {
         services.AddSingleton(settings);
         services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton<ILocalDelivery>(provider => provider.GetRequiredService<ConnectionRegistry>());
         services.AddSingleton<IClientNotifier, ConnectionNotifier>();
         services.AddSingleton<ConnectionHandler>();
         services.AddHostedService<StatusMonitor>();
+        services.AddHostedService<NodeHeartbeatService>();
         return services;
     }
 

@@ -1,6 +1,7 @@
 using Rooms.Application;
 using Rooms.Application.Common;
 using Rooms.Infrastructure;
+using Rooms.Infrastructure.Cluster;
 using Rooms.Infrastructure.Persistence;
 using Serilog;
 using ILogger = Microsoft.Extensions.Logging.ILogger;
@@ -43,10 +44,12 @@ public static partial class RoomsHost
         }
 
         database.Validate();
+        var cluster = builder.Configuration.GetSection(ClusterSettings.SectionName).Get<ClusterSettings>() ?? new ClusterSettings();
+        cluster.Validate();
 
         builder.Services
             .AddApplication(new ProtocolSettings(rooms.MaxContentLength))
-            .AddInfrastructure(database)
+            .AddInfrastructure(database, cluster)
             .AddWebSocketHost(rooms);
 
         var app = builder.Build();
@@ -55,8 +58,8 @@ public static partial class RoomsHost
     }
 
     /// <summary>
-    /// Brings the schema up to date (or checks it is, when the server may not migrate), then
-    /// closes connection rows an earlier run left open.
+    /// Brings the schema up to date (or checks it is, when the server may not migrate), closes the
+    /// connection rows this node's earlier run left open, and joins the cluster when there is one.
     /// </summary>
     /// <returns>False when the server must not start.</returns>
     public static async Task<bool> PrepareDatabaseAsync(this WebApplication app, CancellationToken cancellationToken = default)
@@ -79,13 +82,15 @@ public static partial class RoomsHost
             }
         }
 
-        var repository = app.Services.GetRequiredService<Application.Ports.IRoomRepository>();
-        var closed = await repository.CloseOpenConnectionsAsync(DateTime.UtcNow, cancellationToken);
-        if (closed > 0)
+        await app.Services.GetRequiredService<NodeLifecycle>().StartAsync(cancellationToken);
+        if (app.Services.GetService<RedisClusterBus>() is { } bus)
         {
-            LogClosedStale(logger, closed);
+            // Resolving the presence starts its refresh loop; the node channel carries replacements to this node.
+            app.Services.GetRequiredService<RedisPresence>();
+            await bus.EnsureNodeChannelAsync();
         }
 
+        LogStarted(logger, app.Services.GetRequiredService<NodeIdentity>().NodeId, app.Services.GetRequiredService<ClusterSettings>().Enabled ? "Redis" : "none, single node");
         return true;
     }
 
@@ -93,6 +98,6 @@ public static partial class RoomsHost
         Message = "The database schema is behind (pending: {Pending}) and Database:MigrateOnStartup is false. Run 'dotnet run --project src/WebSocketHost -- migrate' first.")]
     private static partial void LogSchemaBehind(ILogger logger, string pending);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Closed {Count} connection rows left open by an earlier run")]
-    private static partial void LogClosedStale(ILogger logger, int count);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} ready (cluster: {Cluster})")]
+    private static partial void LogStarted(ILogger logger, string nodeId, string cluster);
 }

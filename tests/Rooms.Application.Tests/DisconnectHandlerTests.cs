@@ -23,7 +23,7 @@ public sealed class DisconnectHandlerTests
         var result = await Handler().Handle(new DisconnectCommand(session), CancellationToken.None);
 
         Assert.True(result.Value);
-        _presence.Verify(p => p.Leave("ABC123", session.Member!));
+        _presence.Verify(p => p.LeaveAsync("ABC123", session.Member!, It.IsAny<CancellationToken>()));
         _repository.Verify(r => r.CloseConnectionAsync(77, TestData.Now, It.IsAny<CancellationToken>()));
     }
 

@@ -18,7 +18,7 @@ public sealed class IdentifyHandlerTests
     public IdentifyHandlerTests() => _clock.Setup(c => c.UtcNow).Returns(TestData.Now);
 
     private IdentifyHandler Handler() =>
-        new(_repository.Object, _presence.Object, _notifier.Object, _clock.Object, NullLogger<IdentifyHandler>.Instance);
+        new(_repository.Object, _presence.Object, _notifier.Object, TestData.Node, _clock.Object, NullLogger<IdentifyHandler>.Instance);
 
     [Fact]
     public async Task Handle_NoRoomIdUnknownDevice_CreatesRoomAndJoins()
@@ -42,8 +42,10 @@ public sealed class IdentifyHandlerTests
         Assert.Equal("10.0.0.1", stored.ClientIp);
         Assert.Equal(42, session.ConnectionRowId);
         Assert.Equal(result.Value.RoomId, session.RoomId);
-        _presence.Verify(p => p.Join(result.Value.RoomId, It.Is<RoomMember>(m => m.DeviceId == "d1" && m.SessionId == session.Id)));
+        Assert.Equal(TestData.NodeId, stored.NodeId);
+        _presence.Verify(p => p.JoinAsync(result.Value.RoomId, new RoomMember("d1", "phone", 42, TestData.NodeId), It.IsAny<CancellationToken>()));
         _notifier.Verify(n => n.SendRoomAssigned(session, result.Value));
+        _notifier.Verify(n => n.Attach(session));
     }
 
     [Fact]
@@ -113,15 +115,30 @@ public sealed class IdentifyHandlerTests
     public async Task Handle_SameDeviceConnectedElsewhere_ClosesReplacedConnection()
     {
         var session = TestData.NewSession();
-        var older = new RoomMember("d1", "phone", 1);
+        var older = new RoomMember("d1", "phone", 1, "node-b");
         _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
         _repository.Setup(r => r.RoomExistsAsync("ROOM1", It.IsAny<CancellationToken>())).ReturnsAsync(true);
-        _repository.Setup(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>())).ReturnsAsync(1);
-        _presence.Setup(p => p.Join("ROOM1", It.IsAny<RoomMember>())).Returns(older);
+        _repository.Setup(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>())).ReturnsAsync(2);
+        _presence.Setup(p => p.JoinAsync("ROOM1", It.IsAny<RoomMember>(), It.IsAny<CancellationToken>())).ReturnsAsync(PresenceJoin.Added(older));
 
         await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "ROOM1"), CancellationToken.None);
 
         _notifier.Verify(n => n.CloseReplaced(older));
+        _notifier.Verify(n => n.CloseReplaced(session.Member!), Times.Never);
+    }
+
+    [Fact]
+    public async Task Handle_NewerConnectionOfDeviceJoinedFirst_ClosesOwnConnection()
+    {
+        var session = TestData.NewSession();
+        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
+        _repository.Setup(r => r.RoomExistsAsync("ROOM1", It.IsAny<CancellationToken>())).ReturnsAsync(true);
+        _repository.Setup(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>())).ReturnsAsync(5);
+        _presence.Setup(p => p.JoinAsync("ROOM1", It.IsAny<RoomMember>(), It.IsAny<CancellationToken>())).ReturnsAsync(PresenceJoin.Stale);
+
+        await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "ROOM1"), CancellationToken.None);
+
+        _notifier.Verify(n => n.CloseReplaced(session.Member!));
     }
 
     [Fact]

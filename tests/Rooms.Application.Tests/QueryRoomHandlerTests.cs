@@ -25,7 +25,7 @@ public sealed class QueryRoomHandlerTests
         var alice = TestData.IdentifiedSession("alice");
         var bob = TestData.IdentifiedSession("bob");
         var carol = TestData.IdentifiedSession("carol");
-        _presence.Setup(p => p.FindRoom("ABC123")).Returns(TestData.RoomWith("ABC123", alice, bob, carol));
+        _presence.Setup(p => p.MembersAsync("ABC123", It.IsAny<CancellationToken>())).ReturnsAsync(TestData.MembersOf(alice, bob, carol));
 
         var result = await Handler().Handle(new QueryRoomQuery(bob), CancellationToken.None);
 

@@ -17,43 +17,41 @@ public sealed class SendMessageHandlerTests
     private readonly Mock<IClock> _clock = new();
     private readonly ClientSession _alice = TestData.IdentifiedSession("alice");
     private readonly ClientSession _bob = TestData.IdentifiedSession("bob");
-    private readonly ClientSession _carol = TestData.IdentifiedSession("carol");
 
     public SendMessageHandlerTests()
     {
         _clock.Setup(c => c.UtcNow).Returns(TestData.Now);
-        _presence.Setup(p => p.FindRoom("ABC123")).Returns(TestData.RoomWith("ABC123", _alice, _bob, _carol));
+        _presence.Setup(p => p.FindAsync("ABC123", "bob", It.IsAny<CancellationToken>())).ReturnsAsync(_bob.Member);
+        _presence.Setup(p => p.FindAsync("ABC123", "alice", It.IsAny<CancellationToken>())).ReturnsAsync(_alice.Member);
         _store.Setup(s => s.AppendAsync(It.IsAny<NewMessage>(), It.IsAny<CancellationToken>())).ReturnsAsync(4812);
-        _notifier.Setup(n => n.Forward(It.IsAny<IReadOnlyList<RoomMember>>(), It.IsAny<DeliveredMessageDto>()))
-            .Returns<IReadOnlyList<RoomMember>, DeliveredMessageDto>((r, _) => r.Count);
+        _notifier.Setup(n => n.SendToRoom("ABC123", "alice", It.IsAny<DeliveredMessageDto>())).Returns(2);
+        _notifier.Setup(n => n.SendToDevice("ABC123", "bob", It.IsAny<DeliveredMessageDto>())).Returns(1);
     }
 
     private SendMessageHandler Handler() =>
         new(_store.Object, _presence.Object, _notifier.Object, _clock.Object, NullLogger<SendMessageHandler>.Instance);
 
     [Fact]
-    public async Task Handle_Broadcast_StoresThenForwardsToEveryoneButSender()
+    public async Task Handle_Broadcast_StoresThenSendsToRoomExceptSender()
     {
         var result = await Handler().Handle(new SendMessageCommand(_alice, "hi all", null, "2024-01-20T12:34:56Z"), CancellationToken.None);
 
         Assert.Equal(new SendReceiptDto(4812, 2), result.Value);
         _store.Verify(s => s.AppendAsync(
             new NewMessage("ABC123", "alice", null, MessageType.Broadcast, "hi all", TestData.Now), It.IsAny<CancellationToken>()));
-        _notifier.Verify(n => n.Forward(
-            It.Is<IReadOnlyList<RoomMember>>(r => r.Select(m => m.DeviceId).SequenceEqual(new[] { "bob", "carol" })),
-            new DeliveredMessageDto("hi all", "alice", "broadcast", "2024-01-20T12:34:56Z", 4812)));
+        _notifier.Verify(n => n.SendToRoom("ABC123", "alice", new DeliveredMessageDto("hi all", "alice", "broadcast", "2024-01-20T12:34:56Z", 4812)));
+        _notifier.Verify(n => n.SendToDevice(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<DeliveredMessageDto>()), Times.Never);
     }
 
     [Fact]
-    public async Task Handle_Direct_ForwardsToTargetOnly()
+    public async Task Handle_Direct_SendsToTargetDeviceOnly()
     {
         await Handler().Handle(new SendMessageCommand(_alice, "psst", "bob", null), CancellationToken.None);
 
         _store.Verify(s => s.AppendAsync(
             It.Is<NewMessage>(m => m.ToDeviceId == "bob" && m.Type == MessageType.Direct), It.IsAny<CancellationToken>()));
-        _notifier.Verify(n => n.Forward(
-            It.Is<IReadOnlyList<RoomMember>>(r => r.Count == 1 && r[0].DeviceId == "bob"),
-            It.Is<DeliveredMessageDto>(d => d.MessageType == "direct")));
+        _notifier.Verify(n => n.SendToDevice("ABC123", "bob", It.Is<DeliveredMessageDto>(d => d.MessageType == "direct")));
+        _notifier.Verify(n => n.SendToRoom(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<DeliveredMessageDto>()), Times.Never);
     }
 
     [Fact]
@@ -61,8 +59,7 @@ public sealed class SendMessageHandlerTests
     {
         await Handler().Handle(new SendMessageCommand(_alice, "hi", null, null), CancellationToken.None);
 
-        _notifier.Verify(n => n.Forward(It.IsAny<IReadOnlyList<RoomMember>>(),
-            It.Is<DeliveredMessageDto>(d => d.Timestamp == "2024-01-20T12:34:56.789Z")));
+        _notifier.Verify(n => n.SendToRoom("ABC123", "alice", It.Is<DeliveredMessageDto>(d => d.Timestamp == "2024-01-20T12:34:56.789Z")));
     }
 
     [Theory]

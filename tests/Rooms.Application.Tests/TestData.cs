@@ -1,3 +1,4 @@
+using Rooms.Application.Common;
 using Rooms.Application.Sessions;
 using Rooms.Domain.Rooms;
 
@@ -13,21 +14,16 @@ internal static class TestData
     public static ClientSession NewSession(string clientIp = "10.0.0.1") => new(Interlocked.Increment(ref _nextSessionId), clientIp);
 
     /// <summary>A session that has identified as <paramref name="deviceId"/> in <paramref name="roomId"/>.</summary>
+    public const string NodeId = "node-a";
+
+    public static readonly NodeIdentity Node = new(NodeId, "incarnation1");
+
     public static ClientSession IdentifiedSession(string deviceId, string roomId = "ABC123", long connectionRowId = 7)
     {
         var session = NewSession();
-        session.Identified(new RoomMember(deviceId, deviceId + "_user", session.Id), roomId, connectionRowId);
+        session.Identified(new RoomMember(deviceId, deviceId + "_user", connectionRowId, NodeId), roomId);
         return session;
     }
 
-    public static Room RoomWith(string roomId, params ClientSession[] sessions)
-    {
-        var room = new Room(roomId);
-        foreach (var session in sessions)
-        {
-            room.Join(session.Member!);
-        }
-
-        return room;
-    }
+    public static IReadOnlyList<RoomMember> MembersOf(params ClientSession[] sessions) => [.. sessions.Select(s => s.Member!)];
 }

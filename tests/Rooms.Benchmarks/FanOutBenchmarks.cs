@@ -2,7 +2,8 @@ using System.Net.WebSockets;
 using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.Logging.Abstractions;
 using Rooms.Application.Contracts;
-using Rooms.Domain.Rooms;
+using Rooms.Application.Common;
+using Rooms.Infrastructure.Cluster;
 using Rooms.WebSocketHost.Connections;
 
 namespace Rooms.Benchmarks;
@@ -16,7 +17,6 @@ public class FanOutBenchmarks
 {
     private readonly DeliveredMessageDto _message = new("Hello everyone in the room! t:1:123456789", "device_123", "broadcast", "2024-01-20T12:34:56Z", 4812);
     private ConnectionNotifier _notifier = null!;
-    private RoomMember[] _recipients = [];
 
     [Params(9, 999)]
     public int Recipients { get; set; }
@@ -25,17 +25,18 @@ public class FanOutBenchmarks
     public void Setup()
     {
         var registry = new ConnectionRegistry();
-        _recipients = new RoomMember[Recipients];
         for (var i = 0; i < Recipients; i++)
         {
             var socket = WebSocket.CreateFromStream(Stream.Null, new WebSocketCreationOptions { IsServer = true });
-            registry.Add(new ClientConnection(i, socket, queueCapacity: 1024, TimeSpan.FromSeconds(5), NullLogger.Instance));
-            _recipients[i] = new RoomMember($"device_{i}", "load", i);
+            var connection = new ClientConnection(i, socket, queueCapacity: 1024, TimeSpan.FromSeconds(5), NullLogger.Instance);
+            registry.Add(connection);
+            registry.Attach(connection, new ConnectionMembership("ABC123", $"device_{i}", i));
         }
 
-        _notifier = new ConnectionNotifier(registry);
+        // The sender is one more member of the room; single node, so the bus carries nothing.
+        _notifier = new ConnectionNotifier(registry, new LocalOnlyBus(), new NodeIdentity("node-a", "bench"));
     }
 
     [Benchmark]
-    public int Forward() => _notifier.Forward(_recipients, _message);
+    public int SendToRoom() => _notifier.SendToRoom("ABC123", "device_123", _message);
 }

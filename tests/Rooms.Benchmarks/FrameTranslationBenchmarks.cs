@@ -32,7 +32,7 @@ public class FrameTranslationBenchmarks
     private static ClientSession Identified()
     {
         var session = new ClientSession(1, "127.0.0.1");
-        session.Identified(new RoomMember("device_123", "mobile_user", 1), "ABC123", 1);
+        session.Identified(new RoomMember("device_123", "mobile_user", 1, "node-a"), "ABC123");
         return session;
     }
 }

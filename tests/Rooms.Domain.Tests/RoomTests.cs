@@ -4,7 +4,7 @@ namespace Rooms.Domain.Tests;
 
 public sealed class RoomTests
 {
-    private static RoomMember Member(string deviceId, long sessionId = 1) => new(deviceId, deviceId + "_identity", sessionId);
+    private static RoomMember Member(string deviceId, long generation = 1) => new(deviceId, deviceId + "_identity", generation, "node-a");
 
     [Fact]
     public void Join_NewDevice_AddsMemberAndReplacesNobody()
@@ -21,8 +21,8 @@ public sealed class RoomTests
     public void Join_SameDeviceAgain_ReplacesAndReturnsOlderMember()
     {
         var room = new Room("ABC123");
-        var older = Member("a", sessionId: 1);
-        var newer = Member("a", sessionId: 2);
+        var older = Member("a", generation: 1);
+        var newer = Member("a", generation: 2);
         room.Join(older);
 
         var replaced = room.Join(newer);
@@ -35,8 +35,8 @@ public sealed class RoomTests
     public void Leave_OlderMembershipAfterReplacement_KeepsNewerMember()
     {
         var room = new Room("ABC123");
-        var older = Member("a", sessionId: 1);
-        var newer = Member("a", sessionId: 2);
+        var older = Member("a", generation: 1);
+        var newer = Member("a", generation: 2);
         room.Join(older);
         room.Join(newer);
 
@@ -58,37 +58,22 @@ public sealed class RoomTests
     }
 
     [Fact]
-    public void BroadcastRecipients_ThreeMembers_ExcludesOnlySender()
+    public void Join_OlderConnectionAfterNewer_RefusedAndNewerStays()
     {
         var room = new Room("ABC123");
-        room.Join(Member("a", 1));
-        room.Join(Member("b", 2));
-        room.Join(Member("c", 3));
+        var newer = Member("a", generation: 9);
+        room.Join(newer);
 
-        var recipients = room.BroadcastRecipients("b");
-
-        Assert.Equal(["a", "c"], recipients.Select(m => m.DeviceId));
+        Assert.Throws<InvalidOperationException>(() => room.Join(Member("a", generation: 8)));
+        Assert.Equal([newer], room.Members);
     }
 
     [Fact]
-    public void DirectRecipient_TargetInRoom_ReturnsTarget()
+    public void Supersedes_HigherGenerationOfSameDeviceOnly()
     {
-        var room = new Room("ABC123");
-        room.Join(Member("a", 1));
-        room.Join(Member("b", 2));
-
-        Assert.Equal("b", room.DirectRecipient("a", "b")?.DeviceId);
-    }
-
-    [Theory]
-    [InlineData("zzz")]
-    [InlineData("a")]
-    public void DirectRecipient_TargetAbsentOrSender_ReturnsNull(string target)
-    {
-        var room = new Room("ABC123");
-        room.Join(Member("a", 1));
-
-        Assert.Null(room.DirectRecipient("a", target));
+        Assert.True(Member("a", 2).Supersedes(Member("a", 1)));
+        Assert.False(Member("a", 1).Supersedes(Member("a", 2)));
+        Assert.False(Member("a", 2).Supersedes(Member("b", 1)));
     }
 
     [Fact]

@@ -43,6 +43,40 @@ public sealed class GroupCommitMessageStoreTests
         Assert.All(ids, mine => Assert.Equal(mine.Select(m => m.Id).Order(), mine.Select(m => m.Id)));
     }
 
+    [Fact]
+    public async Task AppendAsync_TwoNodesWritingConcurrentlyToOneMariaDb_IdsExactUniqueAndContiguous()
+    {
+        await using var nodeA = await StoreFixture.CreateAsync(DatabaseProvider.MySql);
+        await using var nodeB = await StoreFixture.AnotherNodeAsync(nodeA, "node-b");
+        await nodeA.SeedRoomAsync("ROOM01", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7");
+        IMessageStore[] stores = [nodeA.Services.GetRequiredService<IMessageStore>(), nodeB.Services.GetRequiredService<IMessageStore>()];
+
+        // Eight senders, four on each node's writer: the two writers commit batches at the same time.
+        var sent = await Task.WhenAll(Enumerable.Range(0, 8).Select(s => Task.Run(async () =>
+        {
+            var store = stores[s % 2];
+            var mine = new List<(long Id, string Content)>();
+            for (var i = 0; i < 150; i++)
+            {
+                var content = $"s{s}-{i}";
+                mine.Add((await store.AppendAsync(Message($"s{s}", content), CancellationToken.None), content));
+            }
+
+            return mine;
+        })));
+
+        var rows = (await nodeA.MessagesAsync()).ToDictionary(r => r.Id);
+        var all = sent.SelectMany(x => x).ToList();
+        Assert.Equal(1200, rows.Count);
+        Assert.Equal(all.Count, all.Select(m => m.Id).Distinct().Count());
+        foreach (var (id, content) in all)
+        {
+            Assert.Equal(content, rows[id].MessageContent);
+        }
+
+        Assert.Equal(Enumerable.Range(1, 1200).Select(i => (long)i), rows.Keys.Order());
+    }
+
     [Theory]
     [InlineData(DatabaseProvider.Sqlite)]
     [InlineData(DatabaseProvider.MySql)]

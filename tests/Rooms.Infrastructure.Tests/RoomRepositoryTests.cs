@@ -20,7 +20,7 @@ public sealed class RoomRepositoryTests
         device.ConnectedTo("TAKEN1", "n", DateTime.UtcNow);
 
         await Assert.ThrowsAsync<RoomIdTakenException>(() =>
-            repository.RecordConnectionAsync(new NewConnection(device, "TAKEN1", RoomIsNew: true, "127.0.0.1", DateTime.UtcNow), CancellationToken.None));
+            repository.RecordConnectionAsync(new NewConnection(device, "TAKEN1", RoomIsNew: true, "127.0.0.1", "node-a", DateTime.UtcNow), CancellationToken.None));
 
         await using var db = fixture.Database.OpenContext();
         Assert.False(await db.Devices.AnyAsync(d => d.DeviceId == "newbie"));
@@ -39,32 +39,10 @@ public sealed class RoomRepositoryTests
         var device = (await repository.FindDeviceAsync("d1", CancellationToken.None))!;
         device.ConnectedTo("ROOM02", "renamed", DateTime.UtcNow);
 
-        var rowId = await repository.RecordConnectionAsync(new NewConnection(device, "ROOM02", RoomIsNew: false, "::1", DateTime.UtcNow), CancellationToken.None);
+        var rowId = await repository.RecordConnectionAsync(new NewConnection(device, "ROOM02", RoomIsNew: false, "::1", "node-a", DateTime.UtcNow), CancellationToken.None);
 
         var reloaded = (await repository.FindDeviceAsync("d1", CancellationToken.None))!;
         Assert.Equal(("renamed", "ROOM02"), (reloaded.Identity, reloaded.LastRoomId));
         Assert.True(rowId > 0);
-    }
-
-    [Theory]
-    [InlineData(DatabaseProvider.Sqlite)]
-    [InlineData(DatabaseProvider.MySql)]
-    public async Task CloseOpenConnectionsAsync_ClosesOnlyOpenRows(DatabaseProvider provider)
-    {
-        await using var fixture = await StoreFixture.CreateAsync(provider);
-        await fixture.SeedRoomAsync("ROOM01");
-        var repository = fixture.Services.GetRequiredService<IRoomRepository>();
-        var ids = new List<long>();
-        foreach (var name in new[] { "a", "b", "c" })
-        {
-            var device = Device.FirstSeen(name, name, DateTime.UtcNow);
-            device.ConnectedTo("ROOM01", name, DateTime.UtcNow);
-            ids.Add(await repository.RecordConnectionAsync(new NewConnection(device, "ROOM01", false, "127.0.0.1", DateTime.UtcNow), CancellationToken.None));
-        }
-
-        await repository.CloseConnectionAsync(ids[0], DateTime.UtcNow, CancellationToken.None);
-
-        Assert.Equal(2, await repository.CloseOpenConnectionsAsync(DateTime.UtcNow, CancellationToken.None));
-        Assert.Equal(0, await repository.CloseOpenConnectionsAsync(DateTime.UtcNow, CancellationToken.None));
     }
 }

@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Rooms.Infrastructure.Cluster;
 using Rooms.Infrastructure.Persistence;
 using Rooms.Infrastructure.Persistence.Rows;
 using Rooms.TestSupport;
@@ -11,26 +12,35 @@ namespace Rooms.Infrastructure.Tests;
 /// <summary>A migrated database of one provider with the infrastructure services wired as the host wires them.</summary>
 internal sealed class StoreFixture : IAsyncDisposable
 {
-    private StoreFixture(TestDatabase database, ServiceProvider services)
+    private readonly bool _ownsDatabase;
+
+    private StoreFixture(TestDatabase database, ServiceProvider services, bool ownsDatabase)
     {
         Database = database;
         Services = services;
+        _ownsDatabase = ownsDatabase;
     }
 
     public TestDatabase Database { get; }
 
     public ServiceProvider Services { get; }
 
-    public static async Task<StoreFixture> CreateAsync(DatabaseProvider provider)
+    public static Task<StoreFixture> CreateAsync(DatabaseProvider provider) =>
+        CreateAsync(TestDatabase.Create(provider), "node-a", ownsDatabase: true);
+
+    /// <summary>A second node's services on the database of <paramref name="first"/> (its own pool, its own message writer).</summary>
+    public static Task<StoreFixture> AnotherNodeAsync(StoreFixture first, string nodeId) =>
+        CreateAsync(first.Database, nodeId, ownsDatabase: false);
+
+    private static async Task<StoreFixture> CreateAsync(TestDatabase database, string nodeId, bool ownsDatabase)
     {
-        var database = TestDatabase.Create(provider);
         var services = new ServiceCollection()
             .AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance)
             .AddSingleton(typeof(ILogger<>), typeof(NullLogger<>))
-            .AddInfrastructure(database.Settings)
+            .AddInfrastructure(database.Settings, new ClusterSettings { NodeId = nodeId })
             .BuildServiceProvider();
         await services.GetRequiredService<DatabaseMigrator>().MigrateAsync(CancellationToken.None);
-        return new StoreFixture(database, services);
+        return new StoreFixture(database, services, ownsDatabase);
     }
 
     /// <summary>A room and its devices, which messages and connections refer to.</summary>
@@ -55,6 +65,9 @@ internal sealed class StoreFixture : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Services.DisposeAsync();
-        Database.Dispose();
+        if (_ownsDatabase)
+        {
+            Database.Dispose();
+        }
     }
 }

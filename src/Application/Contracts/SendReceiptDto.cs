@@ -1,4 +1,4 @@
 namespace Rooms.Application.Contracts;
 
-/// <summary>What happened to a sent message: its stored id and how many recipients it was handed to.</summary>
+/// <summary>What happened to a sent message: its stored id and how many send queues of this node took it (other nodes deliver their own members).</summary>
 public sealed record SendReceiptDto(long MessageId, int Recipients);

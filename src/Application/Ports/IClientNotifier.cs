@@ -7,6 +7,7 @@ namespace Rooms.Application.Ports;
 /// <summary>
 /// Puts frames into connections' send queues. Handlers reply through it (not through their
 /// return value) so that a reply is queued before anything the room sends the client afterwards.
+/// Deliveries are addressed to a room or a device, never to connections: the room may span nodes.
 /// </summary>
 public interface IClientNotifier
 {
@@ -14,9 +15,17 @@ public interface IClientNotifier
 
     void SendRoomInfo(ClientSession session, RoomInfoDto roomInfo);
 
-    /// <summary>Serializes the message once and queues it for each recipient; returns how many queues took it.</summary>
-    int Forward(IReadOnlyList<RoomMember> recipients, DeliveredMessageDto message);
+    /// <summary>From now on the identified session receives what is sent to its room and to its device.</summary>
+    void Attach(ClientSession session);
 
-    /// <summary>Closes the connection of a member that a newer connection of the same device replaced (status 4001).</summary>
+    /// <summary>Sends the message to every member of the room but <paramref name="exceptDeviceId"/>, on every node.</summary>
+    /// <returns>How many send queues of this node took it.</returns>
+    int SendToRoom(string roomId, string exceptDeviceId, DeliveredMessageDto message);
+
+    /// <summary>Sends the message to the device's connection in the room, on whichever node holds it.</summary>
+    /// <returns>How many send queues of this node took it (0 when the device is on another node).</returns>
+    int SendToDevice(string roomId, string deviceId, DeliveredMessageDto message);
+
+    /// <summary>Closes the connection behind a member that a newer connection of its device replaced (status 4001), on whichever node holds it.</summary>
     void CloseReplaced(RoomMember replaced);
 }

@@ -3,20 +3,38 @@ using Rooms.Domain.Rooms;
 namespace Rooms.Application.Ports;
 
 /// <summary>
-/// Who is connected, in which room, right now. Node-local today; a shared implementation
-/// (e.g. Redis) can stand behind the same port when rooms span several nodes.
+/// Who is connected, in which room, right now — on this node alone, or across every node of a
+/// cluster (Redis). Answers are snapshots: nothing returned changes under the caller.
 /// </summary>
 public interface IPresence
 {
-    /// <summary>Puts the member in the room. A member of the same device elsewhere is removed and returned, so its connection can be closed.</summary>
-    RoomMember? Join(string roomId, RoomMember member);
+    /// <summary>
+    /// Puts the member in the room. The device's older member, wherever it is (this room or
+    /// another, this node or another), is removed and returned so its connection can be closed.
+    /// </summary>
+    ValueTask<PresenceJoin> JoinAsync(string roomId, RoomMember member, CancellationToken cancellationToken);
 
     /// <summary>Removes exactly this membership; a newer one of the same device stays.</summary>
-    void Leave(string roomId, RoomMember member);
+    ValueTask LeaveAsync(string roomId, RoomMember member, CancellationToken cancellationToken);
 
-    /// <summary>The live room, or null when nobody is in it.</summary>
-    Room? FindRoom(string roomId);
+    /// <summary>Everyone in the room, on every node.</summary>
+    ValueTask<IReadOnlyList<RoomMember>> MembersAsync(string roomId, CancellationToken cancellationToken);
 
-    /// <summary>Occupied rooms and their members, for the status log.</summary>
-    IReadOnlyList<Room> OccupiedRooms();
+    /// <summary>The device's member in the room, on any node, or null.</summary>
+    ValueTask<RoomMember?> FindAsync(string roomId, string deviceId, CancellationToken cancellationToken);
+
+    /// <summary>Occupied rooms of this node and their local members, for the status log.</summary>
+    IReadOnlyDictionary<string, IReadOnlyList<RoomMember>> LocalRooms();
+}
+
+/// <param name="Replaced">The device's older member, now removed; null when there was none.</param>
+/// <param name="Superseded">
+/// A newer connection of the device joined first (two connects racing on two nodes): the joining
+/// member was not added, and its own connection is the one to close.
+/// </param>
+public readonly record struct PresenceJoin(RoomMember? Replaced, bool Superseded)
+{
+    public static PresenceJoin Added(RoomMember? replaced) => new(replaced, false);
+
+    public static readonly PresenceJoin Stale = new(null, true);
 }

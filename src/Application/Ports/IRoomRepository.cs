@@ -18,14 +18,12 @@ public interface IRoomRepository
 
     Task CloseConnectionAsync(long connectionRowId, DateTime disconnectedAt, CancellationToken cancellationToken);
 
-    /// <summary>Closes the rows an earlier run left open (a crash); returns how many.</summary>
-    Task<int> CloseOpenConnectionsAsync(DateTime disconnectedAt, CancellationToken cancellationToken);
-
     Task RecordRoomQueryAsync(string deviceId, string roomId, DateTime queriedAt, CancellationToken cancellationToken);
 }
 
 /// <param name="RoomIsNew">The room is created by this identify (status created_new).</param>
-public sealed record NewConnection(Device Device, string RoomId, bool RoomIsNew, string ClientIp, DateTime ConnectedAt);
+/// <param name="NodeId">The node holding the connection: its rows are closed by it, or for it when it dies.</param>
+public sealed record NewConnection(Device Device, string RoomId, bool RoomIsNew, string ClientIp, string NodeId, DateTime ConnectedAt);
 
 public sealed class RoomIdTakenException(string roomId)
     : Exception($"Room id {roomId} is already taken.")

@@ -8,6 +8,7 @@ namespace Rooms.Application.Sessions;
 /// </summary>
 public sealed class ClientSession(long id, string clientIp)
 {
+    /// <summary>Node-local id of the connection, for logs and the host's registry.</summary>
     public long Id { get; } = id;
 
     public string ClientIp { get; } = clientIp;
@@ -17,12 +18,12 @@ public sealed class ClientSession(long id, string clientIp)
 
     public string? RoomId { get; private set; }
 
-    /// <summary>The <c>connections</c> row this session opened.</summary>
-    public long ConnectionRowId { get; private set; }
+    /// <summary>The <c>connections</c> row this session opened (its member's generation).</summary>
+    public long ConnectionRowId => Member?.Generation ?? 0;
 
     public bool IsIdentified => Member is not null;
 
-    public void Identified(RoomMember member, string roomId, long connectionRowId)
+    public void Identified(RoomMember member, string roomId)
     {
         ArgumentNullException.ThrowIfNull(member);
         if (IsIdentified)
@@ -32,6 +33,5 @@ public sealed class ClientSession(long id, string clientIp)
 
         Member = member;
         RoomId = roomId;
-        ConnectionRowId = connectionRowId;
     }
 }

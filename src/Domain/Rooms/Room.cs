@@ -15,7 +15,12 @@ public sealed class Room(string id)
 
     public bool IsEmpty => Members.Count == 0;
 
-    /// <summary>Adds the member; a member of the same device already here is replaced and returned.</summary>
+    /// <summary>
+    /// Adds the member; an older member of the same device already here is replaced and returned.
+    /// A member that a newer one of its device already superseded is not added (see <see cref="RoomMember.Supersedes"/>).
+    /// </summary>
+    /// <returns>The replaced member, or null.</returns>
+    /// <exception cref="InvalidOperationException">A newer member of the device is already here.</exception>
     public RoomMember? Join(RoomMember member)
     {
         ArgumentNullException.ThrowIfNull(member);
@@ -24,6 +29,11 @@ public sealed class Room(string id)
         var next = (RoomMember[])current.Clone();
         if (index >= 0)
         {
+            if (!member.Supersedes(current[index]))
+            {
+                throw new InvalidOperationException($"Device {member.DeviceId} already has a newer connection in room {Id}.");
+            }
+
             var replaced = next[index];
             next[index] = member;
             Volatile.Write(ref _members, next);
@@ -50,12 +60,4 @@ public sealed class Room(string id)
 
     public RoomMember? FindMember(string deviceId) =>
         Array.Find(Volatile.Read(ref _members), m => m.DeviceId == deviceId);
-
-    /// <summary>A broadcast reaches every member but its sender.</summary>
-    public IReadOnlyList<RoomMember> BroadcastRecipients(string fromDeviceId) =>
-        Array.FindAll(Volatile.Read(ref _members), m => m.DeviceId != fromDeviceId);
-
-    /// <summary>A direct message reaches its target only when the target is in this room and is not the sender.</summary>
-    public RoomMember? DirectRecipient(string fromDeviceId, string targetDeviceId) =>
-        targetDeviceId == fromDeviceId ? null : FindMember(targetDeviceId);
 }

@@ -1,51 +1,68 @@
 using System.Data.Common;
+using System.Globalization;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata;
 using Rooms.Application.Ports;
 using Rooms.Domain.Messages;
 using Rooms.Infrastructure.Persistence;
+using Rooms.Infrastructure.Persistence.Rows;
 
 namespace Rooms.Infrastructure.Messaging;
 
 /// <summary>
-/// Writes a batch of messages as one multi-row INSERT in one transaction: one statement to parse
-/// and one commit (one fsync) for the whole batch, where EF Core's SaveChanges would send a
-/// statement per row. Returns the first row's id; the batch's ids follow it consecutively.
+/// Writes a batch of messages in one transaction: one statement reserves the batch's ids, one
+/// multi-row INSERT writes the rows (one commit, one fsync, for the whole batch, where EF Core's
+/// SaveChanges would send a statement per row). Returns the first row's id; the batch's ids follow it.
 /// </summary>
 /// <remarks>
-/// Consecutive ids hold because the store is the only writer of <c>messages</c> in a database
-/// (one server per database, see README): SQLite takes its write lock for the statement, and
-/// InnoDB hands a multi-row insert of known size a consecutive range unless other statements
-/// insert into the same table at the same time.
+/// Ids come from the <c>message_sequence</c> row, not from auto-increment: the UPDATE that reserves
+/// them locks the row until the commit, so writers on several nodes take turns, each batch's ids are
+/// contiguous, and ids are committed in increasing order (a reader never sees a higher id before a
+/// lower one commits). Table and column names are read from the EF Core model, so a rename in a
+/// configuration changes this SQL too.
 /// </remarks>
 internal sealed class MultiRowMessageInsert
 {
-    private const int ColumnsPerRow = 6;
-    private readonly Dictionary<(int Rows, bool IsMySql), string> _sqlByShape = [];
+    private readonly Dictionary<(int Rows, string Provider), string> _insertByShape = [];
+    private readonly Dictionary<string, string> _reserveByProvider = [];
 
     public async Task<long> InsertAsync(RoomsDbContext db, IReadOnlyList<NewMessage> messages)
     {
         var connection = db.Database.GetDbConnection();
         await db.Database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = Sql(messages.Count, db.IsMySql);
-        for (var i = 0; i < messages.Count; i++)
+
+        long lastId;
+        await using (var reserve = connection.CreateCommand())
         {
-            var message = messages[i];
-            Add(command, message.RoomId);
-            Add(command, message.FromDeviceId);
-            Add(command, message.ToDeviceId);
-            Add(command, message.Type.ToName());
-            Add(command, message.Content);
-            Add(command, message.SentAt);
+            reserve.Transaction = transaction;
+            reserve.CommandText = ReserveSql(db);
+            Add(reserve, messages.Count);
+            lastId = Convert.ToInt64(await reserve.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
         }
 
-        var id = Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
-        await transaction.CommitAsync();
+        var firstId = lastId - messages.Count + 1;
+        await using (var insert = connection.CreateCommand())
+        {
+            insert.Transaction = transaction;
+            insert.CommandText = InsertSql(db, messages.Count);
+            for (var i = 0; i < messages.Count; i++)
+            {
+                var message = messages[i];
+                Add(insert, firstId + i);
+                Add(insert, message.RoomId);
+                Add(insert, message.FromDeviceId);
+                Add(insert, message.ToDeviceId);
+                Add(insert, message.Type.ToName());
+                Add(insert, message.Content);
+                Add(insert, message.SentAt);
+            }
 
-        // MySQL reports the first id of a multi-row insert, SQLite the last.
-        return db.IsMySql ? id : id - messages.Count + 1;
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await transaction.CommitAsync();
+        return firstId;
     }
 
     private static void Add(DbCommand command, object? value)
@@ -56,20 +73,61 @@ internal sealed class MultiRowMessageInsert
         command.Parameters.Add(parameter);
     }
 
-    private string Sql(int rows, bool isMySql)
+    private string ReserveSql(RoomsDbContext db)
     {
-        lock (_sqlByShape)
+        var provider = db.Database.ProviderName!;
+        lock (_reserveByProvider)
         {
-            if (!_sqlByShape.TryGetValue((rows, isMySql), out var sql))
+            if (!_reserveByProvider.TryGetValue(provider, out var sql))
             {
-                var values = string.Join(",", Enumerable.Range(0, rows).Select(r =>
-                    "(" + string.Join(",", Enumerable.Range(r * ColumnsPerRow, ColumnsPerRow).Select(p => "@p" + p)) + ")"));
-                sql = "INSERT INTO messages (room_id, from_device_id, to_device_id, message_type, message_content, sent_at) VALUES "
-                    + values + ";" + (isMySql ? "SELECT LAST_INSERT_ID();" : "SELECT last_insert_rowid();");
-                _sqlByShape[(rows, isMySql)] = sql;
+                var sequence = Table<MessageSequenceRow>(db);
+                var name = Column(sequence, nameof(MessageSequenceRow.Name));
+                var lastId = Column(sequence, nameof(MessageSequenceRow.LastId));
+                var where = $" WHERE {name} = '{MessageSequenceRow.MessagesName}'";
+
+                // The UPDATE comes first: it takes the row lock (InnoDB) or the write lock (SQLite) before the read.
+                sql = $"UPDATE {sequence.Name} SET {lastId} = {lastId} + @p0{where}; SELECT {lastId} FROM {sequence.Name}{where};";
+                _reserveByProvider[provider] = sql;
             }
 
             return sql;
         }
     }
+
+    private string InsertSql(RoomsDbContext db, int rows)
+    {
+        var provider = db.Database.ProviderName!;
+        lock (_insertByShape)
+        {
+            if (!_insertByShape.TryGetValue((rows, provider), out var sql))
+            {
+                var table = Table<MessageRow>(db);
+                string[] columns =
+                [
+                    Column(table, nameof(MessageRow.Id)),
+                    Column(table, nameof(MessageRow.RoomId)),
+                    Column(table, nameof(MessageRow.FromDeviceId)),
+                    Column(table, nameof(MessageRow.ToDeviceId)),
+                    Column(table, nameof(MessageRow.MessageType)),
+                    Column(table, nameof(MessageRow.MessageContent)),
+                    Column(table, nameof(MessageRow.SentAt)),
+                ];
+                var values = string.Join(",", Enumerable.Range(0, rows).Select(r =>
+                    "(" + string.Join(",", Enumerable.Range(r * columns.Length, columns.Length).Select(p => "@p" + p)) + ")"));
+                sql = $"INSERT INTO {table.Name} ({string.Join(", ", columns)}) VALUES {values};";
+                _insertByShape[(rows, provider)] = sql;
+            }
+
+            return sql;
+        }
+    }
+
+    private static (IEntityType Entity, string Name) Table<TRow>(RoomsDbContext db)
+    {
+        var entity = db.Model.FindEntityType(typeof(TRow))!;
+        return (entity, entity.GetTableName()!);
+    }
+
+    private static string Column((IEntityType Entity, string Name) table, string property) =>
+        table.Entity.FindProperty(property)!.GetColumnName(StoreObjectIdentifier.Table(table.Name, table.Entity.GetSchema()))!;
 }

@@ -30,7 +30,7 @@ public sealed class DatabaseSettings
     /// <summary>Messages waiting for the writer before senders wait too (back-pressure).</summary>
     public int MessageQueueCapacity { get; set; } = 10_000;
 
-    /// <summary>Six parameters per row must stay under SQLite's and MySQL's placeholder limits.</summary>
+    /// <summary>Seven parameters per row must stay under SQLite's (32 766) and MySQL's (65 535) placeholder limits.</summary>
     public const int MaxMessageBatchSize = 1000;
 
     public void Validate()

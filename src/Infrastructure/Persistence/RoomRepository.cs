@@ -47,6 +47,7 @@ public sealed class RoomRepository(IDbContextFactory<RoomsDbContext> contexts) :
             DeviceId = device.DeviceId,
             RoomId = connection.RoomId,
             ClientIp = connection.ClientIp,
+            NodeId = connection.NodeId,
             ConnectedAt = connection.ConnectedAt,
         };
         db.Connections.Add(row);
@@ -74,14 +75,6 @@ public sealed class RoomRepository(IDbContextFactory<RoomsDbContext> contexts) :
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         await db.Connections
             .Where(c => c.Id == connectionRowId && c.DisconnectedAt == null)
-            .ExecuteUpdateAsync(s => s.SetProperty(c => c.DisconnectedAt, disconnectedAt), cancellationToken);
-    }
-
-    public async Task<int> CloseOpenConnectionsAsync(DateTime disconnectedAt, CancellationToken cancellationToken)
-    {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        return await db.Connections
-            .Where(c => c.DisconnectedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(c => c.DisconnectedAt, disconnectedAt), cancellationToken);
     }
 

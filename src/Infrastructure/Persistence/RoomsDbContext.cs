@@ -15,6 +15,10 @@ public sealed class RoomsDbContext(DbContextOptions<RoomsDbContext> options) : D
 
     public DbSet<RoomQueryRow> RoomQueries => Set<RoomQueryRow>();
 
+    public DbSet<NodeRow> Nodes => Set<NodeRow>();
+
+    public DbSet<MessageSequenceRow> MessageSequence => Set<MessageSequenceRow>();
+
     internal bool IsMySql => Database.ProviderName == "Pomelo.EntityFrameworkCore.MySql";
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
@@ -25,5 +29,7 @@ public sealed class RoomsDbContext(DbContextOptions<RoomsDbContext> options) : D
         modelBuilder.ApplyConfiguration(new Configurations.ConnectionConfiguration(columns));
         modelBuilder.ApplyConfiguration(new Configurations.MessageConfiguration(columns));
         modelBuilder.ApplyConfiguration(new Configurations.RoomQueryConfiguration(columns));
+        modelBuilder.ApplyConfiguration(new Configurations.NodeConfiguration(columns));
+        modelBuilder.ApplyConfiguration(new Configurations.MessageSequenceConfiguration(columns));
     }
 }

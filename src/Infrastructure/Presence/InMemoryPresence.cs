@@ -5,7 +5,8 @@ using Rooms.Domain.Rooms;
 namespace Rooms.Infrastructure.Presence;
 
 /// <summary>
-/// Presence of this node. Reads (every message) are lock-free; joins and leaves (rare by
+/// Presence of this node: the whole truth on a single node, and the local part of a cluster's
+/// presence (<see cref="RedisPresence"/>). Reads are lock-free; joins and leaves (rare by
 /// comparison) take one lock so the room map and the device map never disagree.
 /// </summary>
 public sealed class InMemoryPresence : IPresence
@@ -14,46 +15,95 @@ public sealed class InMemoryPresence : IPresence
     private readonly ConcurrentDictionary<string, Room> _rooms = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string RoomId, RoomMember Member)> _devices = new(StringComparer.Ordinal);
 
-    public RoomMember? Join(string roomId, RoomMember member)
+    public ValueTask<PresenceJoin> JoinAsync(string roomId, RoomMember member, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Join(roomId, member, out _));
+
+    public ValueTask LeaveAsync(string roomId, RoomMember member, CancellationToken cancellationToken)
+    {
+        Leave(roomId, member);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<IReadOnlyList<RoomMember>> MembersAsync(string roomId, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Members(roomId));
+
+    public ValueTask<RoomMember?> FindAsync(string roomId, string deviceId, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Find(roomId, deviceId));
+
+    public IReadOnlyDictionary<string, IReadOnlyList<RoomMember>> LocalRooms() =>
+        _rooms.ToDictionary(r => r.Key, r => r.Value.Members, StringComparer.Ordinal);
+
+    /// <param name="roomWasEmpty">The member is the room's first on this node.</param>
+    public PresenceJoin Join(string roomId, RoomMember member, out bool roomWasEmpty)
     {
         ArgumentNullException.ThrowIfNull(member);
         lock (_gate)
         {
+            roomWasEmpty = false;
             RoomMember? replaced = null;
             if (_devices.TryGetValue(member.DeviceId, out var previous))
             {
+                if (!member.Supersedes(previous.Member))
+                {
+                    return PresenceJoin.Stale;
+                }
+
                 RemoveFromRoom(previous.RoomId, previous.Member);
                 replaced = previous.Member;
             }
 
-            _rooms.GetOrAdd(roomId, id => new Room(id)).Join(member);
+            var room = _rooms.GetOrAdd(roomId, id => new Room(id));
+            roomWasEmpty = room.IsEmpty;
+            room.Join(member);
             _devices[member.DeviceId] = (roomId, member);
-            return replaced;
+            return PresenceJoin.Added(replaced);
         }
     }
 
-    public void Leave(string roomId, RoomMember member)
+    /// <returns>Whether the room has no member left on this node.</returns>
+    public bool Leave(string roomId, RoomMember member)
     {
         ArgumentNullException.ThrowIfNull(member);
         lock (_gate)
         {
-            RemoveFromRoom(roomId, member);
             if (_devices.TryGetValue(member.DeviceId, out var current) && current.Member == member)
             {
                 _devices.Remove(member.DeviceId);
             }
+
+            return RemoveFromRoom(roomId, member);
         }
     }
 
-    public Room? FindRoom(string roomId) => _rooms.GetValueOrDefault(roomId);
+    public IReadOnlyList<RoomMember> Members(string roomId) =>
+        _rooms.TryGetValue(roomId, out var room) ? room.Members : [];
 
-    public IReadOnlyList<Room> OccupiedRooms() => [.. _rooms.Values];
+    public RoomMember? Find(string roomId, string deviceId) =>
+        _rooms.TryGetValue(roomId, out var room) ? room.FindMember(deviceId) : null;
 
-    private void RemoveFromRoom(string roomId, RoomMember member)
+    /// <summary>Every local member with its room (refreshing a shared presence).</summary>
+    public IReadOnlyList<(string RoomId, RoomMember Member)> AllMembers()
     {
-        if (_rooms.TryGetValue(roomId, out var room) && room.Leave(member) && room.IsEmpty)
+        lock (_gate)
+        {
+            return [.. _devices.Values];
+        }
+    }
+
+    private bool RemoveFromRoom(string roomId, RoomMember member)
+    {
+        if (!_rooms.TryGetValue(roomId, out var room))
+        {
+            return true;
+        }
+
+        room.Leave(member);
+        if (room.IsEmpty)
         {
             _rooms.TryRemove(roomId, out _);
+            return true;
         }
+
+        return false;
     }
 }

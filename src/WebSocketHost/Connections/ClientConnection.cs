@@ -37,6 +37,9 @@ internal sealed partial class ClientConnection : IDisposable
 
     public long Id { get; }
 
+    /// <summary>Set once, when the session identifies (see <see cref="ConnectionRegistry.Attach"/>).</summary>
+    public ConnectionMembership? Membership { get; set; }
+
     /// <summary>Called once when this connection is dropped for not reading (for the server's counters).</summary>
     public Action? SlowConsumer { get; init; }
 

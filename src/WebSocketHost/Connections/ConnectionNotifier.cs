@@ -1,3 +1,5 @@
+using System.Net.WebSockets;
+using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
 using Rooms.Application.Sessions;
@@ -6,10 +8,16 @@ using Rooms.WebSocketHost.Frames;
 
 namespace Rooms.WebSocketHost.Connections;
 
-internal sealed class ConnectionNotifier(ConnectionRegistry registry) : IClientNotifier
+/// <summary>
+/// Delivers to this node's connections directly (no round trip, so local members keep working when
+/// Redis is down), then hands the same frame once to the cluster bus for every other node.
+/// </summary>
+internal sealed class ConnectionNotifier(ConnectionRegistry registry, IClusterBus bus, NodeIdentity node) : IClientNotifier
 {
-    /// <summary>Private close code of PROTOCOL.md: a newer connection of the same device took over.</summary>
-    public const int ReplacedCloseStatus = 4001;
+    /// <summary>Private close code of the protocol (docs/protocol.md): a newer connection of the same device took over.</summary>
+    public const WebSocketCloseStatus ReplacedCloseStatus = (WebSocketCloseStatus)4001;
+
+    public const string ReplacedReason = "replaced";
 
     public void SendRoomAssigned(ClientSession session, RoomAssignedDto room) =>
         registry.Find(session.Id)?.TrySend(FrameWriter.Room(room));
@@ -17,22 +25,32 @@ internal sealed class ConnectionNotifier(ConnectionRegistry registry) : IClientN
     public void SendRoomInfo(ClientSession session, RoomInfoDto roomInfo) =>
         registry.Find(session.Id)?.TrySend(FrameWriter.RoomInfo(roomInfo));
 
-    public int Forward(IReadOnlyList<RoomMember> recipients, DeliveredMessageDto message)
+    public void Attach(ClientSession session)
     {
-        ArgumentNullException.ThrowIfNull(recipients);
-        if (recipients.Count == 0)
+        ArgumentNullException.ThrowIfNull(session);
+        var member = session.Member ?? throw new InvalidOperationException("Only an identified session joins its room.");
+        if (registry.Find(session.Id) is { } connection)
         {
-            return 0;
+            registry.Attach(connection, new ConnectionMembership(session.RoomId!, member.DeviceId, member.Generation));
         }
+    }
 
+    public int SendToRoom(string roomId, string exceptDeviceId, DeliveredMessageDto message)
+    {
         ReadOnlyMemory<byte> frame = FrameWriter.Message(message);
-        var handedTo = 0;
-        for (var i = 0; i < recipients.Count; i++)
+        var handedTo = registry.SendToRoom(roomId, exceptDeviceId, frame);
+        bus.PublishToRoom(new ClusterEnvelope(EnvelopeKind.ToRoom, roomId, exceptDeviceId, 0, frame));
+        return handedTo;
+    }
+
+    public int SendToDevice(string roomId, string deviceId, DeliveredMessageDto message)
+    {
+        ReadOnlyMemory<byte> frame = FrameWriter.Message(message);
+        var handedTo = registry.SendToDevice(roomId, deviceId, frame);
+        if (handedTo == 0)
         {
-            if (registry.Find(recipients[i].SessionId) is { } connection && connection.TrySend(frame))
-            {
-                handedTo++;
-            }
+            // Published on the room's channel, like broadcasts, so a sender's messages stay in order.
+            bus.PublishToRoom(new ClusterEnvelope(EnvelopeKind.ToDevice, roomId, deviceId, 0, frame));
         }
 
         return handedTo;
@@ -41,6 +59,13 @@ internal sealed class ConnectionNotifier(ConnectionRegistry registry) : IClientN
     public void CloseReplaced(RoomMember replaced)
     {
         ArgumentNullException.ThrowIfNull(replaced);
-        registry.Find(replaced.SessionId)?.RequestClose((System.Net.WebSockets.WebSocketCloseStatus)ReplacedCloseStatus, "replaced");
+        if (replaced.NodeId == node.NodeId)
+        {
+            registry.CloseGeneration(replaced.Generation, ReplacedCloseStatus, ReplacedReason);
+        }
+        else
+        {
+            bus.PublishToNode(replaced.NodeId, new ClusterEnvelope(EnvelopeKind.CloseReplaced, string.Empty, replaced.DeviceId, replaced.Generation, ReadOnlyMemory<byte>.Empty));
+        }
     }
 }

@@ -1,4 +1,6 @@
+using Rooms.Application.Common;
 using Rooms.Application.Ports;
+using Rooms.Infrastructure.Cluster;
 using Rooms.WebSocketHost.Connections;
 
 namespace Rooms.WebSocketHost.Monitoring;
@@ -7,6 +9,8 @@ namespace Rooms.WebSocketHost.Monitoring;
 internal sealed partial class StatusMonitor(
     ConnectionRegistry registry,
     IPresence presence,
+    NodeIdentity node,
+    IServiceProvider services,
     RoomsSettings settings,
     ILogger<StatusMonitor> logger) : BackgroundService
 {
@@ -24,14 +28,26 @@ internal sealed partial class StatusMonitor(
 
     internal void LogStatus()
     {
-        var rooms = presence.OccupiedRooms();
+        var rooms = presence.LocalRooms();
         var listed = rooms
             .Take(MaxRoomsListed)
-            .ToDictionary(r => r.Id, r => r.Members.Select(m => m.DeviceId).ToArray());
-        LogStatusLine(registry.Count, rooms.Count, listed, Math.Max(0, rooms.Count - MaxRoomsListed), registry.SlowConsumersDisconnected);
+            .ToDictionary(r => r.Key, r => r.Value.Select(m => m.DeviceId).ToArray());
+        LogStatusLine(registry.Count, rooms.Count, listed, Math.Max(0, rooms.Count - MaxRoomsListed), registry.SlowConsumersDisconnected,
+            $"node {node.NodeId}, cluster {ClusterState()}");
     }
 
     [LoggerMessage(Level = LogLevel.Information,
-        Message = "Status: {Connections} connections, {ActiveRooms} active rooms, devices by room {@RoomDevices} (+{MoreRooms} rooms not listed), {SlowConsumers} slow consumers disconnected since start")]
-    private partial void LogStatusLine(int connections, int activeRooms, Dictionary<string, string[]> roomDevices, int moreRooms, long slowConsumers);
+        Message = "Status: {Connections} connections, {ActiveRooms} active rooms, devices by room {@RoomDevices} (+{MoreRooms} rooms not listed), {SlowConsumers} slow consumers disconnected since start; {Node}")]
+    private partial void LogStatusLine(int connections, int activeRooms, Dictionary<string, string[]> roomDevices, int moreRooms, long slowConsumers, string node);
+
+    private string ClusterState()
+    {
+        if (services.GetService<RedisConnection>() is not { } redis || services.GetService<RedisClusterBus>() is not { } bus)
+        {
+            return "off (single node)";
+        }
+
+        return $"Redis {(redis.IsUp ? "up" : "DOWN")}, {redis.Outages} outages, {redis.Failures} failed Redis calls, "
+            + $"{bus.SubscribedRooms} rooms subscribed, {bus.Published} published, {bus.Received} received";
+    }
 }

@@ -20,7 +20,7 @@ public sealed partial class DisconnectHandler(
             return Result<bool>.Ok(false);
         }
 
-        presence.Leave(session.RoomId!, member);
+        await presence.LeaveAsync(session.RoomId!, member, cancellationToken);
         LogDisconnected(member.DeviceId, session.RoomId!, session.ClientIp);
         try
         {

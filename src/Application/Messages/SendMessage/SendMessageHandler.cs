@@ -4,7 +4,6 @@ using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
 using Rooms.Domain.Messages;
-using Rooms.Domain.Rooms;
 
 namespace Rooms.Application.Messages.SendMessage;
 
@@ -20,26 +19,14 @@ public sealed partial class SendMessageHandler(
         var session = request.Session;
         var from = session.Member!;
         var roomId = session.RoomId!;
-        var room = presence.FindRoom(roomId);
+        var target = request.TargetDeviceId;
+        var type = target is null ? MessageType.Broadcast : MessageType.Direct;
 
-        IReadOnlyList<RoomMember> recipients;
-        MessageType type;
-        if (request.TargetDeviceId is { } target)
+        // A direct message needs its target connected in the same room (on any node); never the sender itself.
+        if (target is not null && (target == from.DeviceId || await presence.FindAsync(roomId, target, cancellationToken) is null))
         {
-            var recipient = room?.DirectRecipient(from.DeviceId, target);
-            if (recipient is null)
-            {
-                LogTargetNotFound(from.DeviceId, target, roomId);
-                return Result<SendReceiptDto>.Fail($"Target device not found: {target}");
-            }
-
-            recipients = [recipient];
-            type = MessageType.Direct;
-        }
-        else
-        {
-            recipients = room?.BroadcastRecipients(from.DeviceId) ?? [];
-            type = MessageType.Broadcast;
+            LogTargetNotFound(from.DeviceId, target, roomId);
+            return Result<SendReceiptDto>.Fail($"Target device not found: {target}");
         }
 
         var sentAt = clock.UtcNow;
@@ -48,7 +35,7 @@ public sealed partial class SendMessageHandler(
         {
             // Durable before delivery: nothing is forwarded until its row is committed.
             messageId = await messageStore.AppendAsync(
-                new NewMessage(roomId, from.DeviceId, request.TargetDeviceId, type, request.Content!, sentAt), cancellationToken);
+                new NewMessage(roomId, from.DeviceId, target, type, request.Content!, sentAt), cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -58,7 +45,9 @@ public sealed partial class SendMessageHandler(
 
         var delivered = new DeliveredMessageDto(
             request.Content!, from.DeviceId, type.ToName(), request.Timestamp ?? FieldRules.FormatTimestamp(sentAt), messageId);
-        var handedTo = notifier.Forward(recipients, delivered);
+        var handedTo = target is null
+            ? notifier.SendToRoom(roomId, from.DeviceId, delivered)
+            : notifier.SendToDevice(roomId, target, delivered);
         LogForwarded(messageId, from.DeviceId, roomId, handedTo);
         return Result<SendReceiptDto>.Ok(new SendReceiptDto(messageId, handedTo));
     }

@@ -12,6 +12,7 @@ public sealed partial class IdentifyHandler(
     IRoomRepository repository,
     IPresence presence,
     IClientNotifier notifier,
+    NodeIdentity node,
     IClock clock,
     ILogger<IdentifyHandler> logger) : IRequestHandler<IdentifyCommand, Result<RoomAssignedDto>>
 {
@@ -47,16 +48,23 @@ public sealed partial class IdentifyHandler(
                 ? await CreateRoomAsync(device, identity, session.ClientIp, now, cancellationToken)
                 : await JoinRoomAsync(device, status == AssignmentStatus.Reconnected ? device.LastRoomId! : request.RoomId!, identity, session.ClientIp, now, cancellationToken);
 
-            var member = new RoomMember(deviceId, identity, session.Id);
-            session.Identified(member, roomId, connectionRowId);
+            var member = new RoomMember(deviceId, identity, connectionRowId, node.NodeId);
+            session.Identified(member, roomId);
 
-            // Queue the reply before joining, so it precedes every frame the room sends this client.
+            // Queue the reply before attaching, so it precedes every frame the room sends this client.
             var assigned = new RoomAssignedDto(roomId, status.ToWireName());
             notifier.SendRoomAssigned(session, assigned);
-            var replaced = presence.Join(roomId, member);
-            if (replaced is not null)
+            notifier.Attach(session);
+            var join = await presence.JoinAsync(roomId, member, cancellationToken);
+            if (join.Superseded)
             {
-                LogReplaced(deviceId, replaced.SessionId, session.Id);
+                // A newer connection of the device (on another node) joined first: it stays, this one goes.
+                LogSuperseded(deviceId, connectionRowId);
+                notifier.CloseReplaced(member);
+            }
+            else if (join.Replaced is { } replaced)
+            {
+                LogReplaced(deviceId, replaced.Generation, replaced.NodeId, connectionRowId);
                 notifier.CloseReplaced(replaced);
             }
 
@@ -79,7 +87,7 @@ public sealed partial class IdentifyHandler(
             device.ConnectedTo(roomId, identity, now);
             try
             {
-                var rowId = await repository.RecordConnectionAsync(new NewConnection(device, roomId, RoomIsNew: true, clientIp, now), cancellationToken);
+                var rowId = await repository.RecordConnectionAsync(new NewConnection(device, roomId, RoomIsNew: true, clientIp, node.NodeId, now), cancellationToken);
                 return (roomId, rowId);
             }
             catch (RoomIdTakenException) when (attempt < MaxRoomIdAttempts)
@@ -93,7 +101,7 @@ public sealed partial class IdentifyHandler(
         Device device, string roomId, string identity, string clientIp, DateTime now, CancellationToken cancellationToken)
     {
         device.ConnectedTo(roomId, identity, now);
-        var rowId = await repository.RecordConnectionAsync(new NewConnection(device, roomId, RoomIsNew: false, clientIp, now), cancellationToken);
+        var rowId = await repository.RecordConnectionAsync(new NewConnection(device, roomId, RoomIsNew: false, clientIp, node.NodeId, now), cancellationToken);
         return (roomId, rowId);
     }
 
@@ -103,8 +111,11 @@ public sealed partial class IdentifyHandler(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Device {DeviceId} asked for room {RoomId}, which does not exist")]
     private partial void LogRoomNotFound(string deviceId, string roomId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} reconnected: session {OldSessionId} replaced by {NewSessionId}")]
-    private partial void LogReplaced(string deviceId, long oldSessionId, long newSessionId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} reconnected: connection {OldConnectionId} on node {OldNodeId} replaced by {NewConnectionId}")]
+    private partial void LogReplaced(string deviceId, long oldConnectionId, string oldNodeId, long newConnectionId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId}: connection {ConnectionId} closed at once, a newer connection of the device joined first")]
+    private partial void LogSuperseded(string deviceId, long connectionId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Storing the identify of device {DeviceId} failed")]
     private partial void LogStorageFailed(Exception exception, string deviceId);

@@ -30,9 +30,11 @@ public sealed partial class QueryRoomHandler(
             return Result<RoomInfoDto>.Fail("Room query failed: storage unavailable, try again");
         }
 
-        var members = presence.FindRoom(roomId)?.Members ?? [];
+        var members = await presence.MembersAsync(roomId, cancellationToken);
         var others = members.Where(m => m.DeviceId != deviceId).Select(mapper.Map<ClientInfoDto>).ToList();
-        var info = new RoomInfoDto(roomId, members.Count, others);
+
+        // The asker is in the room by definition, even while a shared presence has not caught up with it.
+        var info = new RoomInfoDto(roomId, others.Count + 1, others);
         notifier.SendRoomInfo(session, info);
         return Result<RoomInfoDto>.Ok(info);
     }

@@ -43,13 +43,15 @@ internal sealed class ConnectionConfiguration(ColumnTypes columns) : IEntityType
         columns.AsciiId(builder.Property(c => c.DeviceId).HasColumnName("device_id"), ProtocolLimits.DeviceIdMaxLength);
         columns.AsciiId(builder.Property(c => c.RoomId).HasColumnName("room_id"), ProtocolLimits.RoomIdMaxLength);
         builder.Property(c => c.ClientIp).HasColumnName("client_ip").HasMaxLength(ProtocolLimits.ClientIpMaxLength).IsUnicode(false);
+        columns.AsciiId(builder.Property(c => c.NodeId).HasColumnName("node_id").HasDefaultValue(string.Empty), Cluster.ClusterSettings.MaxNodeIdLength);
         columns.UtcTime(builder.Property(c => c.ConnectedAt).HasColumnName("connected_at"));
         columns.UtcTime(builder.Property(c => c.DisconnectedAt).HasColumnName("disconnected_at"));
         builder.HasOne<DeviceRow>().WithMany().HasForeignKey(c => c.DeviceId).OnDelete(DeleteBehavior.Restrict);
         builder.HasOne<RoomRow>().WithMany().HasForeignKey(c => c.RoomId).OnDelete(DeleteBehavior.Restrict);
 
-        // "Active connections" (disconnected_at IS NULL) and the start-up sweep.
+        // "Active connections" (disconnected_at IS NULL), and a node's open rows (its start-up, the janitor).
         builder.HasIndex(c => c.DisconnectedAt).HasDatabaseName("ix_connections_disconnected_at");
+        builder.HasIndex(c => new { c.NodeId, c.DisconnectedAt }).HasDatabaseName("ix_connections_node_id_disconnected_at");
     }
 }
 
@@ -88,5 +90,29 @@ internal sealed class RoomQueryConfiguration(ColumnTypes columns) : IEntityTypeC
         columns.UtcTime(builder.Property(q => q.QueriedAt).HasColumnName("queried_at"));
         builder.HasOne<DeviceRow>().WithMany().HasForeignKey(q => q.DeviceId).OnDelete(DeleteBehavior.Restrict);
         builder.HasOne<RoomRow>().WithMany().HasForeignKey(q => q.RoomId).OnDelete(DeleteBehavior.Restrict);
+    }
+}
+
+internal sealed class NodeConfiguration(ColumnTypes columns) : IEntityTypeConfiguration<NodeRow>
+{
+    public void Configure(EntityTypeBuilder<NodeRow> builder)
+    {
+        builder.ToTable("nodes");
+        builder.HasKey(n => n.NodeId);
+        columns.AsciiId(builder.Property(n => n.NodeId).HasColumnName("node_id"), Cluster.ClusterSettings.MaxNodeIdLength);
+        columns.AsciiId(builder.Property(n => n.Incarnation).HasColumnName("incarnation"), 32);
+        columns.UtcTime(builder.Property(n => n.StartedAt).HasColumnName("started_at"));
+        columns.UtcTime(builder.Property(n => n.LastSeenAt).HasColumnName("last_seen_at"));
+    }
+}
+
+internal sealed class MessageSequenceConfiguration(ColumnTypes columns) : IEntityTypeConfiguration<MessageSequenceRow>
+{
+    public void Configure(EntityTypeBuilder<MessageSequenceRow> builder)
+    {
+        builder.ToTable("message_sequence");
+        builder.HasKey(s => s.Name);
+        columns.AsciiId(builder.Property(s => s.Name).HasColumnName("name"), 32);
+        builder.Property(s => s.LastId).HasColumnName("last_id");
     }
 }

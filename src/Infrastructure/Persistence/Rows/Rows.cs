@@ -31,6 +31,9 @@ public sealed class ConnectionRow
 
     public required string ClientIp { get; set; }
 
+    /// <summary>The node that held the connection; empty for rows written before nodes were recorded.</summary>
+    public string NodeId { get; set; } = string.Empty;
+
     public DateTime ConnectedAt { get; set; }
 
     public DateTime? DisconnectedAt { get; set; }
@@ -63,4 +66,30 @@ public sealed class RoomQueryRow
     public required string RoomId { get; set; }
 
     public DateTime QueriedAt { get; set; }
+}
+
+/// <summary>A server process that has run against this database, and when it last said it was alive.</summary>
+public sealed class NodeRow
+{
+    public required string NodeId { get; set; }
+
+    /// <summary>New at every start of the node.</summary>
+    public required string Incarnation { get; set; }
+
+    public DateTime StartedAt { get; set; }
+
+    public DateTime LastSeenAt { get; set; }
+}
+
+/// <summary>
+/// The last message id handed out. Message writers take the row's lock inside their transaction, so
+/// ids are assigned in commit order, contiguously per batch, however many nodes write at once.
+/// </summary>
+public sealed class MessageSequenceRow
+{
+    public const string MessagesName = "messages";
+
+    public required string Name { get; set; }
+
+    public long LastId { get; set; }
 }

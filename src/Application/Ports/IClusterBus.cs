@@ -1,0 +1,36 @@
+namespace Rooms.Application.Ports;
+
+/// <summary>
+/// Carries deliveries to the other nodes of a cluster. A node delivers to its own members itself
+/// and hands the bus the same frame once for everyone else; on a single node the bus carries nothing.
+/// Publications of one node arrive at every other node in the order they were made.
+/// </summary>
+public interface IClusterBus
+{
+    /// <summary>To the nodes holding members of <see cref="ClusterEnvelope.RoomId"/>.</summary>
+    void PublishToRoom(ClusterEnvelope envelope);
+
+    /// <summary>To one node (closing a replaced connection there).</summary>
+    void PublishToNode(string nodeId, ClusterEnvelope envelope);
+}
+
+/// <summary>Receives what other nodes published for this node's connections (the host implements it).</summary>
+public interface ILocalDelivery
+{
+    void Deliver(ClusterEnvelope envelope);
+}
+
+public enum EnvelopeKind : byte
+{
+    /// <summary><see cref="ClusterEnvelope.Frame"/> to every member of the room but <see cref="ClusterEnvelope.DeviceId"/>.</summary>
+    ToRoom = 1,
+
+    /// <summary><see cref="ClusterEnvelope.Frame"/> to <see cref="ClusterEnvelope.DeviceId"/> in the room.</summary>
+    ToDevice = 2,
+
+    /// <summary>Close the device's connection of <see cref="ClusterEnvelope.Generation"/> with 4001 (replaced).</summary>
+    CloseReplaced = 3,
+}
+
+/// <param name="Frame">The serialized frame, as the recipients get it (empty for a close).</param>
+public sealed record ClusterEnvelope(EnvelopeKind Kind, string RoomId, string DeviceId, long Generation, ReadOnlyMemory<byte> Frame);

@@ -1,0 +1,57 @@
+using System.Buffers.Binary;
+using System.Text;
+using Rooms.Application.Ports;
+
+namespace Rooms.Infrastructure.Cluster;
+
+/// <summary>
+/// An envelope on the wire between nodes: kind, origin node, room, device, generation, then the frame's
+/// bytes untouched, so a forwarded frame is serialized once on the sending node and never again.
+/// </summary>
+internal static class EnvelopeCodec
+{
+    public static byte[] Encode(ClusterEnvelope envelope, string originNode)
+    {
+        var origin = Encoding.UTF8.GetBytes(originNode);
+        var room = Encoding.UTF8.GetBytes(envelope.RoomId);
+        var device = Encoding.UTF8.GetBytes(envelope.DeviceId);
+        var bytes = new byte[1 + (2 + origin.Length) + (2 + room.Length) + (2 + device.Length) + 8 + envelope.Frame.Length];
+        var span = bytes.AsSpan();
+        span[0] = (byte)envelope.Kind;
+        span = span[1..];
+        WriteString(ref span, origin);
+        WriteString(ref span, room);
+        WriteString(ref span, device);
+        BinaryPrimitives.WriteInt64LittleEndian(span, envelope.Generation);
+        envelope.Frame.Span.CopyTo(span[8..]);
+        return bytes;
+    }
+
+    public static (ClusterEnvelope Envelope, string OriginNode) Decode(ReadOnlyMemory<byte> bytes)
+    {
+        var span = bytes.Span;
+        var kind = (EnvelopeKind)span[0];
+        var offset = 1;
+        var origin = ReadString(span, ref offset);
+        var room = ReadString(span, ref offset);
+        var device = ReadString(span, ref offset);
+        var generation = BinaryPrimitives.ReadInt64LittleEndian(span[offset..]);
+        offset += 8;
+        return (new ClusterEnvelope(kind, room, device, generation, bytes[offset..]), origin);
+    }
+
+    private static void WriteString(ref Span<byte> span, byte[] value)
+    {
+        BinaryPrimitives.WriteUInt16LittleEndian(span, checked((ushort)value.Length));
+        value.CopyTo(span[2..]);
+        span = span[(2 + value.Length)..];
+    }
+
+    private static string ReadString(ReadOnlySpan<byte> span, ref int offset)
+    {
+        var length = BinaryPrimitives.ReadUInt16LittleEndian(span[offset..]);
+        var value = Encoding.UTF8.GetString(span.Slice(offset + 2, length));
+        offset += 2 + length;
+        return value;
+    }
+}

@@ -1,0 +1,24 @@
+using StackExchange.Redis;
+
+namespace Rooms.Infrastructure.Cluster;
+
+/// <summary>Every Redis key and channel the cluster uses, named in one place.</summary>
+internal sealed class RedisKeys(string prefix)
+{
+    public string Prefix { get; } = prefix;
+
+    /// <summary>Hash: device id -> "generation|node|identity" of the room's members.</summary>
+    public RedisKey RoomMembers(string roomId) => $"{Prefix}:room:{roomId}:members";
+
+    /// <summary>Sorted set: device id -> expiry (Redis server time, ms) of each member of the room.</summary>
+    public RedisKey RoomExpiry(string roomId) => $"{Prefix}:room:{roomId}:expiry";
+
+    /// <summary>String: "generation|node|room" of the device's newest connection, the fence for replacement.</summary>
+    public RedisKey Device(string deviceId) => $"{Prefix}:device:{deviceId}";
+
+    /// <summary>Deliveries for a room's members; a node subscribes while it holds one of them.</summary>
+    public RedisChannel RoomChannel(string roomId) => RedisChannel.Literal($"{Prefix}:room:{roomId}");
+
+    /// <summary>Commands for one node (close a replaced connection).</summary>
+    public RedisChannel NodeChannel(string nodeId) => RedisChannel.Literal($"{Prefix}:node:{nodeId}");
+}

@@ -1,0 +1,91 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Rooms.Infrastructure.Cluster;
+using Rooms.Infrastructure.Persistence;
+using Rooms.Infrastructure.Persistence.Rows;
+
+namespace Rooms.Infrastructure.Tests;
+
+public sealed class NodeLifecycleTests
+{
+    private static readonly DateTime Now = DateTime.UtcNow;
+
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.MySql)]
+    public async Task StartAsync_ClosesOnlyOwnAndPreNodeRowsAtOwnLastHeartbeat(DatabaseProvider provider)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(provider);
+        await fixture.SeedRoomAsync("ROOM01", "mine", "legacy", "theirs", "closed");
+        var lastHeartbeat = Round(Now.AddMinutes(-3));
+        await using (var db = fixture.Database.OpenContext())
+        {
+            db.Nodes.Add(new NodeRow { NodeId = "node-a", Incarnation = "old", StartedAt = Now.AddHours(-1), LastSeenAt = lastHeartbeat });
+            db.Connections.AddRange(
+                Connection("mine", "node-a", Now.AddMinutes(-10)),
+                Connection("legacy", string.Empty, Now.AddMinutes(-10)),
+                Connection("theirs", "node-b", Now.AddMinutes(-10)),
+                Connection("closed", "node-a", Now.AddMinutes(-20), disconnectedAt: Round(Now.AddMinutes(-15))));
+            await db.SaveChangesAsync();
+        }
+
+        await fixture.Services.GetRequiredService<NodeLifecycle>().StartAsync(CancellationToken.None);
+
+        var rows = await Rows(fixture);
+        Assert.Equal(lastHeartbeat, rows["mine"]);
+        Assert.Equal(lastHeartbeat, rows["legacy"]);
+        Assert.Null(rows["theirs"]);
+        Assert.Equal(Round(Now.AddMinutes(-15)), rows["closed"]);
+        await using var check = fixture.Database.OpenContext();
+        var node = await check.Nodes.SingleAsync(n => n.NodeId == "node-a");
+        Assert.NotEqual("old", node.Incarnation);
+        Assert.True(node.LastSeenAt > lastHeartbeat);
+    }
+
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.MySql)]
+    public async Task HeartbeatAsync_ClosesRowsOfNodesSilentPastTimeoutOnly(DatabaseProvider provider)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(provider);
+        await fixture.SeedRoomAsync("ROOM01", "on-dead", "on-alive", "late-on-dead");
+        var deadSince = Round(Now.AddMinutes(-5));
+        await using (var db = fixture.Database.OpenContext())
+        {
+            db.Nodes.AddRange(
+                new NodeRow { NodeId = "node-dead", Incarnation = "x", StartedAt = Now.AddHours(-1), LastSeenAt = deadSince },
+                new NodeRow { NodeId = "node-alive", Incarnation = "y", StartedAt = Now.AddHours(-1), LastSeenAt = Round(Now.AddSeconds(-5)) });
+            db.Connections.AddRange(
+                Connection("on-dead", "node-dead", Now.AddMinutes(-30)),
+                Connection("late-on-dead", "node-dead", Now.AddMinutes(-4)),
+                Connection("on-alive", "node-alive", Now.AddMinutes(-30)));
+            await db.SaveChangesAsync();
+        }
+
+        await fixture.Services.GetRequiredService<NodeLifecycle>().HeartbeatAsync(CancellationToken.None);
+
+        var rows = await Rows(fixture);
+        Assert.Equal(deadSince, rows["on-dead"]);
+        Assert.Equal(Round(Now.AddMinutes(-4)), rows["late-on-dead"]);
+        Assert.Null(rows["on-alive"]);
+    }
+
+    private static ConnectionRow Connection(string deviceId, string nodeId, DateTime connectedAt, DateTime? disconnectedAt = null) => new()
+    {
+        DeviceId = deviceId,
+        RoomId = "ROOM01",
+        ClientIp = "127.0.0.1",
+        NodeId = nodeId,
+        ConnectedAt = Round(connectedAt),
+        DisconnectedAt = disconnectedAt,
+    };
+
+    /// <summary>Microseconds, as DATETIME(6) keeps them.</summary>
+    private static DateTime Round(DateTime value) => new(value.Ticks - (value.Ticks % 10), DateTimeKind.Utc);
+
+    private static async Task<Dictionary<string, DateTime?>> Rows(StoreFixture fixture)
+    {
+        await using var db = fixture.Database.OpenContext();
+        return await db.Connections.ToDictionaryAsync(c => c.DeviceId, c => c.DisconnectedAt);
+    }
+}
