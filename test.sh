@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test on a fresh machine: installs what the tests need (Debian's mariadb-server),
-# checks the migrations, migrates an empty MariaDB database with the server's `migrate`
-# command (what CI and deploys do), then runs the whole suite on SQLite and MariaDB.
+# Runs every test on a fresh machine: installs what the tests need (Debian's mariadb-server and
+# redis-server), checks the migrations, migrates an empty MariaDB database with the server's
+# `migrate` command (what CI and deploys do), then runs the whole suite: SQLite, MariaDB, and
+# several nodes sharing MariaDB and Redis.
 set -euo pipefail
 cd "$(dirname "$0")"
 configuration=Release
@@ -13,12 +14,28 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 find_mariadbd() { command -v mariadbd || { [ -x /usr/sbin/mariadbd ] && echo /usr/sbin/mariadbd; } || true; }
 
-if [ -z "${ROOMS_TEST_MYSQL:-}" ] && [ -z "$(find_mariadbd)" ]; then
-  step "Installing mariadb-server (the MySQL tests start throwaway servers from it)"
+missing=()
+if [ -z "${ROOMS_TEST_MYSQL:-}" ] && [ -z "$(find_mariadbd)" ]; then missing+=(mariadb-server); fi
+if [ ! -x /usr/bin/redis-server ]; then missing+=(redis-server); fi
+if [ ${#missing[@]} -gt 0 ]; then
+  step "Installing ${missing[*]} (the tests start throwaway servers from them)"
   as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends mariadb-server >"$log_dir/apt.log" 2>&1 \
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$log_dir/apt.log" 2>&1 \
     || { cat "$log_dir/apt.log"; exit 1; }
 fi
+
+# Every throwaway server and folder the tests make goes under this run's own temp folder, so the
+# clean-up below touches only what this run started, whatever else runs on the machine.
+run_tmp="$log_dir/tmp"
+mkdir -p "$run_tmp"
+cleanup() {
+  # Servers a killed test process left behind, stopped by the PIDs they recorded.
+  find "$run_tmp" -name '*.pid' -print0 2>/dev/null | while IFS= read -r -d '' pid_file; do
+    kill -9 "$(cat "$pid_file")" 2>/dev/null || true
+  done
+  rm -rf "$log_dir"
+}
+trap cleanup EXIT
 
 step "Restoring tools and building ($configuration)"
 dotnet tool restore >/dev/null
@@ -34,13 +51,9 @@ step "CI migration run: 'migrate' on an empty MariaDB database"
 
 step "Running the test suite (SQLite and MariaDB)"
 set +e
-dotnet test Rooms.sln -c "$configuration" --no-build -nologo 2>&1 | tee "$log_dir/test.log"
+TMPDIR="$run_tmp" dotnet test Rooms.sln -c "$configuration" --no-build -nologo 2>&1 | tee "$log_dir/test.log"
 status=${PIPESTATUS[0]}
 set -e
-
-# Throwaway MariaDB servers are removed by the tests; this catches any a crashed run left behind.
-pkill -f 'rooms-mariadb-' 2>/dev/null || true
-rm -rf /tmp/rooms-mariadb-* 2>/dev/null || true
 
 passed=$(grep -oE 'Passed: +[0-9]+' "$log_dir/test.log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -oE 'Failed: +[0-9]+' "$log_dir/test.log" | awk '{s+=$2} END {print s+0}')

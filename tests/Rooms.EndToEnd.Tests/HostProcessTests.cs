@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Rooms.Infrastructure.Persistence;
 using Rooms.TestSupport;
@@ -117,28 +115,7 @@ public sealed class HostProcessTests : IDisposable
         ["Database__MySqlServerVersion"] = database.Settings.MySqlServerVersion,
     };
 
-    private HostProcess Start(string[] args, Dictionary<string, string> environment)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = _workDir,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(HostAssembly);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        return new HostProcess(Process.Start(start)!);
-    }
+    private HostProcess Start(string[] args, Dictionary<string, string> environment) => HostProcess.Start(_workDir, args, environment);
 
     private async Task<(int ExitCode, string Output)> RunToExitAsync(string[] args, Dictionary<string, string> environment)
     {
@@ -148,84 +125,5 @@ public sealed class HostProcessTests : IDisposable
         return (host.Process.ExitCode, host.Output);
     }
 
-    private static async Task WaitForHealthAsync(int port, HostProcess server)
-    {
-        using var http = new HttpClient();
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            if (server.Process.HasExited)
-            {
-                Assert.Fail($"the server exited with {server.Process.ExitCode}: {server.Output}");
-            }
-
-            try
-            {
-                if (await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/healthz")) == "ok")
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
-            }
-        }
-    }
-
-    /// <summary>The host built beside these tests, in the same configuration (Debug/Release).</summary>
-    private static string HostAssembly
-    {
-        get
-        {
-            var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
-            return Path.Combine(RepositoryRoot.Path, "src", "WebSocketHost", "bin", configuration, "net10.0", "Rooms.WebSocketHost.dll");
-        }
-    }
-
-    /// <summary>A server process whose output is collected as it comes, so a full pipe never blocks it.</summary>
-    private sealed class HostProcess : IDisposable
-    {
-        private readonly StringBuilder _output = new();
-
-        public HostProcess(Process process)
-        {
-            Process = process;
-            process.OutputDataReceived += (_, e) => Append(e.Data);
-            process.ErrorDataReceived += (_, e) => Append(e.Data);
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-        }
-
-        public Process Process { get; }
-
-        public string Output
-        {
-            get
-            {
-                lock (_output)
-                {
-                    return _output.ToString();
-                }
-            }
-        }
-
-        public void Dispose()
-        {
-            if (!Process.HasExited)
-            {
-                Process.Kill(entireProcessTree: true);
-            }
-
-            Process.Dispose();
-        }
-
-        private void Append(string? line)
-        {
-            lock (_output)
-            {
-                _output.AppendLine(line);
-            }
-        }
-    }
+    private static Task WaitForHealthAsync(int port, HostProcess server) => server.WaitForHealthAsync(port);
 }

@@ -124,9 +124,10 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_nodeQueue is not null)
+        // Registered under two service types, so disposed twice.
+        if (Interlocked.Exchange(ref _nodeQueue, null) is { } queue)
         {
-            await _nodeQueue.UnsubscribeAsync();
+            await queue.UnsubscribeAsync();
         }
     }
 

@@ -28,6 +28,7 @@ public sealed partial class RedisPresence : IPresence, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _refreshNow = new(0, 1);
     private readonly Task _refresher;
+    private int _disposed;
 
     public RedisPresence(
         RedisConnection redis, RedisClusterBus bus, IClientNotifier notifier, NodeIdentity node, ClusterSettings settings, ILogger<RedisPresence> logger)
@@ -220,6 +221,12 @@ public sealed partial class RedisPresence : IPresence, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Registered under two service types, so disposed twice.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _redis.Restored -= RefreshSoon;
         await _stopping.CancelAsync();
         await _refresher;

@@ -51,11 +51,12 @@ public sealed partial class IdentifyHandler(
             var member = new RoomMember(deviceId, identity, connectionRowId, node.NodeId);
             session.Identified(member, roomId);
 
-            // Queue the reply before attaching, so it precedes every frame the room sends this client.
+            // Joined (and, on a cluster, listening to the room) before the reply goes out, so whatever the room
+            // sends after the client saw its reply reaches it; the reply is queued before attaching, so it comes first.
+            var join = await presence.JoinAsync(roomId, member, cancellationToken);
             var assigned = new RoomAssignedDto(roomId, status.ToWireName());
             notifier.SendRoomAssigned(session, assigned);
             notifier.Attach(session);
-            var join = await presence.JoinAsync(roomId, member, cancellationToken);
             if (join.Superseded)
             {
                 // A newer connection of the device (on another node) joined first: it stays, this one goes.

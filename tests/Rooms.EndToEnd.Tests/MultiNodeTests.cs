@@ -1,0 +1,358 @@
+using System.Net.WebSockets;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Rooms.Infrastructure.Persistence;
+using Rooms.TestSupport;
+using StackExchange.Redis;
+
+namespace Rooms.EndToEnd.Tests;
+
+/// <summary>
+/// Several real hosts on free ports sharing one MariaDB and one Redis: the seed cases with a room's
+/// devices spread across nodes, replacement across nodes, a node killed, Redis killed and restarted,
+/// and subscriptions dropped. Timings are shrunk (presence TTL 3 s, node timeout 3 s) so bounds are short.
+/// </summary>
+public sealed class MultiNodeTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+    private readonly TestDatabase _database = TestDatabase.Create(DatabaseProvider.MySql);
+    private readonly string _keyPrefix = "rooms-test-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly List<TestClient> _clients = [];
+    private readonly List<RoomsServer> _servers = [];
+    private readonly List<IDisposable> _disposables = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var client in _clients)
+        {
+            await client.DisposeAsync();
+        }
+
+        foreach (var server in _servers)
+        {
+            await server.DisposeAsync();
+        }
+
+        foreach (var disposable in _disposables)
+        {
+            disposable.Dispose();
+        }
+
+        _database.Dispose();
+    }
+
+    [Fact]
+    public async Task SpreadRoom_BroadcastDirectAndQueryFromEveryNode_AsOnOneServer()
+    {
+        var (a, b, c) = (await Node("node-a"), await Node("node-b"), await Node("node-c"));
+        var (alice, room) = await Identified(a, "alice");
+        var (bob, joined) = await Identified(b, "bob", room);
+        var (carol, _) = await Identified(c, "carol", room);
+        Assert.Equal("created_new", room.GetProperty("status").GetString());
+        Assert.Equal("joined_existing", joined.GetProperty("status").GetString());
+        var roomId = room.GetProperty("room_id").GetString()!;
+
+        await alice.SendObjectAsync(new { type = "message", content = "from A" });
+        await bob.SendObjectAsync(new { type = "message", content = "from B" });
+        await alice.SendObjectAsync(new { type = "message", content = "A to B", target_device_id = "bob" });
+        await bob.SendObjectAsync(new { type = "message", content = "B to A", target_device_id = "alice" });
+        await carol.SendObjectAsync(new { type = "message", content = "from C" });
+
+        // Order is kept per sender; between senders on different nodes it is whatever Redis saw first.
+        Assert.Equal(["B to A", "from B", "from C"], (await Contents(alice, 3)).Order());
+        Assert.Equal(["A to B", "from A", "from C"], (await Contents(bob, 3)).Order());
+        Assert.Equal(["from A", "from B"], (await Contents(carol, 2)).Order());
+        foreach (var (client, self) in new[] { (alice, "alice"), (bob, "bob"), (carol, "carol") })
+        {
+            var info = await client.QueryRoomAsync();
+            Assert.Equal(3, info.GetProperty("total_clients").GetInt32());
+            Assert.Equal(new[] { "alice", "bob", "carol" }.Where(d => d != self),
+                info.GetProperty("clients").EnumerateArray().Select(e => e.GetProperty("device_id").GetString()).Order());
+        }
+
+        await using var db = _database.OpenContext();
+        Assert.Equal(5, await db.Messages.CountAsync(m => m.RoomId == roomId));
+        Assert.Equal(
+            [("alice", "node-a"), ("bob", "node-b"), ("carol", "node-c")],
+            (await db.Connections.OrderBy(r => r.DeviceId).Select(r => new { r.DeviceId, r.NodeId }).ToListAsync()).Select(r => (r.DeviceId, r.NodeId)));
+    }
+
+    [Fact]
+    public async Task DirectToDeviceNotInRoomOnAnyNode_TargetNotFound()
+    {
+        var (a, b) = (await Node("node-a"), await Node("node-b"));
+        var (alice, room) = await Identified(a, "alice");
+        await Identified(b, "elsewhere");
+
+        await alice.SendObjectAsync(new { type = "message", content = "psst", target_device_id = "elsewhere" });
+
+        await alice.ExpectErrorAsync("Target device not found: elsewhere");
+        await using var db = _database.OpenContext();
+        Assert.Equal(0, await db.Messages.CountAsync());
+    }
+
+    [Fact]
+    public async Task PerSender_ManyMessagesAcrossNodes_ArriveInSendOrder()
+    {
+        var (a, b) = (await Node("node-a"), await Node("node-b"));
+        var (alice, room) = await Identified(a, "alice");
+        var (bob, _) = await Identified(b, "bob", room);
+
+        for (var i = 0; i < 300; i++)
+        {
+            await alice.SendObjectAsync(i % 3 == 0
+                ? new { type = "message", content = $"m{i}", target_device_id = "bob" }
+                : (object)new { type = "message", content = $"m{i}" });
+        }
+
+        Assert.Equal(Enumerable.Range(0, 300).Select(i => $"m{i}"), await Contents(bob, 300));
+    }
+
+    [Fact]
+    public async Task SameDeviceOnAnotherNode_OlderClosedWith4001NewerStays()
+    {
+        var (a, b) = (await Node("node-a"), await Node("node-b"));
+        var (watcher, room) = await Identified(a, "watcher");
+        var roomId = room.GetProperty("room_id").GetString()!;
+        var (older, _) = await Identified(a, "phone", roomId);
+
+        var (newer, _) = await Identified(b, "phone", roomId);
+
+        var (status, reason) = await older.ExpectCloseAsync();
+        Assert.Equal((WebSocketCloseStatus)4001, status);
+        Assert.Equal("replaced", reason);
+        await watcher.SendObjectAsync(new { type = "message", content = "still there?" });
+        Assert.Equal(["still there?"], await Contents(newer, 1));
+        Assert.Equal(2, (await watcher.QueryRoomAsync()).GetProperty("total_clients").GetInt32());
+    }
+
+    [Fact]
+    public async Task SameDeviceConnectsOnTwoNodesAtOnce_ExactlyOneStays()
+    {
+        var (a, b) = (await Node("node-a"), await Node("node-b"));
+        var (watcher, room) = await Identified(a, "watcher");
+        var roomId = room.GetProperty("room_id").GetString()!;
+
+        for (var round = 0; round < 5; round++)
+        {
+            var connects = await Task.WhenAll(Identified(a, "twin", roomId), Identified(b, "twin", roomId));
+
+            var outcomes = await Task.WhenAll(connects.Select(async c =>
+            {
+                try
+                {
+                    return (await c.Client.QueryRoomAsync()).GetProperty("type").GetString() == "room_info";
+                }
+                catch (InvalidOperationException)
+                {
+                    return false;
+                }
+            }));
+
+            // Exactly one of the two is alive: the other was closed (4001) before or after its query.
+            var alive = connects.Where((_, i) => outcomes[i]).ToList();
+            await Task.Delay(300);
+            var stillAlive = new List<TestClient>();
+            foreach (var (client, _) in alive)
+            {
+                try
+                {
+                    await client.QueryRoomAsync();
+                    stillAlive.Add(client);
+                }
+                catch (InvalidOperationException)
+                {
+                }
+            }
+
+            Assert.Single(stillAlive);
+            var listed = (await watcher.QueryRoomAsync()).GetProperty("clients").EnumerateArray().Count(e => e.GetProperty("device_id").GetString() == "twin");
+            Assert.Equal(1, listed);
+            foreach (var (client, _) in connects)
+            {
+                await client.CloseAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task NodeKilled_ItsDevicesLeaveRoomListingsAndItsRowsAreClosedWithinBound()
+    {
+        var a = await Node("node-a");
+        var (alice, room) = await Identified(a, "alice");
+        var roomId = room.GetProperty("room_id").GetString()!;
+        var port = MariaDbServer.FreePort();
+        var workDir = Directory.CreateTempSubdirectory("rooms-node-").FullName;
+        try
+        {
+            using (var doomed = HostProcess.Start(workDir, [], ProcessEnvironment("node-doomed", port)))
+            {
+                await doomed.WaitForHealthAsync(port);
+                await using var victim = await TestClient.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/"));
+                await victim.ReceiveAsync();
+                await victim.IdentifyAsync("victim", roomId);
+                Assert.Equal(2, (await alice.QueryRoomAsync()).GetProperty("total_clients").GetInt32());
+
+                doomed.Process.Kill(entireProcessTree: true);
+                await doomed.Process.WaitForExitAsync();
+            }
+
+            await WaitUntil(async () => (await alice.QueryRoomAsync()).GetProperty("total_clients").GetInt32() == 1);
+            await WaitUntil(async () =>
+            {
+                await using var db = _database.OpenContext();
+                return await db.Connections.AnyAsync(c => c.DeviceId == "victim" && c.NodeId == "node-doomed" && c.DisconnectedAt != null);
+            });
+            await using var check = _database.OpenContext();
+            Assert.Null((await check.Connections.SingleAsync(c => c.DeviceId == "alice")).DisconnectedAt);
+        }
+        finally
+        {
+            Directory.Delete(workDir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task RedisKilledAndRestarted_NodesKeepServingLocallyThenSpanAgain()
+    {
+        var redis = RedisServer.Start();
+        _disposables.Add(redis);
+        var (a, b) = (await Node("node-a", redis), await Node("node-b", redis));
+        var (alice, room) = await Identified(a, "alice");
+        var roomId = room.GetProperty("room_id").GetString()!;
+        var (anna, _) = await Identified(a, "anna", roomId);
+        var (bob, _) = await Identified(b, "bob", roomId);
+
+        redis.Kill();
+        await alice.SendObjectAsync(new { type = "message", content = "during outage" });
+        Assert.Equal(["during outage"], await Contents(anna, 1));
+        var (latecomer, _) = await Identified(a, "latecomer", roomId);
+
+        redis.Restart();
+
+        // Presence is written again by the nodes' refresh, subscriptions by StackExchange.Redis's reconnect.
+        await WaitUntil(async () => (await bob.QueryRoomAsync()).GetProperty("total_clients").GetInt32() == 4);
+        await ProbeUntilReceivedAsync(alice, bob);
+        await bob.SendObjectAsync(new { type = "message", content = "after restart" });
+        Assert.Equal("after restart", (await ContentsUntil(latecomer, "after restart"))[^1]);
+
+        await using var db = _database.OpenContext();
+        Assert.True(await db.Messages.AnyAsync(m => m.MessageContent == "during outage"));
+    }
+
+    [Fact]
+    public async Task SubscriptionsKilled_DeliveriesBetweenNodesResume()
+    {
+        var (a, b) = (await Node("node-a"), await Node("node-b"));
+        var (alice, room) = await Identified(a, "alice");
+        var (bob, _) = await Identified(b, "bob", room.GetProperty("room_id").GetString());
+
+        await using (var admin = await ConnectionMultiplexer.ConnectAsync($"{RedisServer.Shared.Configuration},allowAdmin=true"))
+        {
+            await admin.GetDatabase().ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
+        }
+
+        await ProbeUntilReceivedAsync(alice, bob);
+        await bob.SendObjectAsync(new { type = "message", content = "and back" });
+        Assert.Equal("and back", (await ContentsUntil(alice, "and back"))[^1]);
+    }
+
+    /// <summary>
+    /// Sends probes from <paramref name="sender"/> until <paramref name="receiver"/> gets one: what was published
+    /// while the nodes could not hear each other is lost for live delivery (it is stored), what follows arrives.
+    /// </summary>
+    private static async Task ProbeUntilReceivedAsync(TestClient sender, TestClient receiver)
+    {
+        using var received = new CancellationTokenSource();
+        var probing = Task.Run(async () =>
+        {
+            for (var i = 0; !received.IsCancellationRequested; i++)
+            {
+                await sender.SendObjectAsync(new { type = "message", content = $"probe{i}" });
+                await Task.Delay(200);
+            }
+        });
+        var first = await receiver.ReceiveAsync(Bound);
+        await received.CancelAsync();
+        await probing;
+        Assert.StartsWith("probe", first.GetProperty("content").GetString());
+    }
+
+    private async Task<RoomsServer> Node(string nodeId, RedisServer? redis = null)
+    {
+        var server = await RoomsServer.StartAsync(_database,
+        [
+            $"--Cluster:Redis={(redis ?? RedisServer.Shared).Configuration},connectTimeout=2000",
+            $"--Cluster:NodeId={nodeId}",
+            $"--Cluster:KeyPrefix={_keyPrefix}",
+            "--Cluster:PresenceTtl=00:00:03",
+            "--Cluster:PresenceRefreshInterval=00:00:00.500",
+            "--Cluster:HeartbeatInterval=00:00:00.500",
+            "--Cluster:NodeTimeout=00:00:03",
+        ]);
+        _servers.Add(server);
+        return server;
+    }
+
+    private Dictionary<string, string> ProcessEnvironment(string nodeId, int port) => new()
+    {
+        ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+        ["Database__Provider"] = "MySql",
+        ["ConnectionStrings__Rooms"] = _database.ConnectionString,
+        ["Database__MySqlServerVersion"] = _database.Settings.MySqlServerVersion,
+        ["Cluster__Redis"] = RedisServer.Shared.Configuration,
+        ["Cluster__NodeId"] = nodeId,
+        ["Cluster__KeyPrefix"] = _keyPrefix,
+        ["Cluster__PresenceTtl"] = "00:00:03",
+        ["Cluster__PresenceRefreshInterval"] = "00:00:00.500",
+        ["Cluster__HeartbeatInterval"] = "00:00:00.500",
+        ["Cluster__NodeTimeout"] = "00:00:03",
+    };
+
+    private async Task<(TestClient Client, JsonElement Room)> Identified(RoomsServer server, string deviceId, JsonElement room) =>
+        await Identified(server, deviceId, room.GetProperty("room_id").GetString());
+
+    private async Task<(TestClient Client, JsonElement Room)> Identified(RoomsServer server, string deviceId, string? roomId = null)
+    {
+        var (client, room) = await TestClient.IdentifiedAsync(server, deviceId, roomId);
+        _clients.Add(client);
+        return (client, room);
+    }
+
+    private static async Task<List<string>> Contents(TestClient client, int count)
+    {
+        var contents = new List<string>();
+        while (contents.Count < count)
+        {
+            var frame = await client.ReceiveAsync();
+            Assert.Equal("message", frame.GetProperty("type").GetString());
+            contents.Add(frame.GetProperty("content").GetString()!);
+        }
+
+        return contents;
+    }
+
+    /// <summary>Messages received up to and including <paramref name="last"/>.</summary>
+    private static async Task<List<string>> ContentsUntil(TestClient client, string last)
+    {
+        var contents = new List<string>();
+        while (contents.Count == 0 || contents[^1] != last)
+        {
+            contents.Add((await client.ReceiveAsync(Bound)).GetProperty("content").GetString()!);
+        }
+
+        return contents;
+    }
+
+    private static async Task WaitUntil(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + Bound;
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"condition not met within {Bound.TotalSeconds} s");
+            await Task.Delay(200);
+        }
+    }
+}
