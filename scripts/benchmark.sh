@@ -6,6 +6,9 @@
 #   scripts/benchmark.sh mariadb ramp --from 1000 --step 1000 --to 9000 --svg docs/perf/ramp-mariadb.svg
 #   scripts/benchmark.sh sqlite run --rate 3000 --duration 30
 #   scripts/benchmark.sh sqlite connections -n 10000        (the server's pid is passed for you)
+# With NODES=2 (mariadb only) it also starts a throwaway Redis and runs that many nodes of one
+# cluster; the load tool spreads every room's devices over all of them:
+#   NODES=2 scripts/benchmark.sh mariadb ramp --from 1000 --step 1000 --to 9000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 provider=$1; shift
@@ -14,11 +17,14 @@ mode=$1; shift
 dotnet build src/WebSocketHost -c Release -nologo -clp:ErrorsOnly >/dev/null
 dotnet build tests/Rooms.LoadTest -c Release -nologo -clp:ErrorsOnly >/dev/null
 work=$(mktemp -d /tmp/rooms-bench-XXXXXX)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-server_pid=""
+nodes=${NODES:-1}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+server_pids=()
+redis_pid=""
 
 cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  for pid in "${server_pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+  [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null || true
   [ -n "${ROOMS_MARIADB_DIR:-}" ] && scripts/mariadb-throwaway.sh stop "$ROOMS_MARIADB_DIR"
   rm -rf "$work"
 }
@@ -37,16 +43,29 @@ sqlite)
 *) echo "provider: sqlite or mariadb" >&2; exit 2 ;;
 esac
 
-# Information logs each connect; Warning keeps the console out of the measurement.
-Serilog__MinimumLevel__Default=Warning ASPNETCORE_URLS="http://127.0.0.1:$port" \
-  dotnet src/WebSocketHost/bin/Release/net10.0/Rooms.WebSocketHost.dll >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+if [ "$nodes" -gt 1 ]; then
+  [ "$provider" = mariadb ] || { echo "NODES>1 needs mariadb (nodes share one database)" >&2; exit 2; }
+  redis_port=$(free_port)
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >"$work/redis.log" 2>&1 &
+  redis_pid=$!
+  export Cluster__Redis="127.0.0.1:$redis_port"
+fi
+
+urls=()
+for i in $(seq 1 "$nodes"); do
+  port=$(free_port)
+  # Information logs each connect; Warning keeps the console out of the measurement.
+  Serilog__MinimumLevel__Default=Warning ASPNETCORE_URLS="http://127.0.0.1:$port" Cluster__NodeId="bench-$i" \
+    dotnet src/WebSocketHost/bin/Release/net10.0/Rooms.WebSocketHost.dll >"$work/server-$i.log" 2>&1 &
+  server_pids+=($!)
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+  urls+=("ws://127.0.0.1:$port/")
+done
 
 extra=()
-[ "$mode" = connections ] && extra=(--server-pid "$server_pid")
+[ "$mode" = connections ] && extra=(--server-pid "${server_pids[0]}")
 set +e
-dotnet tests/Rooms.LoadTest/bin/Release/net10.0/Rooms.LoadTest.dll "$mode" --url "ws://127.0.0.1:$port/" "${extra[@]}" "$@" | tee "$work/load.log"
+dotnet tests/Rooms.LoadTest/bin/Release/net10.0/Rooms.LoadTest.dll "$mode" --url "$(IFS=,; echo "${urls[*]}")" "${extra[@]}" "$@" | tee "$work/load.log"
 status=${PIPESTATUS[0]}
 set -e
 
@@ -56,5 +75,5 @@ if [ "$mode" != connections ]; then
   echo "messages table: $stored rows for $sent messages sent"
   [ "$stored" = "$sent" ] || { echo "MISMATCH: not every sent message is stored"; status=1; }
 fi
-grep -E 'WRN|ERR|FTL' "$work/server.log" | head -20 || true
+grep -hE 'WRN|ERR|FTL' "$work"/server-*.log | head -20 || true
 exit "$status"

@@ -45,4 +45,29 @@ public sealed class RoomRepositoryTests
         Assert.Equal(("renamed", "ROOM02"), (reloaded.Identity, reloaded.LastRoomId));
         Assert.True(rowId > 0);
     }
+
+    [Fact]
+    public async Task RecordConnectionAsync_SameNewDeviceOnTwoNodesAtOnce_BothStored()
+    {
+        await using var nodeA = await StoreFixture.CreateAsync(DatabaseProvider.MySql);
+        await using var nodeB = await StoreFixture.AnotherNodeAsync(nodeA, "node-b");
+        await nodeA.SeedRoomAsync("ROOM01");
+        IRoomRepository[] repositories = [nodeA.Services.GetRequiredService<IRoomRepository>(), nodeB.Services.GetRequiredService<IRoomRepository>()];
+
+        for (var round = 0; round < 10; round++)
+        {
+            var ids = await Task.WhenAll(repositories.Select((repository, i) => Task.Run(() =>
+            {
+                var device = Device.FirstSeen($"twin{round}", "t", DateTime.UtcNow);
+                device.ConnectedTo("ROOM01", "t", DateTime.UtcNow);
+                return repository.RecordConnectionAsync(new NewConnection(device, "ROOM01", false, "127.0.0.1", $"node-{i}", DateTime.UtcNow), CancellationToken.None);
+            })));
+
+            Assert.NotEqual(ids[0], ids[1]);
+        }
+
+        await using var db = nodeA.Database.OpenContext();
+        Assert.Equal(20, await db.Connections.CountAsync());
+        Assert.Equal(10, await db.Devices.CountAsync());
+    }
 }

@@ -8,9 +8,11 @@ namespace Rooms.LoadTest;
 internal class CommonSettings : CommandSettings
 {
     [CommandOption("-u|--url")]
-    [Description("WebSocket address of any server speaking the Rooms protocol.")]
+    [Description("WebSocket address of any server speaking the Rooms protocol. Several, comma-separated (nodes of one cluster): every room's devices are spread over them in turn.")]
     [DefaultValue("ws://127.0.0.1:8765/")]
     public string Url { get; init; } = "ws://127.0.0.1:8765/";
+
+    public IReadOnlyList<Uri> Servers => [.. Url.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(u => new Uri(u))];
 
     [CommandOption("--json")]
     [Description("Print the results as JSON (no live display).")]
@@ -148,14 +150,14 @@ internal static class Terminal
         var total = settings.Rooms * settings.Devices;
         if (settings.Json)
         {
-            return await Swarm.ConnectAsync(new Uri(settings.Url), settings.Rooms, settings.Devices, null, cancellationToken);
+            return await Swarm.ConnectAsync(settings.Servers, settings.Rooms, settings.Devices, null, cancellationToken);
         }
 
         Swarm? swarm = null;
         await AnsiConsole.Progress().StartAsync(async progress =>
         {
             var task = progress.AddTask($"Connecting {settings.Rooms} rooms x {settings.Devices} devices", maxValue: total);
-            swarm = await Swarm.ConnectAsync(new Uri(settings.Url), settings.Rooms, settings.Devices, n => task.Value = n, cancellationToken);
+            swarm = await Swarm.ConnectAsync(settings.Servers, settings.Rooms, settings.Devices, n => task.Value = n, cancellationToken);
         });
         return swarm!;
     }

@@ -31,7 +31,7 @@ internal sealed class ConnectionsCommand : AsyncCommand<ConnectionsSettings>
 {
     public override async Task<int> ExecuteAsync(CommandContext context, ConnectionsSettings settings, CancellationToken cancellationToken)
     {
-        var uri = new Uri(settings.Url);
+        var uri = settings.Servers;
 
         // Warm the server (JIT, pools, database) so the baseline is not its cold start.
         await using (var warm = await Swarm.ConnectAsync(uri, 10, settings.Devices, null, cancellationToken))

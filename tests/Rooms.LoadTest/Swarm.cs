@@ -18,7 +18,8 @@ internal sealed class Swarm : IAsyncDisposable
     public int DeviceCount => _devices.Length;
 
     /// <summary>Connects room by room: the first device creates the room, the others join it by id.</summary>
-    public static async Task<Swarm> ConnectAsync(Uri server, int rooms, int devicesPerRoom, Action<int>? progress, CancellationToken cancellationToken)
+    /// <summary>Device d of every room connects to <c>servers[d % servers.Count]</c>, so each room spans all of them.</summary>
+    public static async Task<Swarm> ConnectAsync(IReadOnlyList<Uri> servers, int rooms, int devicesPerRoom, Action<int>? progress, CancellationToken cancellationToken)
     {
         var run = Guid.NewGuid().ToString("N")[..6];
         var connected = 0;
@@ -31,7 +32,7 @@ internal sealed class Swarm : IAsyncDisposable
             await gate.WaitAsync(cancellationToken);
             try
             {
-                first = await SimulatedDevice.ConnectAsync(server, $"lt{run}-r{r}-d0", null, cancellationToken);
+                first = await SimulatedDevice.ConnectAsync(servers[0], $"lt{run}-r{r}-d0", null, cancellationToken);
             }
             finally
             {
@@ -45,7 +46,7 @@ internal sealed class Swarm : IAsyncDisposable
                 await gate.WaitAsync(cancellationToken);
                 try
                 {
-                    var device = await SimulatedDevice.ConnectAsync(server, $"lt{run}-r{r}-d{d}", first.RoomId, cancellationToken);
+                    var device = await SimulatedDevice.ConnectAsync(servers[d % servers.Count], $"lt{run}-r{r}-d{d}", first.RoomId, cancellationToken);
                     progress?.Invoke(Interlocked.Increment(ref connected));
                     return device;
                 }

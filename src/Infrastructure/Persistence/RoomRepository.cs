@@ -21,9 +21,34 @@ public sealed class RoomRepository(IDbContextFactory<RoomsDbContext> contexts) :
         return row is null ? null : Device.Restore(row.DeviceId, row.Identity, row.LastConnectedAt, row.LastRoomId);
     }
 
+    /// <summary>
+    /// Two connects of one device at once (on one node or two) race to insert or update its
+    /// <c>devices</c> row: one of them fails with a duplicate key or a deadlock. Both connects are
+    /// real, so the loser's unit of work is simply done again (it then finds the row).
+    /// </summary>
+    private const int MaxConnectionAttempts = 3;
+
     public async Task<long> RecordConnectionAsync(NewConnection connection, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connection);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await RecordConnectionOnceAsync(connection, cancellationToken);
+            }
+            catch (DbUpdateException) when (attempt < MaxConnectionAttempts)
+            {
+                if (connection.RoomIsNew && await RoomExistsAsync(connection.RoomId, cancellationToken))
+                {
+                    throw new RoomIdTakenException(connection.RoomId);
+                }
+            }
+        }
+    }
+
+    private async Task<long> RecordConnectionOnceAsync(NewConnection connection, CancellationToken cancellationToken)
+    {
         var device = connection.Device;
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         if (connection.RoomIsNew)
@@ -52,21 +77,8 @@ public sealed class RoomRepository(IDbContextFactory<RoomsDbContext> contexts) :
         };
         db.Connections.Add(row);
 
-        try
-        {
-            // One SaveChanges is one transaction: room, device and connection land together or not at all.
-            await db.SaveChangesAsync(cancellationToken);
-        }
-        catch (DbUpdateException) when (connection.RoomIsNew)
-        {
-            if (await RoomExistsAsync(connection.RoomId, cancellationToken))
-            {
-                throw new RoomIdTakenException(connection.RoomId);
-            }
-
-            throw;
-        }
-
+        // One SaveChanges is one transaction: room, device and connection land together or not at all.
+        await db.SaveChangesAsync(cancellationToken);
         return row.Id;
     }
 
