@@ -22,6 +22,47 @@ namespace Rooms.Migrations.MySql
 
             MySqlModelBuilderExtensions.AutoIncrementColumns(modelBuilder);
 
+            modelBuilder.Entity("Rooms.Infrastructure.Persistence.Rows.ClientMessageIdRow", b =>
+                {
+                    b.Property<string>("DeviceId")
+                        .HasMaxLength(64)
+                        .IsUnicode(false)
+                        .HasColumnType("varchar(64)")
+                        .HasColumnName("device_id")
+                        .UseCollation("ascii_bin");
+
+                    MySqlPropertyBuilderExtensions.HasCharSet(b.Property<string>("DeviceId"), "ascii");
+
+                    b.Property<string>("ClientMessageId")
+                        .HasMaxLength(64)
+                        .HasColumnType("varchar(64)")
+                        .HasColumnName("client_message_id")
+                        .UseCollation("utf8mb4_bin");
+
+                    MySqlPropertyBuilderExtensions.HasCharSet(b.Property<string>("ClientMessageId"), "utf8mb4");
+
+                    b.Property<long>("MessageId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("message_id");
+
+                    b.Property<int>("Recipients")
+                        .HasColumnType("int")
+                        .HasColumnName("recipients");
+
+                    b.Property<DateTime>("SentAt")
+                        .HasColumnType("datetime(6)")
+                        .HasColumnName("sent_at");
+
+                    b.HasKey("DeviceId", "ClientMessageId");
+
+                    b.HasIndex("MessageId");
+
+                    b.HasIndex("SentAt")
+                        .HasDatabaseName("ix_client_message_ids_sent_at");
+
+                    b.ToTable("client_message_ids", (string)null);
+                });
+
             modelBuilder.Entity("Rooms.Infrastructure.Persistence.Rows.ConnectionRow", b =>
                 {
                     b.Property<long>("Id")
@@ -314,6 +355,15 @@ namespace Rooms.Migrations.MySql
                     b.HasKey("RoomId");
 
                     b.ToTable("rooms", (string)null);
+                });
+
+            modelBuilder.Entity("Rooms.Infrastructure.Persistence.Rows.ClientMessageIdRow", b =>
+                {
+                    b.HasOne("Rooms.Infrastructure.Persistence.Rows.MessageRow", null)
+                        .WithMany()
+                        .HasForeignKey("MessageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Rooms.Infrastructure.Persistence.Rows.ConnectionRow", b =>

@@ -17,6 +17,41 @@ namespace Rooms.Migrations.Sqlite
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "9.0.23");
 
+            modelBuilder.Entity("Rooms.Infrastructure.Persistence.Rows.ClientMessageIdRow", b =>
+                {
+                    b.Property<string>("DeviceId")
+                        .HasMaxLength(64)
+                        .IsUnicode(false)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("device_id");
+
+                    b.Property<string>("ClientMessageId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("client_message_id");
+
+                    b.Property<long>("MessageId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("message_id");
+
+                    b.Property<int>("Recipients")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("recipients");
+
+                    b.Property<DateTime>("SentAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("sent_at");
+
+                    b.HasKey("DeviceId", "ClientMessageId");
+
+                    b.HasIndex("MessageId");
+
+                    b.HasIndex("SentAt")
+                        .HasDatabaseName("ix_client_message_ids_sent_at");
+
+                    b.ToTable("client_message_ids", (string)null);
+                });
+
             modelBuilder.Entity("Rooms.Infrastructure.Persistence.Rows.ConnectionRow", b =>
                 {
                     b.Property<long>("Id")
@@ -261,6 +296,15 @@ namespace Rooms.Migrations.Sqlite
                     b.HasKey("RoomId");
 
                     b.ToTable("rooms", (string)null);
+                });
+
+            modelBuilder.Entity("Rooms.Infrastructure.Persistence.Rows.ClientMessageIdRow", b =>
+                {
+                    b.HasOne("Rooms.Infrastructure.Persistence.Rows.MessageRow", null)
+                        .WithMany()
+                        .HasForeignKey("MessageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Rooms.Infrastructure.Persistence.Rows.ConnectionRow", b =>

@@ -1,13 +1,8 @@
-using AutoMapper;
 using FluentValidation;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 using Rooms.Application.Common;
-using Rooms.Application.Connections.Disconnect;
 using Rooms.Application.Contracts;
-using Rooms.Application.Messages.SendMessage;
-using Rooms.Application.Rooms.Identify;
-using Rooms.Application.Rooms.QueryRoom;
 
 namespace Rooms.Application;
 
@@ -15,8 +10,9 @@ public static class DependencyInjection
 {
     /// <summary>
     /// MediatR 5 has no DI package we may use, so it is wired by hand: the mediator resolves
-    /// handlers and behaviors through <see cref="ServiceFactory"/>. Everything is a singleton
-    /// so that a frame costs no scope and no per-request construction.
+    /// handlers and behaviors through <see cref="ServiceFactory"/>. Every request handler of this
+    /// assembly is found and registered behind the validation behavior, so a new use case needs
+    /// no line here. Everything is a singleton so that a frame costs no scope and no per-request construction.
     /// </summary>
     public static IServiceCollection AddApplication(this IServiceCollection services, ProtocolSettings settings)
     {
@@ -24,22 +20,27 @@ public static class DependencyInjection
         services.AddSingleton<ServiceFactory>(provider => provider.GetService!);
         services.AddSingleton<IMediator, Mediator>();
 
-        services.AddRequest<IdentifyCommand, RoomAssignedDto, IdentifyHandler>();
-        services.AddRequest<SendMessageCommand, SendReceiptDto, SendMessageHandler>();
-        services.AddRequest<QueryRoomQuery, RoomInfoDto, QueryRoomHandler>();
-        services.AddRequest<DisconnectCommand, bool, DisconnectHandler>();
+        foreach (var handler in typeof(DependencyInjection).Assembly.GetTypes().Where(t => t is { IsClass: true, IsAbstract: false }))
+        {
+            foreach (var contract in handler.GetInterfaces().Where(IsResultHandler))
+            {
+                var (request, result) = (contract.GenericTypeArguments[0], contract.GenericTypeArguments[1]);
+                services.AddSingleton(contract, handler);
+                services.AddSingleton(
+                    typeof(IPipelineBehavior<,>).MakeGenericType(request, result),
+                    typeof(ValidationBehavior<,>).MakeGenericType(request, result.GenericTypeArguments[0]));
+            }
+        }
 
-        services.AddValidatorsFromAssemblyContaining<IdentifyValidator>(ServiceLifetime.Singleton);
+        services.AddValidatorsFromAssembly(typeof(DependencyInjection).Assembly, ServiceLifetime.Singleton);
         services.AddSingleton(MappingConfiguration.Create().CreateMapper());
         return services;
     }
 
-    /// <summary>Registers a request's handler behind the validation behavior.</summary>
-    private static void AddRequest<TRequest, TValue, THandler>(this IServiceCollection services)
-        where TRequest : IRequest<Result<TValue>>
-        where THandler : class, IRequestHandler<TRequest, Result<TValue>>
-    {
-        services.AddSingleton<IRequestHandler<TRequest, Result<TValue>>, THandler>();
-        services.AddSingleton<IPipelineBehavior<TRequest, Result<TValue>>, ValidationBehavior<TRequest, TValue>>();
-    }
+    /// <summary>Handlers answer with a <see cref="Result{T}"/>, which the validation behavior can fail.</summary>
+    private static bool IsResultHandler(Type contract) =>
+        contract.IsGenericType
+        && contract.GetGenericTypeDefinition() == typeof(IRequestHandler<,>)
+        && contract.GenericTypeArguments[1].IsGenericType
+        && contract.GenericTypeArguments[1].GetGenericTypeDefinition() == typeof(Result<>);
 }

@@ -38,6 +38,8 @@ public static class DependencyInjection
         services.AddSingleton<NodeLifecycle>();
         services.AddSingleton<IRoomRepository, RoomRepository>();
         services.AddSingleton<IMessageStore, GroupCommitMessageStore>();
+        services.AddSingleton<IMessageHistory, MessageHistory>();
+        services.AddSingleton<ClientMessageIdJanitor>();
         services.AddSingleton<IClock, SystemClock>();
 
         if (cluster.Enabled)

@@ -16,7 +16,7 @@ public static class DependencyInjection
         services.AddSingleton<IClientNotifier, ConnectionNotifier>();
         services.AddSingleton<ConnectionHandler>();
         services.AddHostedService<StatusMonitor>();
-        services.AddHostedService<NodeHeartbeatService>();
+        services.AddHostedService<HousekeepingService>();
         return services;
     }
 

@@ -48,7 +48,7 @@ public static partial class RoomsHost
         cluster.Validate();
 
         builder.Services
-            .AddApplication(new ProtocolSettings(rooms.MaxContentLength))
+            .AddApplication(new ProtocolSettings(rooms.MaxContentLength, rooms.PresenceEvents))
             .AddInfrastructure(database, cluster)
             .AddWebSocketHost(rooms);
 

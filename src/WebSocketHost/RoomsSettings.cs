@@ -25,6 +25,9 @@ public sealed class RoomsSettings
 
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Whether the members of a room hear <c>presence</c> events (joined / left).</summary>
+    public bool PresenceEvents { get; set; } = true;
+
     /// <summary>How often the status line (connections, rooms, devices per room) is logged.</summary>
     public TimeSpan StatusInterval { get; set; } = TimeSpan.FromMinutes(1);
 

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Moq;
+using Rooms.Application.Common;
 using Rooms.Application.Connections.Disconnect;
+using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
 
 namespace Rooms.Application.Tests;
@@ -9,11 +11,13 @@ public sealed class DisconnectHandlerTests
 {
     private readonly Mock<IRoomRepository> _repository = new();
     private readonly Mock<IPresence> _presence = new();
+    private readonly Mock<IClientNotifier> _notifier = new();
     private readonly Mock<IClock> _clock = new();
 
     public DisconnectHandlerTests() => _clock.Setup(c => c.UtcNow).Returns(TestData.Now);
 
-    private DisconnectHandler Handler() => new(_repository.Object, _presence.Object, _clock.Object, NullLogger<DisconnectHandler>.Instance);
+    private DisconnectHandler Handler(bool presenceEvents = true) =>
+        new(_repository.Object, _presence.Object, _notifier.Object, new ProtocolSettings(PresenceEvents: presenceEvents), _clock.Object, NullLogger<DisconnectHandler>.Instance);
 
     [Fact]
     public async Task Handle_IdentifiedSession_LeavesRoomAndClosesRow()
@@ -25,6 +29,30 @@ public sealed class DisconnectHandlerTests
         Assert.True(result.Value);
         _presence.Verify(p => p.LeaveAsync("ABC123", session.Member!, It.IsAny<CancellationToken>()));
         _repository.Verify(r => r.CloseConnectionAsync(77, TestData.Now, It.IsAny<CancellationToken>()));
+    }
+
+    [Fact]
+    public async Task Handle_MemberWasInRoom_OthersHearLeft()
+    {
+        var session = TestData.IdentifiedSession("alice");
+        _presence.Setup(p => p.LeaveAsync("ABC123", session.Member!, It.IsAny<CancellationToken>())).ReturnsAsync(true);
+
+        await Handler().Handle(new DisconnectCommand(session), CancellationToken.None);
+
+        _notifier.Verify(n => n.SendPresence("ABC123", "alice", new PresenceEventDto("left", "ABC123", "alice", "alice_user")));
+    }
+
+    [Theory]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    public async Task Handle_ReplacedByNewerConnectionOrEventsOff_NoLeftEvent(bool wasInRoom, bool presenceEvents)
+    {
+        var session = TestData.IdentifiedSession("alice");
+        _presence.Setup(p => p.LeaveAsync("ABC123", session.Member!, It.IsAny<CancellationToken>())).ReturnsAsync(wasInRoom);
+
+        await Handler(presenceEvents).Handle(new DisconnectCommand(session), CancellationToken.None);
+
+        _notifier.Verify(n => n.SendPresence(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<PresenceEventDto>()), Times.Never);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Moq;
+using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
 using Rooms.Application.Rooms.Identify;
@@ -13,12 +14,19 @@ public sealed class IdentifyHandlerTests
     private readonly Mock<IRoomRepository> _repository = new(MockBehavior.Strict);
     private readonly Mock<IPresence> _presence = new();
     private readonly Mock<IClientNotifier> _notifier = new();
+    private readonly Mock<IMessageHistory> _history = new();
     private readonly Mock<IClock> _clock = new();
 
-    public IdentifyHandlerTests() => _clock.Setup(c => c.UtcNow).Returns(TestData.Now);
+    public IdentifyHandlerTests()
+    {
+        _clock.Setup(c => c.UtcNow).Returns(TestData.Now);
+        _presence.Setup(p => p.JoinAsync(It.IsAny<string>(), It.IsAny<RoomMember>(), It.IsAny<CancellationToken>())).ReturnsAsync(PresenceJoin.Added(null, null));
+        _history.Setup(h => h.LastIdAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync(4811);
+    }
 
     private IdentifyHandler Handler() =>
-        new(_repository.Object, _presence.Object, _notifier.Object, TestData.Node, _clock.Object, NullLogger<IdentifyHandler>.Instance);
+        new(_repository.Object, _presence.Object, _notifier.Object, _history.Object, new ProtocolSettings(), TestData.Node, _clock.Object,
+            NullLogger<IdentifyHandler>.Instance);
 
     [Fact]
     public async Task Handle_NoRoomIdUnknownDevice_CreatesRoomAndJoins()
@@ -45,7 +53,8 @@ public sealed class IdentifyHandlerTests
         Assert.Equal(TestData.NodeId, stored.NodeId);
         _presence.Verify(p => p.JoinAsync(result.Value.RoomId, new RoomMember("d1", "phone", 42, TestData.NodeId), It.IsAny<CancellationToken>()));
         _notifier.Verify(n => n.SendRoomAssigned(session, result.Value));
-        _notifier.Verify(n => n.Attach(session));
+        _notifier.Verify(n => n.Attach(session, 4811));
+        _notifier.Verify(n => n.SendPresence(result.Value.RoomId, "d1", new PresenceEventDto("joined", result.Value.RoomId, "d1", "phone")));
     }
 
     [Fact]
@@ -119,12 +128,31 @@ public sealed class IdentifyHandlerTests
         _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
         _repository.Setup(r => r.RoomExistsAsync("ROOM1", It.IsAny<CancellationToken>())).ReturnsAsync(true);
         _repository.Setup(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>())).ReturnsAsync(2);
-        _presence.Setup(p => p.JoinAsync("ROOM1", It.IsAny<RoomMember>(), It.IsAny<CancellationToken>())).ReturnsAsync(PresenceJoin.Added(older));
+        _presence.Setup(p => p.JoinAsync("ROOM1", It.IsAny<RoomMember>(), It.IsAny<CancellationToken>())).ReturnsAsync(PresenceJoin.Added(older, "ROOM1"));
 
         await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "ROOM1"), CancellationToken.None);
 
         _notifier.Verify(n => n.CloseReplaced(older));
         _notifier.Verify(n => n.CloseReplaced(session.Member!), Times.Never);
+
+        // Still in the same room: the others hear nothing.
+        _notifier.Verify(n => n.SendPresence(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<PresenceEventDto>()), Times.Never);
+    }
+
+    [Fact]
+    public async Task Handle_SameDeviceMovesToAnotherRoom_OldRoomHearsLeftNewRoomHearsJoined()
+    {
+        var session = TestData.NewSession();
+        var older = new RoomMember("d1", "phone", 1, "node-b");
+        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
+        _repository.Setup(r => r.RoomExistsAsync("ROOM2", It.IsAny<CancellationToken>())).ReturnsAsync(true);
+        _repository.Setup(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>())).ReturnsAsync(2);
+        _presence.Setup(p => p.JoinAsync("ROOM2", It.IsAny<RoomMember>(), It.IsAny<CancellationToken>())).ReturnsAsync(PresenceJoin.Added(older, "ROOM1"));
+
+        await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "ROOM2"), CancellationToken.None);
+
+        _notifier.Verify(n => n.SendPresence("ROOM1", "d1", new PresenceEventDto("left", "ROOM1", "d1", "phone")));
+        _notifier.Verify(n => n.SendPresence("ROOM2", "d1", new PresenceEventDto("joined", "ROOM2", "d1", "phone")));
     }
 
     [Fact]

@@ -29,6 +29,7 @@ public sealed class PipelineTests
         services.AddSingleton(_repository.Object);
         services.AddSingleton(_presence.Object);
         services.AddSingleton(_notifier.Object);
+        services.AddSingleton(Mock.Of<IMessageHistory>());
         services.AddSingleton(TestData.Node);
         services.AddSingleton(Mock.Of<IClock>(c => c.UtcNow == TestData.Now));
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true }).GetRequiredService<IMediator>();
@@ -46,7 +47,7 @@ public sealed class PipelineTests
     [Fact]
     public async Task Send_ValidMessage_ReachesHandler()
     {
-        _store.Setup(s => s.AppendAsync(It.IsAny<NewMessage>(), It.IsAny<CancellationToken>())).ReturnsAsync(5);
+        _store.Setup(s => s.AppendAsync(It.IsAny<NewMessage>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoredMessage(5, 4));
 
         var result = await Mediator().Send(new SendMessageCommand(TestData.IdentifiedSession("a"), "hello", null, null));
 

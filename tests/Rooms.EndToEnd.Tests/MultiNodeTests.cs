@@ -259,6 +259,134 @@ public sealed class MultiNodeTests : IAsyncLifetime
         Assert.Equal("and back", (await ContentsUntil(alice, "and back"))[^1]);
     }
 
+    [Fact]
+    public async Task ResendAfterReconnectToAnotherNode_SameAckStoredAndDeliveredOnce()
+    {
+        var (a, b) = (await Node("node-a"), await Node("node-b"));
+        var (alice, room) = await Identified(a, "alice");
+        var roomId = room.GetProperty("room_id").GetString()!;
+        var (bob, _) = await Identified(b, "bob", roomId);
+        await alice.SendObjectAsync(new { type = "message", content = "exactly once", id = "m-1" });
+        var ack = await alice.ReceiveTextAsync();
+        Assert.Equal(["exactly once"], await Contents(bob, 1));
+        await alice.CloseAsync();
+
+        var (again, _) = await Identified(b, "alice", roomId);
+        await again.SendObjectAsync(new { type = "message", content = "exactly once", id = "m-1" });
+
+        Assert.Equal(ack, await again.ReceiveTextAsync());
+        await again.SendObjectAsync(new { type = "message", content = "next" });
+        Assert.Equal(["next"], await Contents(bob, 1));
+        await using var db = _database.OpenContext();
+        Assert.Equal(1, await db.Messages.CountAsync(m => m.MessageContent == "exactly once"));
+    }
+
+    [Fact]
+    public async Task PresenceAcrossNodes_JoinedAndLeftHeardOnceOnEveryNode()
+    {
+        var (a, b, c) = (await Node("node-a"), await Node("node-b"), await Node("node-c"));
+        var (alice, room) = await Identified(a, "alice", presence: true);
+        var roomId = room.GetProperty("room_id").GetString()!;
+        var (carol, _) = await Identified(c, "carol", roomId, presence: true);
+        Assert.Equal(("joined", "carol"), Event(await alice.ReceiveAsync()));
+
+        var (bob, _) = await Identified(b, "bob", roomId);
+        var (bobAgain, _) = await Identified(a, "bob", roomId);
+        await bob.ExpectCloseAsync();
+        await bobAgain.CloseAsync();
+
+        foreach (var watcher in new[] { alice, carol })
+        {
+            Assert.Equal(("joined", "bob"), Event(await watcher.ReceiveAsync()));
+            Assert.Equal(("left", "bob"), Event(await watcher.ReceiveAsync()));
+            Assert.Equal("room_info", (await watcher.QueryRoomAsync()).GetProperty("type").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task CatchUp_ReconnectToAnotherNodeMidStream_LivePlusHistoryIsEveryMessageOnceInOrder()
+    {
+        var (a, b) = (await Node("node-a"), await Node("node-b"));
+        var (s1, room) = await Identified(a, "sender-a");
+        var roomId = room.GetProperty("room_id").GetString()!;
+        var (s2, _) = await Identified(b, "sender-b", roomId);
+        var (reader, _) = await Identified(a, "reader", roomId);
+        const int perSender = 250;
+
+        var sending = Task.WhenAll(new[] { s1, s2 }.Select((sender, n) => Task.Run(async () =>
+        {
+            for (var i = 0; i < perSender; i++)
+            {
+                await sender.SendObjectAsync(new { type = "message", content = $"s{n}-{i}" });
+                if (i % 25 == 0)
+                {
+                    await Task.Delay(20);
+                }
+            }
+        })));
+
+        // Live on node A until a third of the stream went by, then gone mid-stream.
+        var live = new List<long>();
+        while (live.Count < perSender * 2 / 3)
+        {
+            live.Add(MessageId(await reader.ReceiveAsync()));
+        }
+
+        await reader.CloseAsync();
+        await Task.Delay(100);
+        var (back, _) = await Identified(b, "reader", roomId);
+        var caughtUp = new List<long>();
+        var liveAgain = new List<long>();
+        var after = live[^1];
+        JsonElement page;
+        do
+        {
+            page = await HistoryPage(back, after, liveAgain);
+            caughtUp.AddRange(page.GetProperty("messages").EnumerateArray().Select(MessageId));
+            after = caughtUp.Count > 0 ? caughtUp[^1] : after;
+        }
+        while (page.GetProperty("has_more").GetBoolean());
+
+        await sending;
+        await using var db = _database.OpenContext();
+        var stored = await db.Messages.Where(m => m.RoomId == roomId && m.Id >= live[0]).OrderBy(m => m.Id).Select(m => m.Id).ToListAsync();
+        var lastStored = stored[^1];
+        while ((caughtUp.Count > 0 ? Math.Max(caughtUp[^1], liveAgain.LastOrDefault()) : liveAgain.LastOrDefault()) < lastStored)
+        {
+            liveAgain.Add(MessageId(await back.ReceiveAsync()));
+        }
+
+        Assert.Equal(live.Order(), live);
+        Assert.Equal(liveAgain.Order(), liveAgain);
+        Assert.Empty(caughtUp.Intersect(live));
+        Assert.Equal(stored, live.Concat(caughtUp).Concat(liveAgain).Distinct().Order());
+    }
+
+    /// <summary>Asks for a page; live messages that arrive before the answer go to <paramref name="live"/>.</summary>
+    private static async Task<JsonElement> HistoryPage(TestClient client, long after, List<long> live)
+    {
+        await client.SendObjectAsync(new { type = "history", after_message_id = after.ToString(System.Globalization.CultureInfo.InvariantCulture), limit = 50 });
+        while (true)
+        {
+            var frame = await client.ReceiveAsync();
+            if (frame.GetProperty("type").GetString() == "history")
+            {
+                return frame;
+            }
+
+            live.Add(MessageId(frame));
+        }
+    }
+
+    private static long MessageId(JsonElement message) =>
+        long.Parse(message.GetProperty("message_id").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+
+    private static (string, string) Event(JsonElement presence)
+    {
+        Assert.Equal("presence", presence.GetProperty("type").GetString());
+        return (presence.GetProperty("event").GetString()!, presence.GetProperty("device_id").GetString()!);
+    }
+
     /// <summary>
     /// Sends probes from <paramref name="sender"/> until <paramref name="receiver"/> gets one: what was published
     /// while the nodes could not hear each other is lost for live delivery (it is stored), what follows arrives.
@@ -314,9 +442,10 @@ public sealed class MultiNodeTests : IAsyncLifetime
     private async Task<(TestClient Client, JsonElement Room)> Identified(RoomsServer server, string deviceId, JsonElement room) =>
         await Identified(server, deviceId, room.GetProperty("room_id").GetString());
 
-    private async Task<(TestClient Client, JsonElement Room)> Identified(RoomsServer server, string deviceId, string? roomId = null)
+    private async Task<(TestClient Client, JsonElement Room)> Identified(RoomsServer server, string deviceId, string? roomId = null, bool presence = false)
     {
         var (client, room) = await TestClient.IdentifiedAsync(server, deviceId, roomId);
+        client.IgnoresPresence = !presence;
         _clients.Add(client);
         return (client, room);
     }

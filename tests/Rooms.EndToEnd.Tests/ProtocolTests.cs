@@ -9,7 +9,7 @@ using Rooms.TestSupport;
 namespace Rooms.EndToEnd.Tests;
 
 /// <summary>
-/// PROTOCOL.md sections 1-4 and 7, message by message, against the real server and a real
+/// docs/protocol.md sections 1-4 and 7, message by message, against the real server and a real
 /// database; every case then reads the rows back. Runs once per provider (subclasses below).
 /// </summary>
 public abstract class ProtocolTests(DatabaseProvider provider) : IAsyncLifetime
@@ -36,6 +36,7 @@ public abstract class ProtocolTests(DatabaseProvider provider) : IAsyncLifetime
     private async Task<TestClient> Connect(string path = "/")
     {
         var client = await TestClient.ConnectAsync(_server, path);
+        client.IgnoresPresence = true;
         _clients.Add(client);
         return client;
     }
@@ -43,6 +44,7 @@ public abstract class ProtocolTests(DatabaseProvider provider) : IAsyncLifetime
     private async Task<(TestClient Client, string RoomId)> Identified(string deviceId, string? roomId = null)
     {
         var (client, room) = await TestClient.IdentifiedAsync(_server, deviceId, roomId);
+        client.IgnoresPresence = true;
         _clients.Add(client);
         return (client, room.GetProperty("room_id").GetString()!);
     }
@@ -94,6 +96,7 @@ public abstract class ProtocolTests(DatabaseProvider provider) : IAsyncLifetime
     public async Task Identify_BehindLoopbackProxy_StoresForwardedClientIp()
     {
         var client = await TestClient.ConnectAsync(_server.WebSocketUri(), forwardedFor: "203.0.113.7");
+        client.IgnoresPresence = true;
         _clients.Add(client);
         await client.ReceiveAsync();
 
@@ -168,6 +171,7 @@ public abstract class ProtocolTests(DatabaseProvider provider) : IAsyncLifetime
         _server = await RoomsServer.StartAsync(_database, ServerArgs);
 
         var (client, room) = await TestClient.IdentifiedAsync(_server, "survivor");
+        client.IgnoresPresence = true;
         _clients.Add(client);
 
         Assert.Equal("reconnected", room.GetProperty("status").GetString());
@@ -227,9 +231,13 @@ public abstract class ProtocolTests(DatabaseProvider provider) : IAsyncLifetime
 
         await alice.SendAsync("""{"type":"message","content":"Hello everyone in the room!","timestamp":"2024-01-20T12:34:56Z"}""");
 
-        const string expected = """{"type":"message","content":"Hello everyone in the room!","from_device_id":"alice","message_type":"broadcast","timestamp":"2024-01-20T12:34:56Z"}""";
-        Assert.Equal(expected, await bob.ReceiveTextAsync());
-        Assert.Equal(expected, await carol.ReceiveTextAsync());
+        var (toBob, toCarol) = (await bob.ReceiveTextAsync(), await carol.ReceiveTextAsync());
+
+        // The seed's fields, in the seed's order; then the extension's message_id, the stored row's id.
+        var id = await Rows(db => db.Messages.Select(m => m.Id).SingleAsync());
+        var expected = $$"""{"type":"message","content":"Hello everyone in the room!","from_device_id":"alice","message_type":"broadcast","timestamp":"2024-01-20T12:34:56Z","message_id":"{{id}}"}""";
+        Assert.Equal(expected, toBob);
+        Assert.Equal(expected, toCarol);
         // Not echoed: the sender's next frame is the answer to its next request.
         Assert.Equal("room_info", (await alice.QueryRoomAsync()).GetProperty("type").GetString());
         Assert.Equal(0, (await outsider.QueryRoomAsync()).GetProperty("clients").GetArrayLength());

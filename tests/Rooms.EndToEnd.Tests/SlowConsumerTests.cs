@@ -28,6 +28,7 @@ public sealed class SlowConsumerTests : IAsyncLifetime
         var roomId = room.GetProperty("room_id").GetString();
         var (stalled, _) = await TestClient.IdentifiedAsync(_server, "stalled", roomId);
         var (reader, _) = await TestClient.IdentifiedAsync(_server, "reader", roomId);
+        sender.IgnoresPresence = reader.IgnoresPresence = true;
         var content = new string('x', 16_000);
         const int messages = 2500;
 

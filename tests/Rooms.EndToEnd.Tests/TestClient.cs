@@ -11,6 +11,12 @@ public sealed class TestClient : IAsyncDisposable
     private readonly ClientWebSocket _socket = new();
     private readonly byte[] _buffer = new byte[256 * 1024];
 
+    /// <summary>
+    /// Acts as a seed-protocol client, which ignores message types it does not know: <c>presence</c>
+    /// frames are skipped. The seed suite runs this way, against a server with presence events on.
+    /// </summary>
+    public bool IgnoresPresence { get; set; }
+
     public static Task<TestClient> ConnectAsync(RoomsServer server, string path = "/")
     {
         ArgumentNullException.ThrowIfNull(server);
@@ -76,7 +82,14 @@ public sealed class TestClient : IAsyncDisposable
             if (result.EndOfMessage)
             {
                 Assert.Equal(WebSocketMessageType.Text, result.MessageType);
-                return Encoding.UTF8.GetString(_buffer, 0, count);
+                var text = Encoding.UTF8.GetString(_buffer, 0, count);
+                if (IgnoresPresence && text.StartsWith("""{"type":"presence",""", StringComparison.Ordinal))
+                {
+                    count = 0;
+                    continue;
+                }
+
+                return text;
             }
         }
     }
@@ -104,6 +117,26 @@ public sealed class TestClient : IAsyncDisposable
         var info = await ReceiveAsync();
         Assert.Equal("room_info", info.GetProperty("type").GetString());
         return info;
+    }
+
+    /// <summary>Asks for history and returns the <c>history</c> answer.</summary>
+    public async Task<JsonElement> HistoryAsync(string? afterMessageId, int? limit)
+    {
+        var request = new Dictionary<string, object> { ["type"] = "history" };
+        if (afterMessageId is not null)
+        {
+            request["after_message_id"] = afterMessageId;
+        }
+
+        if (limit is not null)
+        {
+            request["limit"] = limit;
+        }
+
+        await SendObjectAsync(request);
+        var answer = await ReceiveAsync();
+        Assert.Equal("history", answer.GetProperty("type").GetString());
+        return answer;
     }
 
     /// <summary>Waits for the server's close and returns its status (the close handshake is completed).</summary>

@@ -26,7 +26,7 @@ public sealed class GroupCommitMessageStoreTests
             for (var i = 0; i < 100; i++)
             {
                 var content = $"s{s}-{i}";
-                mine.Add((await store.AppendAsync(Message($"s{s}", content), CancellationToken.None), content));
+                mine.Add(((await store.AppendAsync(Message($"s{s}", content), CancellationToken.None)).Id, content));
             }
 
             return mine;
@@ -59,7 +59,7 @@ public sealed class GroupCommitMessageStoreTests
             for (var i = 0; i < 150; i++)
             {
                 var content = $"s{s}-{i}";
-                mine.Add((await store.AppendAsync(Message($"s{s}", content), CancellationToken.None), content));
+                mine.Add(((await store.AppendAsync(Message($"s{s}", content), CancellationToken.None)).Id, content));
             }
 
             return mine;
@@ -115,7 +115,7 @@ public sealed class GroupCommitMessageStoreTests
         Assert.Contains(await fixture.MessagesAsync(), m => m.MessageContent == "after");
     }
 
-    private static async Task<Exception?> Capture(ValueTask<long> append)
+    private static async Task<Exception?> Capture(ValueTask<StoredMessage> append)
     {
         try
         {

@@ -76,7 +76,7 @@ public sealed class MySqlSchemaTests : IAsyncLifetime
             await db.SaveChangesAsync();
         }
 
-        // Verbatim from PROTOCOL.md. The server stores UTC; the session runs in UTC so NOW() agrees.
+        // Verbatim from docs/protocol.md ("Storage"). The server stores UTC; the session runs in UTC so NOW() agrees.
         var active = await RowsAsync("SELECT device_id, room_id, connected_at FROM connections WHERE disconnected_at IS NULL;");
         var byType = await RowsAsync("SELECT message_type, COUNT(*) as count FROM messages GROUP BY message_type;");
         var activity = await RowsAsync("""

@@ -1,7 +1,7 @@
 using Rooms.LoadTest;
 using Spectre.Console.Cli;
 
-// Load generator for any server speaking the Rooms protocol (PROTOCOL.md). See README, "Performance".
+// Load generator for any server speaking the Rooms protocol (docs/protocol.md). See README, "Performance".
 if (Console.IsOutputRedirected)
 {
     // Logs and CI capture: keep each table row on one line.

@@ -5,7 +5,7 @@ using Rooms.Domain;
 
 namespace Rooms.Application.Common;
 
-/// <summary>Character and format rules of PROTOCOL.md shared by the validators.</summary>
+/// <summary>Character and format rules of docs/protocol.md shared by the validators.</summary>
 public static partial class FieldRules
 {
     public const string IdentifyFirst = "Identify first: send {\"device_id\":...,\"identity\":...} before anything else";
@@ -15,6 +15,10 @@ public static partial class FieldRules
 
     public static bool IsDeviceId(string? value) =>
         value is { Length: > 0 and <= ProtocolLimits.DeviceIdMaxLength } && !value.AsSpan().ContainsAnyExcept(DeviceIdChars);
+
+    /// <summary>A message id on the wire: digits only (at most 18, so it fits a long).</summary>
+    public static bool IsMessageId(string? value) =>
+        value is { Length: > 0 and <= 18 } && !value.AsSpan().ContainsAnyExceptInRange('0', '9');
 
     public static bool HasNoControlCharacters(string? value)
     {

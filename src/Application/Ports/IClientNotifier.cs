@@ -15,8 +15,18 @@ public interface IClientNotifier
 
     void SendRoomInfo(ClientSession session, RoomInfoDto roomInfo);
 
-    /// <summary>From now on the identified session receives what is sent to its room and to its device.</summary>
-    void Attach(ClientSession session);
+    void SendAck(ClientSession session, AckDto ack);
+
+    void SendHistory(ClientSession session, HistoryDto history);
+
+    /// <summary>
+    /// From now on the identified session receives what is sent to its room and to its device: the
+    /// room's messages after <paramref name="lastMessageId"/>, in id order.
+    /// </summary>
+    void Attach(ClientSession session, long lastMessageId);
+
+    /// <summary>Tells every member of the room but <paramref name="exceptDeviceId"/>, on every node, that a device joined or left.</summary>
+    void SendPresence(string roomId, string exceptDeviceId, PresenceEventDto presenceEvent);
 
     /// <summary>Sends the message to every member of the room but <paramref name="exceptDeviceId"/>, on every node.</summary>
     /// <returns>How many send queues of this node took it.</returns>

@@ -4,9 +4,23 @@ namespace Rooms.Application.Ports;
 
 public interface IMessageStore
 {
-    /// <summary>Completes once the row is committed, with its id. Never completes before the commit.</summary>
-    ValueTask<long> AppendAsync(NewMessage message, CancellationToken cancellationToken);
+    /// <summary>
+    /// Completes once the row is committed. Never completes before the commit. A message whose
+    /// (sender, client message id) was stored before, within the window, is not stored again: the
+    /// first one's outcome comes back, marked as a duplicate.
+    /// </summary>
+    ValueTask<StoredMessage> AppendAsync(NewMessage message, CancellationToken cancellationToken);
 }
 
 /// <param name="ToDeviceId">Null for a broadcast.</param>
-public sealed record NewMessage(string RoomId, string FromDeviceId, string? ToDeviceId, MessageType Type, string Content, DateTime SentAt);
+/// <param name="ClientMessageId">The client's <c>id</c>, when it asked for an ack.</param>
+/// <param name="Recipients">How many devices it was addressed to; kept with the client id, for a repeated ack.</param>
+public sealed record NewMessage(
+    string RoomId, string FromDeviceId, string? ToDeviceId, MessageType Type, string Content, DateTime SentAt,
+    string? ClientMessageId = null, int Recipients = 0);
+
+/// <param name="Id">The stored row's id (the first one's, for a duplicate).</param>
+/// <param name="PreviousIdInRoom">The id of the room's message stored just before it (0 for the first): deliveries of a room go out in id order.</param>
+/// <param name="Duplicate">The (sender, client id) was stored before; nothing was stored now.</param>
+/// <param name="Recipients">For a duplicate, the recipients the first one was addressed to.</param>
+public sealed record StoredMessage(long Id, long PreviousIdInRoom, bool Duplicate = false, int Recipients = 0);

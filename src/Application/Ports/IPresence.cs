@@ -15,7 +15,8 @@ public interface IPresence
     ValueTask<PresenceJoin> JoinAsync(string roomId, RoomMember member, CancellationToken cancellationToken);
 
     /// <summary>Removes exactly this membership; a newer one of the same device stays.</summary>
-    ValueTask LeaveAsync(string roomId, RoomMember member, CancellationToken cancellationToken);
+    /// <returns>Whether the member was in the room until now (false when a newer connection had replaced it).</returns>
+    ValueTask<bool> LeaveAsync(string roomId, RoomMember member, CancellationToken cancellationToken);
 
     /// <summary>Everyone in the room, on every node.</summary>
     ValueTask<IReadOnlyList<RoomMember>> MembersAsync(string roomId, CancellationToken cancellationToken);
@@ -28,13 +29,14 @@ public interface IPresence
 }
 
 /// <param name="Replaced">The device's older member, now removed; null when there was none.</param>
+/// <param name="ReplacedRoomId">The room <paramref name="Replaced"/> was in.</param>
 /// <param name="Superseded">
 /// A newer connection of the device joined first (two connects racing on two nodes): the joining
 /// member was not added, and its own connection is the one to close.
 /// </param>
-public readonly record struct PresenceJoin(RoomMember? Replaced, bool Superseded)
+public readonly record struct PresenceJoin(RoomMember? Replaced, string? ReplacedRoomId, bool Superseded)
 {
-    public static PresenceJoin Added(RoomMember? replaced) => new(replaced, false);
+    public static PresenceJoin Added(RoomMember? replaced, string? replacedRoomId) => new(replaced, replacedRoomId, false);
 
-    public static readonly PresenceJoin Stale = new(null, true);
+    public static readonly PresenceJoin Stale = new(null, null, true);
 }

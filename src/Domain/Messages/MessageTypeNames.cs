@@ -7,4 +7,11 @@ public static class MessageTypeNames
     public const string Direct = "direct";
 
     public static string ToName(this MessageType type) => type == MessageType.Direct ? Direct : Broadcast;
+
+    public static MessageType Parse(string name) => name switch
+    {
+        Broadcast => MessageType.Broadcast,
+        Direct => MessageType.Direct,
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Not a message type"),
+    };
 }

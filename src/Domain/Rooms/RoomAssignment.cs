@@ -1,6 +1,6 @@
 namespace Rooms.Domain.Rooms;
 
-/// <summary>Which room an identifying device lands in (PROTOCOL.md §2).</summary>
+/// <summary>Which room an identifying device lands in (docs/protocol.md, section 2).</summary>
 public static class RoomAssignment
 {
     /// <param name="requestedRoomId">The identify's <c>room_id</c>, if any.</param>

@@ -5,7 +5,8 @@ using Rooms.Application.Ports;
 namespace Rooms.Infrastructure.Cluster;
 
 /// <summary>
-/// An envelope on the wire between nodes: kind, origin node, room, device, generation, then the frame's
+/// An envelope on the wire between nodes: kind, origin node, room, device, generation, message id,
+/// previous message id, then the frame's
 /// bytes untouched, so a forwarded frame is serialized once on the sending node and never again.
 /// </summary>
 internal static class EnvelopeCodec
@@ -15,7 +16,7 @@ internal static class EnvelopeCodec
         var origin = Encoding.UTF8.GetBytes(originNode);
         var room = Encoding.UTF8.GetBytes(envelope.RoomId);
         var device = Encoding.UTF8.GetBytes(envelope.DeviceId);
-        var bytes = new byte[1 + (2 + origin.Length) + (2 + room.Length) + (2 + device.Length) + 8 + envelope.Frame.Length];
+        var bytes = new byte[1 + (2 + origin.Length) + (2 + room.Length) + (2 + device.Length) + 24 + envelope.Frame.Length];
         var span = bytes.AsSpan();
         span[0] = (byte)envelope.Kind;
         span = span[1..];
@@ -23,7 +24,9 @@ internal static class EnvelopeCodec
         WriteString(ref span, room);
         WriteString(ref span, device);
         BinaryPrimitives.WriteInt64LittleEndian(span, envelope.Generation);
-        envelope.Frame.Span.CopyTo(span[8..]);
+        BinaryPrimitives.WriteInt64LittleEndian(span[8..], envelope.MessageId);
+        BinaryPrimitives.WriteInt64LittleEndian(span[16..], envelope.PreviousMessageId);
+        envelope.Frame.Span.CopyTo(span[24..]);
         return bytes;
     }
 
@@ -36,8 +39,10 @@ internal static class EnvelopeCodec
         var room = ReadString(span, ref offset);
         var device = ReadString(span, ref offset);
         var generation = BinaryPrimitives.ReadInt64LittleEndian(span[offset..]);
-        offset += 8;
-        return (new ClusterEnvelope(kind, room, device, generation, bytes[offset..]), origin);
+        var messageId = BinaryPrimitives.ReadInt64LittleEndian(span[(offset + 8)..]);
+        var previousMessageId = BinaryPrimitives.ReadInt64LittleEndian(span[(offset + 16)..]);
+        offset += 24;
+        return (new ClusterEnvelope(kind, room, device, generation, bytes[offset..], messageId, previousMessageId), origin);
     }
 
     private static void WriteString(ref Span<byte> span, byte[] value)

@@ -50,7 +50,7 @@ internal static class PresenceScripts
         return {1, replaced}
         """;
 
-    /// <summary>Leave. KEYS: device, room members, room expiry. ARGV: generation, device id. Removes only that generation.</summary>
+    /// <summary>Leave. KEYS: device, room members, room expiry. ARGV: generation, device id. Removes only that generation; returns 1 when it was in the room.</summary>
     public const string Leave = Now + """
 
         local gen = tonumber(ARGV[1])
@@ -60,19 +60,29 @@ internal static class PresenceScripts
         if entry and generation(entry) == gen then
           redis.call('HDEL', KEYS[2], ARGV[2])
           redis.call('ZREM', KEYS[3], ARGV[2])
+          return 1
         end
-        return 1
+        return 0
         """;
 
-    /// <summary>Members. KEYS: room members, room expiry. Prunes expired members, returns the hash as field, value, ...</summary>
+    /// <summary>
+    /// Members. KEYS: room members, room expiry. Prunes expired members and returns {pruned, members}, each as
+    /// field, value, ... Whoever's call pruned a member (exactly one caller) tells the room it left.
+    /// </summary>
     public const string Members = Now + """
 
         local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
-        if #expired > 0 then
-          for _, device in ipairs(expired) do redis.call('HDEL', KEYS[1], device) end
-          redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+        local pruned = {}
+        for _, device in ipairs(expired) do
+          local entry = redis.call('HGET', KEYS[1], device)
+          if entry then
+            table.insert(pruned, device)
+            table.insert(pruned, entry)
+            redis.call('HDEL', KEYS[1], device)
+          end
         end
-        return redis.call('HGETALL', KEYS[1])
+        if #expired > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
+        return {pruned, redis.call('HGETALL', KEYS[1])}
         """;
 
     /// <summary>Find. KEYS: room members, room expiry. ARGV: device id. The member's entry unless it expired, else false.</summary>

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Rooms.Application.Common;
+using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
 using Rooms.Domain.Rooms;
 using Rooms.Infrastructure.Presence;
@@ -21,6 +22,7 @@ public sealed partial class RedisPresence : IPresence, IAsyncDisposable
     private readonly RedisConnection _redis;
     private readonly RedisClusterBus _bus;
     private readonly IClientNotifier _notifier;
+    private readonly ProtocolSettings _protocol;
     private readonly NodeIdentity _node;
     private readonly ClusterSettings _settings;
     private readonly RedisKeys _keys;
@@ -31,13 +33,15 @@ public sealed partial class RedisPresence : IPresence, IAsyncDisposable
     private int _disposed;
 
     public RedisPresence(
-        RedisConnection redis, RedisClusterBus bus, IClientNotifier notifier, NodeIdentity node, ClusterSettings settings, ILogger<RedisPresence> logger)
+        RedisConnection redis, RedisClusterBus bus, IClientNotifier notifier, ProtocolSettings protocol, NodeIdentity node, ClusterSettings settings,
+        ILogger<RedisPresence> logger)
     {
         ArgumentNullException.ThrowIfNull(redis);
         ArgumentNullException.ThrowIfNull(settings);
         _redis = redis;
         _bus = bus;
         _notifier = notifier;
+        _protocol = protocol;
         _node = node;
         _settings = settings;
         _keys = new RedisKeys(settings.KeyPrefix);
@@ -82,31 +86,36 @@ public sealed partial class RedisPresence : IPresence, IAsyncDisposable
             return shared.Value;
         }
 
-        // A local older member was closed through the local answer already; a remote one only Redis knows.
-        return PresenceJoin.Added(local.Replaced ?? shared.Value.Replaced);
+        // Redis knows the device's older member on any node; the local answer only this node's.
+        return shared.Value.Replaced is not null ? shared.Value : local;
     }
 
-    public async ValueTask LeaveAsync(string roomId, RoomMember member, CancellationToken cancellationToken)
+    /// <returns>Whether the member was in the room until now, as Redis saw it (this node's view while Redis is down).</returns>
+    public async ValueTask<bool> LeaveAsync(string roomId, RoomMember member, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(member);
-        Leave(roomId, member);
+        var removedHere = Leave(roomId, member);
         if (!_redis.IsUp)
         {
             _redis.Skipped();
-            return;
+            return removedHere;
         }
 
         try
         {
-            await Db.ScriptEvaluateAsync(PresenceScripts.Leave,
+            var removed = (int)await Db.ScriptEvaluateAsync(PresenceScripts.Leave,
                 [_keys.Device(member.DeviceId), _keys.RoomMembers(roomId), _keys.RoomExpiry(roomId)],
                 [member.Generation, member.DeviceId]);
             _redis.Succeeded();
+
+            // A newer connection (on any node) replaced this member in Redis: the device did not leave.
+            return removed == 1;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             // The entry expires by itself within the presence TTL.
             _redis.Failed(ex);
+            return removedHere;
         }
     }
 
@@ -121,23 +130,19 @@ public sealed partial class RedisPresence : IPresence, IAsyncDisposable
 
         try
         {
-            var result = (RedisResult[])(await Db.ScriptEvaluateAsync(PresenceScripts.Members,
-                [_keys.RoomMembers(roomId), _keys.RoomExpiry(roomId)]))!;
-            _redis.Succeeded();
             var members = new Dictionary<string, RoomMember>(StringComparer.Ordinal);
-            for (var i = 0; i + 1 < result.Length; i += 2)
-            {
-                var deviceId = (string)result[i]!;
-                if (ParseMember(deviceId, (string)result[i + 1]!) is { } member)
-                {
-                    members[deviceId] = member;
-                }
-            }
-
-            // This node's own members are certain, whether or not Redis has caught up with them.
-            foreach (var member in local)
+            foreach (var member in await SharedMembersAsync(roomId))
             {
                 members[member.DeviceId] = member;
+            }
+
+            // This node's own members are certain, whether or not Redis has caught up with them (unless Redis knows a newer connection).
+            foreach (var member in local)
+            {
+                if (!members.TryGetValue(member.DeviceId, out var shared) || member.Generation >= shared.Generation)
+                {
+                    members[member.DeviceId] = member;
+                }
             }
 
             return [.. members.Values.OrderBy(m => m.Generation)];
@@ -177,10 +182,63 @@ public sealed partial class RedisPresence : IPresence, IAsyncDisposable
 
     public IReadOnlyDictionary<string, IReadOnlyList<RoomMember>> LocalRooms() => _local.LocalRooms();
 
-    /// <summary>Writes every local member to Redis again (refresh), and subscribes rooms whose subscription failed.</summary>
+    /// <summary>The room's members in Redis, after pruning the expired ones; the room hears that those left.</summary>
+    private async Task<List<RoomMember>> SharedMembersAsync(string roomId)
+    {
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(PresenceScripts.Members, [_keys.RoomMembers(roomId), _keys.RoomExpiry(roomId)]))!;
+        _redis.Succeeded();
+        foreach (var expired in ParseMembers((RedisResult[])result[0]!))
+        {
+            // Only this call pruned it (the script is atomic), so the room hears it exactly once.
+            LogExpired(expired.DeviceId, expired.NodeId, roomId);
+            if (_protocol.PresenceEvents)
+            {
+                _notifier.SendPresence(roomId, expired.DeviceId, new PresenceEventDto(PresenceEventDto.Left, roomId, expired.DeviceId, expired.Identity));
+            }
+        }
+
+        return ParseMembers((RedisResult[])result[1]!);
+    }
+
+    private static List<RoomMember> ParseMembers(RedisResult[] fieldsAndValues)
+    {
+        var members = new List<RoomMember>(fieldsAndValues.Length / 2);
+        for (var i = 0; i + 1 < fieldsAndValues.Length; i += 2)
+        {
+            if (ParseMember((string)fieldsAndValues[i]!, (string)fieldsAndValues[i + 1]!) is { } member)
+            {
+                members.Add(member);
+            }
+        }
+
+        return members;
+    }
+
+    /// <summary>
+    /// Writes every local member to Redis again (refresh), subscribes rooms whose subscription failed, and
+    /// prunes the expired members of this node's rooms (a dead node's), so their rooms hear they left.
+    /// </summary>
     public async Task RefreshAsync()
     {
         await _bus.EnsureNodeChannelAsync();
+        foreach (var roomId in _local.LocalRooms().Keys)
+        {
+            if (!_redis.IsUp)
+            {
+                return;
+            }
+
+            try
+            {
+                await SharedMembersAsync(roomId);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                _redis.Failed(ex);
+                return;
+            }
+        }
+
         foreach (var (roomId, member) in _local.AllMembers())
         {
             Task subscribed;
@@ -234,14 +292,17 @@ public sealed partial class RedisPresence : IPresence, IAsyncDisposable
         _refreshNow.Dispose();
     }
 
-    private void Leave(string roomId, RoomMember member)
+    private bool Leave(string roomId, RoomMember member)
     {
         lock (_roomGate)
         {
-            if (_local.Leave(roomId, member))
+            var (removed, roomEmpty) = _local.Leave(roomId, member);
+            if (roomEmpty)
             {
                 _bus.ReleaseRoom(roomId);
             }
+
+            return removed;
         }
     }
 
@@ -266,7 +327,7 @@ public sealed partial class RedisPresence : IPresence, IAsyncDisposable
             }
 
             var replaced = (string)result[1]!;
-            return PresenceJoin.Added(string.IsNullOrEmpty(replaced) ? null : ParseDeviceEntry(member, replaced));
+            return string.IsNullOrEmpty(replaced) ? PresenceJoin.Added(null, null) : ParseDeviceEntry(member, replaced);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -330,14 +391,17 @@ public sealed partial class RedisPresence : IPresence, IAsyncDisposable
             : null;
     }
 
-    /// <summary>A device key: "generation|node|room"; the identity is not kept there.</summary>
-    private static RoomMember? ParseDeviceEntry(RoomMember newer, string entry)
+    /// <summary>A device key: "generation|node|room"; the identity is not kept there (the newer member's stands in).</summary>
+    private static PresenceJoin ParseDeviceEntry(RoomMember newer, string entry)
     {
         var parts = entry.Split('|', 3);
         return parts.Length == 3 && long.TryParse(parts[0], out var generation)
-            ? new RoomMember(newer.DeviceId, newer.Identity, generation, parts[1])
-            : null;
+            ? PresenceJoin.Added(new RoomMember(newer.DeviceId, newer.Identity, generation, parts[1]), parts[2])
+            : PresenceJoin.Added(null, null);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} of node {NodeId} expired from room {RoomId}: its node stopped refreshing it")]
+    private partial void LogExpired(string deviceId, string nodeId, string roomId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId}: connection {ConnectionId} superseded by a newer one registered while Redis was unreachable; closing it")]
     private partial void LogSupersededOnRefresh(string deviceId, long connectionId);

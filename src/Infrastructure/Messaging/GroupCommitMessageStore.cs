@@ -43,7 +43,7 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
         _writer = Task.Run(WriteLoopAsync);
     }
 
-    public async ValueTask<long> AppendAsync(NewMessage message, CancellationToken cancellationToken)
+    public async ValueTask<StoredMessage> AppendAsync(NewMessage message, CancellationToken cancellationToken)
     {
         var pending = new PendingMessage(message);
         await _queue.Writer.WriteAsync(pending, cancellationToken);
@@ -75,7 +75,7 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
     private async Task CommitAsync(List<PendingMessage> batch)
     {
         var started = Stopwatch.GetTimestamp();
-        long firstId;
+        StoredMessage[] stored;
         try
         {
             await using var db = await _contexts.CreateDbContextAsync();
@@ -85,7 +85,7 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
                 _messages.Add(pending.Message);
             }
 
-            firstId = await _insert.InsertAsync(db, _messages);
+            stored = await _insert.InsertAsync(db, _messages);
         }
         catch (Exception ex)
         {
@@ -100,7 +100,7 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
 
         for (var i = 0; i < batch.Count; i++)
         {
-            batch[i].Committed.TrySetResult(firstId + i);
+            batch[i].Committed.TrySetResult(stored[i]);
         }
 
         var elapsed = Stopwatch.GetElapsedTime(started);
@@ -121,6 +121,6 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
         public NewMessage Message { get; } = message;
 
         // Senders resume on the thread pool, never inline on the single writer.
-        public TaskCompletionSource<long> Committed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<StoredMessage> Committed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

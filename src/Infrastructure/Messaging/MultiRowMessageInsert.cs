@@ -10,116 +10,200 @@ using Rooms.Infrastructure.Persistence.Rows;
 namespace Rooms.Infrastructure.Messaging;
 
 /// <summary>
-/// Writes a batch of messages in one transaction: one statement reserves the batch's ids, one
-/// multi-row INSERT writes the rows (one commit, one fsync, for the whole batch, where EF Core's
-/// SaveChanges would send a statement per row). Returns the first row's id; the batch's ids follow it.
+/// Writes a batch of messages in one transaction: reserve the batch's ids, find resends, find each
+/// room's previous message, then one multi-row INSERT for the messages and one for their client
+/// ids: one commit (one fsync) for the whole batch, where EF Core's SaveChanges would send a
+/// statement per row.
 /// </summary>
 /// <remarks>
 /// Ids come from the <c>message_sequence</c> row, not from auto-increment: the UPDATE that reserves
-/// them locks the row until the commit, so writers on several nodes take turns, each batch's ids are
-/// contiguous, and ids are committed in increasing order (a reader never sees a higher id before a
-/// lower one commits). Table and column names are read from the EF Core model, so a rename in a
-/// configuration changes this SQL too.
+/// them locks the row until the commit, so writers on several nodes take turns. Under that lock
+/// nobody else writes messages, which makes ids increase in commit order (a reader never sees a
+/// higher id before a lower one commits), makes "the room's previous message" exact, and makes
+/// the resend check race-free; the primary key of <c>client_message_ids</c> backs it up. Table and
+/// column names are read from the EF Core model, so a rename in a configuration changes this SQL too.
 /// </remarks>
 internal sealed class MultiRowMessageInsert
 {
-    private readonly Dictionary<(int Rows, string Provider), string> _insertByShape = [];
-    private readonly Dictionary<string, string> _reserveByProvider = [];
+    private readonly Dictionary<(string Statement, int Rows, string Provider), string> _sql = [];
 
-    public async Task<long> InsertAsync(RoomsDbContext db, IReadOnlyList<NewMessage> messages)
+    public async Task<StoredMessage[]> InsertAsync(RoomsDbContext db, IReadOnlyList<NewMessage> messages)
     {
         var connection = db.Database.GetDbConnection();
         await db.Database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
 
-        long lastId;
-        await using (var reserve = connection.CreateCommand())
+        var firstId = await ReserveIdsAsync(db, transaction, messages.Count);
+        var results = new StoredMessage[messages.Count];
+        var firstSends = await FindFirstSendsAsync(db, transaction, messages);
+        var lastInRoom = await LastIdsAsync(db, transaction, messages);
+        var stored = new List<(long Id, NewMessage Message)>(messages.Count);
+        for (var i = 0; i < messages.Count; i++)
         {
-            reserve.Transaction = transaction;
-            reserve.CommandText = ReserveSql(db);
-            Add(reserve, messages.Count);
-            lastId = Convert.ToInt64(await reserve.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
-        }
-
-        var firstId = lastId - messages.Count + 1;
-        await using (var insert = connection.CreateCommand())
-        {
-            insert.Transaction = transaction;
-            insert.CommandText = InsertSql(db, messages.Count);
-            for (var i = 0; i < messages.Count; i++)
+            var message = messages[i];
+            if (message.ClientMessageId is { } clientId && firstSends.TryGetValue((message.FromDeviceId, clientId), out var first))
             {
-                var message = messages[i];
-                Add(insert, firstId + i);
-                Add(insert, message.RoomId);
-                Add(insert, message.FromDeviceId);
-                Add(insert, message.ToDeviceId);
-                Add(insert, message.Type.ToName());
-                Add(insert, message.Content);
-                Add(insert, message.SentAt);
+                results[i] = new StoredMessage(first.Id, 0, Duplicate: true, first.Recipients);
+                continue;
             }
 
-            await insert.ExecuteNonQueryAsync();
+            var id = firstId + i;
+            results[i] = new StoredMessage(id, lastInRoom.GetValueOrDefault(message.RoomId));
+            lastInRoom[message.RoomId] = id;
+            stored.Add((id, message));
+            if (message.ClientMessageId is { } newClientId)
+            {
+                // A resend within this very batch is a duplicate of this one.
+                firstSends[(message.FromDeviceId, newClientId)] = (id, message.Recipients);
+            }
         }
 
+        await InsertMessagesAsync(db, transaction, stored);
+        await InsertClientIdsAsync(db, transaction, stored);
         await transaction.CommitAsync();
-        return firstId;
+        return results;
     }
 
-    private static void Add(DbCommand command, object? value)
+    /// <returns>The first of <paramref name="count"/> reserved ids.</returns>
+    private async Task<long> ReserveIdsAsync(RoomsDbContext db, DbTransaction transaction, int count)
     {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = "@p" + command.Parameters.Count;
-        parameter.Value = value ?? DBNull.Value;
-        command.Parameters.Add(parameter);
-    }
-
-    private string ReserveSql(RoomsDbContext db)
-    {
-        var provider = db.Database.ProviderName!;
-        lock (_reserveByProvider)
+        var sql = Sql(db, "reserve", 1, () =>
         {
-            if (!_reserveByProvider.TryGetValue(provider, out var sql))
-            {
-                var sequence = Table<MessageSequenceRow>(db);
-                var name = Column(sequence, nameof(MessageSequenceRow.Name));
-                var lastId = Column(sequence, nameof(MessageSequenceRow.LastId));
-                var where = $" WHERE {name} = '{MessageSequenceRow.MessagesName}'";
+            var sequence = Table<MessageSequenceRow>(db);
+            var name = Column(sequence, nameof(MessageSequenceRow.Name));
+            var lastId = Column(sequence, nameof(MessageSequenceRow.LastId));
+            var where = $" WHERE {name} = '{MessageSequenceRow.MessagesName}'";
 
-                // The UPDATE comes first: it takes the row lock (InnoDB) or the write lock (SQLite) before the read.
-                sql = $"UPDATE {sequence.Name} SET {lastId} = {lastId} + @p0{where}; SELECT {lastId} FROM {sequence.Name}{where};";
-                _reserveByProvider[provider] = sql;
+            // The UPDATE comes first: it takes the row lock (InnoDB) or the write lock (SQLite) before the read.
+            return $"UPDATE {sequence.Name} SET {lastId} = {lastId} + @p0{where}; SELECT {lastId} FROM {sequence.Name}{where};";
+        });
+        await using var command = Command(transaction, sql, count);
+        var lastReserved = Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+        return lastReserved - count + 1;
+    }
+
+    private async Task<Dictionary<(string DeviceId, string ClientId), (long Id, int Recipients)>> FindFirstSendsAsync(
+        RoomsDbContext db, DbTransaction transaction, IReadOnlyList<NewMessage> messages)
+    {
+        var found = new Dictionary<(string, string), (long, int)>();
+        var keys = messages.Where(m => m.ClientMessageId is not null).Select(m => (m.FromDeviceId, m.ClientMessageId!)).Distinct().ToList();
+        if (keys.Count == 0)
+        {
+            return found;
+        }
+
+        var sql = Sql(db, "first-sends", keys.Count, () =>
+        {
+            var table = Table<ClientMessageIdRow>(db);
+            var device = Column(table, nameof(ClientMessageIdRow.DeviceId));
+            var clientId = Column(table, nameof(ClientMessageIdRow.ClientMessageId));
+            var where = string.Join(" OR ", Enumerable.Range(0, keys.Count).Select(k => $"({device} = @p{2 * k} AND {clientId} = @p{(2 * k) + 1})"));
+            return $"SELECT {device}, {clientId}, {Column(table, nameof(ClientMessageIdRow.MessageId))}, {Column(table, nameof(ClientMessageIdRow.Recipients))} FROM {table.Name} WHERE {where};";
+        });
+        await using var command = Command(transaction, sql, [.. keys.SelectMany(k => new object[] { k.FromDeviceId, k.Item2 })]);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            found[(reader.GetString(0), reader.GetString(1))] = (reader.GetInt64(2), reader.GetInt32(3));
+        }
+
+        return found;
+    }
+
+    private async Task<Dictionary<string, long>> LastIdsAsync(RoomsDbContext db, DbTransaction transaction, IReadOnlyList<NewMessage> messages)
+    {
+        var rooms = messages.Select(m => m.RoomId).Distinct(StringComparer.Ordinal).ToList();
+        var sql = Sql(db, "last-ids", rooms.Count, () =>
+        {
+            var table = Table<MessageRow>(db);
+            var room = Column(table, nameof(MessageRow.RoomId));
+            var placeholders = string.Join(",", Enumerable.Range(0, rooms.Count).Select(r => "@p" + r));
+            return $"SELECT {room}, MAX({Column(table, nameof(MessageRow.Id))}) FROM {table.Name} WHERE {room} IN ({placeholders}) GROUP BY {room};";
+        });
+        await using var command = Command(transaction, sql, [.. rooms]);
+        await using var reader = await command.ExecuteReaderAsync();
+        var last = new Dictionary<string, long>(StringComparer.Ordinal);
+        while (await reader.ReadAsync())
+        {
+            last[reader.GetString(0)] = reader.GetInt64(1);
+        }
+
+        return last;
+    }
+
+    private async Task InsertMessagesAsync(RoomsDbContext db, DbTransaction transaction, List<(long Id, NewMessage Message)> rows)
+    {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+
+        var sql = Sql(db, "messages", rows.Count, () => InsertSql(Table<MessageRow>(db), rows.Count,
+            nameof(MessageRow.Id), nameof(MessageRow.RoomId), nameof(MessageRow.FromDeviceId), nameof(MessageRow.ToDeviceId),
+            nameof(MessageRow.MessageType), nameof(MessageRow.MessageContent), nameof(MessageRow.SentAt)));
+        await using var command = Command(transaction, sql, [.. rows.SelectMany(r => new object?[]
+        {
+            r.Id, r.Message.RoomId, r.Message.FromDeviceId, r.Message.ToDeviceId, r.Message.Type.ToName(), r.Message.Content, r.Message.SentAt,
+        })]);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private async Task InsertClientIdsAsync(RoomsDbContext db, DbTransaction transaction, List<(long Id, NewMessage Message)> rows)
+    {
+        var withClientId = rows.Where(r => r.Message.ClientMessageId is not null).ToList();
+        if (withClientId.Count == 0)
+        {
+            return;
+        }
+
+        var sql = Sql(db, "client-ids", withClientId.Count, () => InsertSql(Table<ClientMessageIdRow>(db), withClientId.Count,
+            nameof(ClientMessageIdRow.DeviceId), nameof(ClientMessageIdRow.ClientMessageId), nameof(ClientMessageIdRow.MessageId),
+            nameof(ClientMessageIdRow.Recipients), nameof(ClientMessageIdRow.SentAt)));
+        await using var command = Command(transaction, sql, [.. withClientId.SelectMany(r => new object?[]
+        {
+            r.Message.FromDeviceId, r.Message.ClientMessageId, r.Id, r.Message.Recipients, r.Message.SentAt,
+        })]);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static DbCommand Command(DbTransaction transaction, string sql, params object?[] values)
+    {
+        var command = transaction.Connection!.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var value in values)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = "@p" + command.Parameters.Count;
+            parameter.Value = value ?? DBNull.Value;
+            command.Parameters.Add(parameter);
+        }
+
+        return command;
+    }
+
+    /// <summary>Statement texts depend only on the statement, the row count and the provider: built once each.</summary>
+    private string Sql(RoomsDbContext db, string statement, int rows, Func<string> build)
+    {
+        var key = (statement, rows, db.Database.ProviderName!);
+        lock (_sql)
+        {
+            if (!_sql.TryGetValue(key, out var sql))
+            {
+                sql = build();
+                _sql[key] = sql;
             }
 
             return sql;
         }
     }
 
-    private string InsertSql(RoomsDbContext db, int rows)
+    private static string InsertSql((IEntityType Entity, string Name) table, int rows, params string[] properties)
     {
-        var provider = db.Database.ProviderName!;
-        lock (_insertByShape)
-        {
-            if (!_insertByShape.TryGetValue((rows, provider), out var sql))
-            {
-                var table = Table<MessageRow>(db);
-                string[] columns =
-                [
-                    Column(table, nameof(MessageRow.Id)),
-                    Column(table, nameof(MessageRow.RoomId)),
-                    Column(table, nameof(MessageRow.FromDeviceId)),
-                    Column(table, nameof(MessageRow.ToDeviceId)),
-                    Column(table, nameof(MessageRow.MessageType)),
-                    Column(table, nameof(MessageRow.MessageContent)),
-                    Column(table, nameof(MessageRow.SentAt)),
-                ];
-                var values = string.Join(",", Enumerable.Range(0, rows).Select(r =>
-                    "(" + string.Join(",", Enumerable.Range(r * columns.Length, columns.Length).Select(p => "@p" + p)) + ")"));
-                sql = $"INSERT INTO {table.Name} ({string.Join(", ", columns)}) VALUES {values};";
-                _insertByShape[(rows, provider)] = sql;
-            }
-
-            return sql;
-        }
+        var columns = properties.Select(p => Column(table, p)).ToArray();
+        var values = string.Join(",", Enumerable.Range(0, rows).Select(r =>
+            "(" + string.Join(",", Enumerable.Range(r * columns.Length, columns.Length).Select(p => "@p" + p)) + ")"));
+        return $"INSERT INTO {table.Name} ({string.Join(", ", columns)}) VALUES {values};";
     }
 
     private static (IEntityType Entity, string Name) Table<TRow>(RoomsDbContext db)

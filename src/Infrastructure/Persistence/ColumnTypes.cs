@@ -20,6 +20,16 @@ internal sealed class ColumnTypes(bool isMySql)
         }
     }
 
+    /// <summary>Client-chosen text compared exactly: <c>a</c> and <c>A</c> are two ids (MySQL's default collation would fold them).</summary>
+    public void BinaryText(PropertyBuilder property, int maxLength)
+    {
+        property.HasMaxLength(maxLength);
+        if (isMySql)
+        {
+            property.HasCharSet("utf8mb4").UseCollation("utf8mb4_bin");
+        }
+    }
+
     public void MessageType(PropertyBuilder<string> property)
     {
         property.HasMaxLength(9).IsUnicode(false);

@@ -30,6 +30,9 @@ public sealed class DatabaseSettings
     /// <summary>Messages waiting for the writer before senders wait too (back-pressure).</summary>
     public int MessageQueueCapacity { get; set; } = 10_000;
 
+    /// <summary>How long a client message id is remembered: a resend within it gets the first send's ack, nothing stored twice.</summary>
+    public TimeSpan ClientMessageIdWindow { get; set; } = TimeSpan.FromHours(24);
+
     /// <summary>Seven parameters per row must stay under SQLite's (32 766) and MySQL's (65 535) placeholder limits.</summary>
     public const int MaxMessageBatchSize = 1000;
 
@@ -43,6 +46,11 @@ public sealed class DatabaseSettings
         if (MessageQueueCapacity < 1)
         {
             throw new InvalidOperationException("Database:MessageQueueCapacity must be at least 1");
+        }
+
+        if (ClientMessageIdWindow <= TimeSpan.Zero)
+        {
+            throw new InvalidOperationException("Database:ClientMessageIdWindow must be positive");
         }
 
         if (string.IsNullOrWhiteSpace(ConnectionString))

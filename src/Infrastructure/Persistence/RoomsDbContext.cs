@@ -19,6 +19,8 @@ public sealed class RoomsDbContext(DbContextOptions<RoomsDbContext> options) : D
 
     public DbSet<MessageSequenceRow> MessageSequence => Set<MessageSequenceRow>();
 
+    public DbSet<ClientMessageIdRow> ClientMessageIds => Set<ClientMessageIdRow>();
+
     internal bool IsMySql => Database.ProviderName == "Pomelo.EntityFrameworkCore.MySql";
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
@@ -31,5 +33,6 @@ public sealed class RoomsDbContext(DbContextOptions<RoomsDbContext> options) : D
         modelBuilder.ApplyConfiguration(new Configurations.RoomQueryConfiguration(columns));
         modelBuilder.ApplyConfiguration(new Configurations.NodeConfiguration(columns));
         modelBuilder.ApplyConfiguration(new Configurations.MessageSequenceConfiguration(columns));
+        modelBuilder.ApplyConfiguration(new Configurations.ClientMessageIdConfiguration(columns));
     }
 }

@@ -18,11 +18,8 @@ public sealed class InMemoryPresence : IPresence
     public ValueTask<PresenceJoin> JoinAsync(string roomId, RoomMember member, CancellationToken cancellationToken) =>
         ValueTask.FromResult(Join(roomId, member, out _));
 
-    public ValueTask LeaveAsync(string roomId, RoomMember member, CancellationToken cancellationToken)
-    {
-        Leave(roomId, member);
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask<bool> LeaveAsync(string roomId, RoomMember member, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Leave(roomId, member).Removed);
 
     public ValueTask<IReadOnlyList<RoomMember>> MembersAsync(string roomId, CancellationToken cancellationToken) =>
         ValueTask.FromResult(Members(roomId));
@@ -41,6 +38,7 @@ public sealed class InMemoryPresence : IPresence
         {
             roomWasEmpty = false;
             RoomMember? replaced = null;
+            string? replacedRoomId = null;
             if (_devices.TryGetValue(member.DeviceId, out var previous))
             {
                 if (!member.Supersedes(previous.Member))
@@ -49,29 +47,30 @@ public sealed class InMemoryPresence : IPresence
                 }
 
                 RemoveFromRoom(previous.RoomId, previous.Member);
-                replaced = previous.Member;
+                (replaced, replacedRoomId) = (previous.Member, previous.RoomId);
             }
 
             var room = _rooms.GetOrAdd(roomId, id => new Room(id));
             roomWasEmpty = room.IsEmpty;
             room.Join(member);
             _devices[member.DeviceId] = (roomId, member);
-            return PresenceJoin.Added(replaced);
+            return PresenceJoin.Added(replaced, replacedRoomId);
         }
     }
 
-    /// <returns>Whether the room has no member left on this node.</returns>
-    public bool Leave(string roomId, RoomMember member)
+    /// <returns>Whether the member was here until now, and whether the room has no member left on this node.</returns>
+    public (bool Removed, bool RoomEmpty) Leave(string roomId, RoomMember member)
     {
         ArgumentNullException.ThrowIfNull(member);
         lock (_gate)
         {
-            if (_devices.TryGetValue(member.DeviceId, out var current) && current.Member == member)
+            var removed = _devices.TryGetValue(member.DeviceId, out var current) && current.Member == member;
+            if (removed)
             {
                 _devices.Remove(member.DeviceId);
             }
 
-            return RemoveFromRoom(roomId, member);
+            return (removed, RemoveFromRoom(roomId, member));
         }
     }
 

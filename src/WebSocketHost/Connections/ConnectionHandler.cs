@@ -2,9 +2,6 @@ using System.Buffers;
 using System.Net.WebSockets;
 using MediatR;
 using Rooms.Application.Connections.Disconnect;
-using Rooms.Application.Messages.SendMessage;
-using Rooms.Application.Rooms.Identify;
-using Rooms.Application.Rooms.QueryRoom;
 using Rooms.Application.Sessions;
 using Rooms.WebSocketHost.Frames;
 
@@ -104,7 +101,7 @@ internal sealed partial class ConnectionHandler(
                 LogMalformed(session.Id, translation.Error);
             }
 
-            var error = translation.Error ?? await DispatchAsync(translation.Request!);
+            var error = translation.Error ?? await translation.Dispatch!(mediator);
             if (error is not null)
             {
                 connection.TrySend(FrameWriter.Error(error));
@@ -118,15 +115,6 @@ internal sealed partial class ConnectionHandler(
             }
         }
     }
-
-    /// <returns>The error to send back, or null when the handler has replied itself.</returns>
-    private async Task<string?> DispatchAsync(IBaseRequest request) => request switch
-    {
-        IdentifyCommand identify => (await mediator.Send(identify, CancellationToken.None)).Error,
-        SendMessageCommand send => (await mediator.Send(send, CancellationToken.None)).Error,
-        QueryRoomQuery query => (await mediator.Send(query, CancellationToken.None)).Error,
-        _ => throw new InvalidOperationException($"No dispatch for {request.GetType().Name}"),
-    };
 
     /// <summary>Reads one whole message into pooled memory, growing it up to one byte past the size cap.</summary>
     private async Task<ReceivedMessage> ReceiveMessageAsync(WebSocket socket, ValueWebSocketReceiveResult header)

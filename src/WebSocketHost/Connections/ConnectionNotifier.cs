@@ -25,34 +25,46 @@ internal sealed class ConnectionNotifier(ConnectionRegistry registry, IClusterBu
     public void SendRoomInfo(ClientSession session, RoomInfoDto roomInfo) =>
         registry.Find(session.Id)?.TrySend(FrameWriter.RoomInfo(roomInfo));
 
-    public void Attach(ClientSession session)
+    public void SendAck(ClientSession session, AckDto ack) =>
+        registry.Find(session.Id)?.TrySend(FrameWriter.Ack(ack));
+
+    public void SendHistory(ClientSession session, HistoryDto history) =>
+        registry.Find(session.Id)?.TrySend(FrameWriter.History(history));
+
+    public void Attach(ClientSession session, long lastMessageId)
     {
         ArgumentNullException.ThrowIfNull(session);
         var member = session.Member ?? throw new InvalidOperationException("Only an identified session joins its room.");
         if (registry.Find(session.Id) is { } connection)
         {
-            registry.Attach(connection, new ConnectionMembership(session.RoomId!, member.DeviceId, member.Generation));
+            registry.Attach(connection, new ConnectionMembership(session.RoomId!, member.DeviceId, member.Generation), lastMessageId);
         }
+    }
+
+    public void SendPresence(string roomId, string exceptDeviceId, PresenceEventDto presenceEvent)
+    {
+        ReadOnlyMemory<byte> frame = FrameWriter.Presence(presenceEvent);
+        registry.SendToRoom(roomId, exceptDeviceId, frame);
+        bus.PublishToRoom(new ClusterEnvelope(EnvelopeKind.ToRoom, roomId, exceptDeviceId, 0, frame));
     }
 
     public int SendToRoom(string roomId, string exceptDeviceId, DeliveredMessageDto message)
     {
+        ArgumentNullException.ThrowIfNull(message);
         ReadOnlyMemory<byte> frame = FrameWriter.Message(message);
-        var handedTo = registry.SendToRoom(roomId, exceptDeviceId, frame);
-        bus.PublishToRoom(new ClusterEnvelope(EnvelopeKind.ToRoom, roomId, exceptDeviceId, 0, frame));
+        var handedTo = registry.SendToRoom(roomId, exceptDeviceId, frame, message.MessageId, message.PreviousMessageId);
+        bus.PublishToRoom(new ClusterEnvelope(EnvelopeKind.ToRoom, roomId, exceptDeviceId, 0, frame, message.MessageId, message.PreviousMessageId));
         return handedTo;
     }
 
     public int SendToDevice(string roomId, string deviceId, DeliveredMessageDto message)
     {
+        ArgumentNullException.ThrowIfNull(message);
         ReadOnlyMemory<byte> frame = FrameWriter.Message(message);
-        var handedTo = registry.SendToDevice(roomId, deviceId, frame);
-        if (handedTo == 0)
-        {
-            // Published on the room's channel, like broadcasts, so a sender's messages stay in order.
-            bus.PublishToRoom(new ClusterEnvelope(EnvelopeKind.ToDevice, roomId, deviceId, 0, frame));
-        }
+        var handedTo = registry.SendToDevice(roomId, deviceId, frame, message.MessageId, message.PreviousMessageId);
 
+        // Published even when the target is here: every node's delivery order of the room must see every message.
+        bus.PublishToRoom(new ClusterEnvelope(EnvelopeKind.ToDevice, roomId, deviceId, 0, frame, message.MessageId, message.PreviousMessageId));
         return handedTo;
     }
 

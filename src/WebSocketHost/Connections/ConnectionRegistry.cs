@@ -1,19 +1,24 @@
 using System.Collections.Concurrent;
 using System.Net.WebSockets;
+using Rooms.Application.Messages.History;
 using Rooms.Application.Ports;
+using Rooms.Domain.Messages;
+using Rooms.WebSocketHost.Frames;
 
 namespace Rooms.WebSocketHost.Connections;
 
 /// <summary>
 /// The open connections of this node: by session id, by generation (connection row id) once
 /// identified, and by room. Room lists are copy-on-write, so a fan-out reads one without locking.
+/// A room's stored messages go out through its <see cref="RoomDeliveryOrder"/>, in id order.
 /// Deliveries published by other nodes arrive here (<see cref="ILocalDelivery"/>).
 /// </summary>
-internal sealed class ConnectionRegistry : ILocalDelivery
+internal sealed class ConnectionRegistry(IMessageHistory history, ILogger<ConnectionRegistry> logger) : ILocalDelivery
 {
     private readonly ConcurrentDictionary<long, ClientConnection> _connections = new();
     private readonly ConcurrentDictionary<long, ClientConnection> _byGeneration = new();
     private readonly ConcurrentDictionary<string, ClientConnection[]> _rooms = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, RoomDeliveryOrder> _orders = new(StringComparer.Ordinal);
     private readonly Lock _roomsGate = new();
     private long _lastSessionId;
     private long _slowConsumers;
@@ -47,6 +52,7 @@ internal sealed class ConnectionRegistry : ILocalDelivery
                 if (remaining.Length == 0)
                 {
                     _rooms.TryRemove(membership.RoomId, out _);
+                    _orders.TryRemove(membership.RoomId, out _);
                 }
                 else
                 {
@@ -58,19 +64,58 @@ internal sealed class ConnectionRegistry : ILocalDelivery
 
     public ClientConnection? Find(long sessionId) => _connections.GetValueOrDefault(sessionId);
 
-    /// <summary>From now on the connection receives its room's and its device's deliveries.</summary>
-    public void Attach(ClientConnection connection, ConnectionMembership membership)
+    /// <summary>
+    /// From now on the connection receives its room's and its device's deliveries. The room's first
+    /// connection on this node starts its delivery order after <paramref name="lastMessageId"/>; later
+    /// ones join the order where it stands.
+    /// </summary>
+    public void Attach(ClientConnection connection, ConnectionMembership membership, long lastMessageId)
     {
         connection.Membership = membership;
         _byGeneration[membership.Generation] = connection;
         lock (_roomsGate)
         {
+            _orders.GetOrAdd(membership.RoomId, room => new RoomDeliveryOrder(room, lastMessageId, FetchBetweenAsync, logger));
             _rooms[membership.RoomId] = _rooms.TryGetValue(membership.RoomId, out var members) ? [.. members, connection] : [connection];
         }
     }
 
-    /// <returns>How many send queues took the frame.</returns>
-    public int SendToRoom(string roomId, string exceptDeviceId, ReadOnlyMemory<byte> frame)
+    /// <summary>
+    /// A frame for every connection in the room but the device's. A stored message (<paramref name="messageId"/>
+    /// above 0) waits for the room's earlier messages; anything else goes out at once.
+    /// </summary>
+    /// <returns>How many of this node's connections it is for.</returns>
+    public int SendToRoom(string roomId, string exceptDeviceId, ReadOnlyMemory<byte> frame, long messageId = 0, long previousMessageId = 0)
+    {
+        if (messageId == 0)
+        {
+            return SendToRoomNow(roomId, exceptDeviceId, frame);
+        }
+
+        if (!_orders.TryGetValue(roomId, out var order) || !_rooms.TryGetValue(roomId, out var members))
+        {
+            return 0;
+        }
+
+        order.Offer(new OrderedDelivery(messageId, previousMessageId, () => SendToRoomNow(roomId, exceptDeviceId, frame)));
+        return members.Count(c => c.Membership!.DeviceId != exceptDeviceId);
+    }
+
+    /// <summary>A stored message for one device in the room, in the room's id order.</summary>
+    /// <returns>How many of this node's connections it is for (0 when the device is elsewhere).</returns>
+    public int SendToDevice(string roomId, string deviceId, ReadOnlyMemory<byte> frame, long messageId, long previousMessageId)
+    {
+        if (!_orders.TryGetValue(roomId, out var order) || !_rooms.TryGetValue(roomId, out var members))
+        {
+            return 0;
+        }
+
+        // Offered even when the device is not here: the room's order must see every message to move on.
+        order.Offer(new OrderedDelivery(messageId, previousMessageId, () => SendToDeviceNow(roomId, deviceId, frame)));
+        return members.Count(c => c.Membership!.DeviceId == deviceId);
+    }
+
+    private int SendToRoomNow(string roomId, string exceptDeviceId, ReadOnlyMemory<byte> frame)
     {
         if (!_rooms.TryGetValue(roomId, out var members))
         {
@@ -89,8 +134,7 @@ internal sealed class ConnectionRegistry : ILocalDelivery
         return handedTo;
     }
 
-    /// <returns>How many send queues took the frame (an older connection of the device that is closing takes none).</returns>
-    public int SendToDevice(string roomId, string deviceId, ReadOnlyMemory<byte> frame)
+    private int SendToDeviceNow(string roomId, string deviceId, ReadOnlyMemory<byte> frame)
     {
         if (!_rooms.TryGetValue(roomId, out var members))
         {
@@ -119,15 +163,28 @@ internal sealed class ConnectionRegistry : ILocalDelivery
         switch (envelope.Kind)
         {
             case EnvelopeKind.ToRoom:
-                SendToRoom(envelope.RoomId, envelope.DeviceId, envelope.Frame);
+                SendToRoom(envelope.RoomId, envelope.DeviceId, envelope.Frame, envelope.MessageId, envelope.PreviousMessageId);
                 break;
             case EnvelopeKind.ToDevice:
-                SendToDevice(envelope.RoomId, envelope.DeviceId, envelope.Frame);
+                SendToDevice(envelope.RoomId, envelope.DeviceId, envelope.Frame, envelope.MessageId, envelope.PreviousMessageId);
                 break;
             case EnvelopeKind.CloseReplaced:
                 CloseGeneration(envelope.Generation, ConnectionNotifier.ReplacedCloseStatus, ConnectionNotifier.ReplacedReason);
                 break;
         }
+    }
+
+    /// <summary>Messages of the room that never reached this node, read back from the database, routed as they were sent.</summary>
+    private async Task<IReadOnlyList<OrderedDelivery>> FetchBetweenAsync(string roomId, long afterId, long beforeId)
+    {
+        var messages = await history.BetweenAsync(roomId, afterId, beforeId, CancellationToken.None);
+        return [.. messages.Select(m =>
+        {
+            ReadOnlyMemory<byte> frame = FrameWriter.Message(HistoryHandler.ToDelivered(m));
+            return new OrderedDelivery(m.Id, 0, m.Type == MessageType.Direct
+                ? () => SendToDeviceNow(roomId, m.ToDeviceId!, frame)
+                : () => SendToRoomNow(roomId, m.FromDeviceId, frame));
+        })];
     }
 
     public void CloseAll(WebSocketCloseStatus status, string reason)

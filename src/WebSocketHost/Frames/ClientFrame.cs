@@ -2,7 +2,7 @@ namespace Rooms.WebSocketHost.Frames;
 
 /// <summary>
 /// The fields a client frame may carry, read in one pass. A field sent with a JSON type other
-/// than string (or null) is reported in <see cref="WrongTypeField"/> instead of being guessed at.
+/// than the one it must have (or null) is reported in <see cref="WrongTypeField"/> instead of being guessed at.
 /// </summary>
 internal struct ClientFrame
 {
@@ -13,7 +13,11 @@ internal struct ClientFrame
     public string? Content;
     public string? TargetDeviceId;
     public string? Timestamp;
+    public string? Id;
+    public string? AfterMessageId;
+    public int? Limit;
     public string? WrongTypeField;
+    public string? WrongTypeExpected;
 
     public readonly bool LooksLikeIdentify => DeviceId is not null || Identity is not null;
 }

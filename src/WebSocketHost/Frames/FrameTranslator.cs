@@ -1,6 +1,7 @@
 using System.Text.Json;
 using MediatR;
 using Rooms.Application.Common;
+using Rooms.Application.Messages.History;
 using Rooms.Application.Messages.SendMessage;
 using Rooms.Application.Rooms.Identify;
 using Rooms.Application.Rooms.QueryRoom;
@@ -26,7 +27,7 @@ internal static class FrameTranslator
 
         if (frame.WrongTypeField is { } field)
         {
-            return Translation.Failed($"'{field}' must be a string");
+            return Translation.Failed($"'{field}' must be {frame.WrongTypeExpected ?? "a string"}");
         }
 
         switch (frame.Type)
@@ -36,11 +37,13 @@ internal static class FrameTranslator
             case "identify":
                 return Translation.For(new IdentifyCommand(session, frame.DeviceId, frame.Identity, frame.RoomId));
             case null:
-                return Translation.Failed("Missing 'type': expected \"message\" or \"query_room\"");
+                return Translation.Failed("Missing 'type': expected \"message\", \"query_room\" or \"history\"");
             case "message":
-                return Translation.For(new SendMessageCommand(session, frame.Content, frame.TargetDeviceId, frame.Timestamp));
+                return Translation.For(new SendMessageCommand(session, frame.Content, frame.TargetDeviceId, frame.Timestamp, frame.Id));
             case "query_room":
                 return Translation.For(new QueryRoomQuery(session));
+            case "history":
+                return Translation.For(new HistoryQuery(session, frame.AfterMessageId, frame.Limit));
             default:
                 return Translation.Failed(session.IsIdentified
                     ? $"Unknown message type: {frame.Type}"
@@ -116,6 +119,18 @@ internal static class FrameTranslator
         {
             frame.Timestamp = ReadString(ref reader, "timestamp", ref frame);
         }
+        else if (reader.ValueTextEquals("id"u8))
+        {
+            frame.Id = ReadString(ref reader, "id", ref frame);
+        }
+        else if (reader.ValueTextEquals("after_message_id"u8))
+        {
+            frame.AfterMessageId = ReadString(ref reader, "after_message_id", ref frame);
+        }
+        else if (reader.ValueTextEquals("limit"u8))
+        {
+            frame.Limit = ReadInt(ref reader, "limit", ref frame);
+        }
         else
         {
             // Unknown fields are ignored, so clients of later protocol versions keep working.
@@ -145,12 +160,36 @@ internal static class FrameTranslator
                 return "identify";
             }
 
+            if (reader.ValueTextEquals("history"u8))
+            {
+                return "history";
+            }
+
             return reader.GetString();
         }
 
         if (reader.TokenType != JsonTokenType.Null)
         {
             frame.WrongTypeField ??= "type";
+            reader.Skip();
+        }
+
+        return null;
+    }
+
+    /// <summary>A whole number; anything else (a fraction, a string, a number out of range) is the field's error.</summary>
+    private static int? ReadInt(ref Utf8JsonReader reader, string name, ref ClientFrame frame)
+    {
+        reader.Read();
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var value))
+        {
+            return value;
+        }
+
+        if (reader.TokenType != JsonTokenType.Null)
+        {
+            frame.WrongTypeField ??= name;
+            frame.WrongTypeExpected = "a whole number";
             reader.Skip();
         }
 
@@ -174,10 +213,15 @@ internal static class FrameTranslator
     }
 }
 
-/// <summary>A request to send through the mediator, or an error to send back.</summary>
-internal readonly record struct Translation(IBaseRequest? Request, string? Error)
+/// <summary>
+/// A request to send through the mediator, or an error to send back. A request is typed when it is
+/// made, so sending it needs no list of request types anywhere else: every request's result reaches
+/// the wire the same way (its handler replied itself; a failure becomes an error frame).
+/// </summary>
+internal readonly record struct Translation(IBaseRequest? Request, string? Error, Func<IMediator, Task<string?>>? Dispatch)
 {
-    public static Translation For(IBaseRequest request) => new(request, null);
+    public static Translation For<TValue>(IRequest<Result<TValue>> request) =>
+        new(request, null, async mediator => (await mediator.Send(request, CancellationToken.None)).Error);
 
-    public static Translation Failed(string error) => new(null, error);
+    public static Translation Failed(string error) => new(null, error, null);
 }

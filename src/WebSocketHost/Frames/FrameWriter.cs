@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Rooms.Application.Contracts;
@@ -6,7 +7,7 @@ using Rooms.Application.Contracts;
 namespace Rooms.WebSocketHost.Frames;
 
 /// <summary>
-/// Writes server frames as compact UTF-8 JSON with PROTOCOL.md's field names and order.
+/// Writes server frames as compact UTF-8 JSON with the field names and order of docs/protocol.md.
 /// Each frame is written once; a forwarded message's bytes are shared by all its recipients.
 /// </summary>
 internal static class FrameWriter
@@ -47,14 +48,51 @@ internal static class FrameWriter
         w.WriteEndArray();
     });
 
-    public static byte[] Message(DeliveredMessageDto message) => Write(message, static (w, m) =>
+    public static byte[] Message(DeliveredMessageDto message) => Write(message, WriteMessageBody);
+
+    public static byte[] Ack(AckDto ack) => Write(ack, static (w, a) =>
+    {
+        w.WriteString("type"u8, "ack"u8);
+        w.WriteString("id"u8, a.Id);
+        w.WriteString("message_id"u8, a.MessageId.ToString(CultureInfo.InvariantCulture));
+        w.WriteNumber("recipients"u8, a.Recipients);
+    });
+
+    public static byte[] History(HistoryDto history) => Write(history, static (w, h) =>
+    {
+        w.WriteString("type"u8, "history"u8);
+        w.WriteString("room_id"u8, h.RoomId);
+        w.WriteStartArray("messages"u8);
+        foreach (var message in h.Messages)
+        {
+            w.WriteStartObject();
+            WriteMessageBody(w, message);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteBoolean("has_more"u8, h.HasMore);
+    });
+
+    public static byte[] Presence(PresenceEventDto presence) => Write(presence, static (w, p) =>
+    {
+        w.WriteString("type"u8, "presence"u8);
+        w.WriteString("event"u8, p.Event);
+        w.WriteString("room_id"u8, p.RoomId);
+        w.WriteString("device_id"u8, p.DeviceId);
+        w.WriteString("identity"u8, p.Identity);
+    });
+
+    /// <summary>A delivered message: the seed's fields in the seed's order, then the extension's <c>message_id</c> (a string).</summary>
+    private static void WriteMessageBody(Utf8JsonWriter w, DeliveredMessageDto m)
     {
         w.WriteString("type"u8, "message"u8);
         w.WriteString("content"u8, m.Content);
         w.WriteString("from_device_id"u8, m.FromDeviceId);
         w.WriteString("message_type"u8, m.MessageType);
         w.WriteString("timestamp"u8, m.Timestamp);
-    });
+        w.WriteString("message_id"u8, m.MessageId.ToString(CultureInfo.InvariantCulture));
+    }
 
     // One scratch buffer and writer per thread: a frame costs only its final byte array.
     [ThreadStatic]

@@ -1,6 +1,7 @@
 using MediatR;
 using Microsoft.Extensions.Logging;
 using Rooms.Application.Common;
+using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
 
 namespace Rooms.Application.Connections.Disconnect;
@@ -8,6 +9,8 @@ namespace Rooms.Application.Connections.Disconnect;
 public sealed partial class DisconnectHandler(
     IRoomRepository repository,
     IPresence presence,
+    IClientNotifier notifier,
+    ProtocolSettings settings,
     IClock clock,
     ILogger<DisconnectHandler> logger) : IRequestHandler<DisconnectCommand, Result<bool>>
 {
@@ -20,7 +23,12 @@ public sealed partial class DisconnectHandler(
             return Result<bool>.Ok(false);
         }
 
-        await presence.LeaveAsync(session.RoomId!, member, cancellationToken);
+        // A member a newer connection replaced has not left: its device is still in a room.
+        if (await presence.LeaveAsync(session.RoomId!, member, cancellationToken) && settings.PresenceEvents)
+        {
+            notifier.SendPresence(session.RoomId!, member.DeviceId, new PresenceEventDto(PresenceEventDto.Left, session.RoomId!, member.DeviceId, member.Identity));
+        }
+
         LogDisconnected(member.DeviceId, session.RoomId!, session.ClientIp);
         try
         {

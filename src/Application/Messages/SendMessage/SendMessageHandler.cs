@@ -29,13 +29,15 @@ public sealed partial class SendMessageHandler(
             return Result<SendReceiptDto>.Fail($"Target device not found: {target}");
         }
 
+        var clientId = request.ClientMessageId;
+        var recipients = clientId is null ? 0 : await RecipientsAsync(roomId, from.DeviceId, target, cancellationToken);
         var sentAt = clock.UtcNow;
-        long messageId;
+        StoredMessage stored;
         try
         {
             // Durable before delivery: nothing is forwarded until its row is committed.
-            messageId = await messageStore.AppendAsync(
-                new NewMessage(roomId, from.DeviceId, target, type, request.Content!, sentAt), cancellationToken);
+            stored = await messageStore.AppendAsync(
+                new NewMessage(roomId, from.DeviceId, target, type, request.Content!, sentAt, clientId, recipients), cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -43,14 +45,42 @@ public sealed partial class SendMessageHandler(
             return Result<SendReceiptDto>.Fail("Message not delivered: storage unavailable, try again");
         }
 
+        if (stored.Duplicate)
+        {
+            // A resend of a message already stored (its ack was lost): the same ack again, nothing delivered twice.
+            LogDuplicate(from.DeviceId, clientId!, stored.Id);
+            notifier.SendAck(session, new AckDto(clientId!, stored.Id, stored.Recipients));
+            return Result<SendReceiptDto>.Ok(new SendReceiptDto(stored.Id, 0));
+        }
+
         var delivered = new DeliveredMessageDto(
-            request.Content!, from.DeviceId, type.ToName(), request.Timestamp ?? FieldRules.FormatTimestamp(sentAt), messageId);
+            request.Content!, from.DeviceId, type.ToName(), request.Timestamp ?? FieldRules.FormatTimestamp(sentAt), stored.Id, stored.PreviousIdInRoom);
         var handedTo = target is null
             ? notifier.SendToRoom(roomId, from.DeviceId, delivered)
             : notifier.SendToDevice(roomId, target, delivered);
-        LogForwarded(messageId, from.DeviceId, roomId, handedTo);
-        return Result<SendReceiptDto>.Ok(new SendReceiptDto(messageId, handedTo));
+        if (clientId is not null)
+        {
+            notifier.SendAck(session, new AckDto(clientId, stored.Id, recipients));
+        }
+
+        LogForwarded(stored.Id, from.DeviceId, roomId, handedTo);
+        return Result<SendReceiptDto>.Ok(new SendReceiptDto(stored.Id, handedTo));
     }
+
+    /// <summary>The devices a message is addressed to, on every node: the room's other members, or its one target.</summary>
+    private async Task<int> RecipientsAsync(string roomId, string fromDeviceId, string? target, CancellationToken cancellationToken)
+    {
+        if (target is not null)
+        {
+            return 1;
+        }
+
+        var members = await presence.MembersAsync(roomId, cancellationToken);
+        return members.Count(m => m.DeviceId != fromDeviceId);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} resent message {ClientMessageId}, stored before as {MessageId}: acknowledged again, not delivered again")]
+    private partial void LogDuplicate(string deviceId, string clientMessageId, long messageId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Device {DeviceId} sent to {TargetDeviceId}, not connected in room {RoomId}")]
     private partial void LogTargetNotFound(string deviceId, string targetDeviceId, string roomId);

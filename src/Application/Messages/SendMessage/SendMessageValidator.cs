@@ -1,6 +1,7 @@
 using FluentValidation;
 using Rooms.Application.Common;
 using Rooms.Domain;
+using Rooms.Domain.Messages;
 
 namespace Rooms.Application.Messages.SendMessage;
 
@@ -21,6 +22,10 @@ public sealed class SendMessageValidator : AbstractValidator<SendMessageCommand>
         RuleFor(c => c.TargetDeviceId)
             .Must(FieldRules.IsDeviceId).When(c => c.TargetDeviceId is not null)
             .WithMessage($"'target_device_id' must be 1-{ProtocolLimits.DeviceIdMaxLength} characters of A-Z a-z 0-9 _ - . :");
+
+        RuleFor(c => c.ClientMessageId)
+            .Must(ClientMessageId.IsValid).When(c => c.ClientMessageId is not null)
+            .WithMessage($"'id' must be 1-{ProtocolLimits.ClientMessageIdMaxLength} characters without control characters");
 
         RuleFor(c => c.Timestamp)
             .Must(FieldRules.IsIsoTimestamp).When(c => c.Timestamp is not null)

@@ -12,6 +12,8 @@ public sealed partial class IdentifyHandler(
     IRoomRepository repository,
     IPresence presence,
     IClientNotifier notifier,
+    IMessageHistory history,
+    ProtocolSettings settings,
     NodeIdentity node,
     IClock clock,
     ILogger<IdentifyHandler> logger) : IRequestHandler<IdentifyCommand, Result<RoomAssignedDto>>
@@ -54,19 +56,19 @@ public sealed partial class IdentifyHandler(
             // Joined (and, on a cluster, listening to the room) before the reply goes out, so whatever the room
             // sends after the client saw its reply reaches it; the reply is queued before attaching, so it comes first.
             var join = await presence.JoinAsync(roomId, member, cancellationToken);
+            var lastMessageId = await history.LastIdAsync(roomId, cancellationToken);
             var assigned = new RoomAssignedDto(roomId, status.ToWireName());
             notifier.SendRoomAssigned(session, assigned);
-            notifier.Attach(session);
+            notifier.Attach(session, lastMessageId);
             if (join.Superseded)
             {
                 // A newer connection of the device (on another node) joined first: it stays, this one goes.
                 LogSuperseded(deviceId, connectionRowId);
                 notifier.CloseReplaced(member);
             }
-            else if (join.Replaced is { } replaced)
+            else
             {
-                LogReplaced(deviceId, replaced.Generation, replaced.NodeId, connectionRowId);
-                notifier.CloseReplaced(replaced);
+                AnnounceAndReplace(member, roomId, join);
             }
 
             LogAssigned(deviceId, identity, roomId, assigned.Status, session.ClientIp);
@@ -76,6 +78,35 @@ public sealed partial class IdentifyHandler(
         {
             LogStorageFailed(ex, deviceId);
             return Result<RoomAssignedDto>.Fail("Identify failed: storage unavailable, try again");
+        }
+    }
+
+    /// <summary>
+    /// Closes the device's older connection. The room hears <c>joined</c> unless the device was already in
+    /// it (a reconnect into the same room changes nothing for the others); a room it moved out of hears <c>left</c>.
+    /// </summary>
+    private void AnnounceAndReplace(RoomMember member, string roomId, PresenceJoin join)
+    {
+        var movedFrom = join.Replaced is not null && join.ReplacedRoomId != roomId ? join.ReplacedRoomId : null;
+        if (join.Replaced is { } replaced)
+        {
+            LogReplaced(member.DeviceId, replaced.Generation, replaced.NodeId, member.Generation);
+            notifier.CloseReplaced(replaced);
+        }
+
+        if (!settings.PresenceEvents)
+        {
+            return;
+        }
+
+        if (movedFrom is not null)
+        {
+            notifier.SendPresence(movedFrom, member.DeviceId, new PresenceEventDto(PresenceEventDto.Left, movedFrom, member.DeviceId, join.Replaced!.Identity));
+        }
+
+        if (join.Replaced is null || movedFrom is not null)
+        {
+            notifier.SendPresence(roomId, member.DeviceId, new PresenceEventDto(PresenceEventDto.Joined, roomId, member.DeviceId, member.Identity));
         }
     }
 

@@ -5,7 +5,7 @@ using Rooms.Infrastructure.Persistence.Rows;
 
 namespace Rooms.Infrastructure.Persistence.Configurations;
 
-// Table and column names are PROTOCOL.md's, spelled out so that the monitoring queries
+// Table and column names are the original server's (docs/protocol.md, "Storage"), spelled out so that the monitoring queries
 // of the original server run unchanged.
 
 internal sealed class RoomConfiguration(ColumnTypes columns) : IEntityTypeConfiguration<RoomRow>
@@ -103,6 +103,24 @@ internal sealed class NodeConfiguration(ColumnTypes columns) : IEntityTypeConfig
         columns.AsciiId(builder.Property(n => n.Incarnation).HasColumnName("incarnation"), 32);
         columns.UtcTime(builder.Property(n => n.StartedAt).HasColumnName("started_at"));
         columns.UtcTime(builder.Property(n => n.LastSeenAt).HasColumnName("last_seen_at"));
+    }
+}
+
+internal sealed class ClientMessageIdConfiguration(ColumnTypes columns) : IEntityTypeConfiguration<ClientMessageIdRow>
+{
+    public void Configure(EntityTypeBuilder<ClientMessageIdRow> builder)
+    {
+        builder.ToTable("client_message_ids");
+        builder.HasKey(c => new { c.DeviceId, c.ClientMessageId });
+        columns.AsciiId(builder.Property(c => c.DeviceId).HasColumnName("device_id"), ProtocolLimits.DeviceIdMaxLength);
+        columns.BinaryText(builder.Property(c => c.ClientMessageId).HasColumnName("client_message_id"), ProtocolLimits.ClientMessageIdMaxLength);
+        builder.Property(c => c.MessageId).HasColumnName("message_id");
+        builder.Property(c => c.Recipients).HasColumnName("recipients");
+        columns.UtcTime(builder.Property(c => c.SentAt).HasColumnName("sent_at"));
+        builder.HasOne<MessageRow>().WithMany().HasForeignKey(c => c.MessageId).OnDelete(DeleteBehavior.Cascade);
+
+        // The janitor forgets ids older than the window by this index.
+        builder.HasIndex(c => c.SentAt).HasDatabaseName("ix_client_message_ids_sent_at");
     }
 }
 

@@ -1,6 +1,6 @@
 namespace Rooms.Infrastructure.Persistence.Rows;
 
-// Storage shapes of PROTOCOL.md's five tables. They are plain rows, kept apart from the Domain
+// Storage shapes of the tables (README, "Storage"; docs/protocol.md). They are plain rows, kept apart from the Domain
 // aggregates so that the schema can change without touching the rules, and the other way round.
 
 public sealed class RoomRow
@@ -79,6 +79,24 @@ public sealed class NodeRow
     public DateTime StartedAt { get; set; }
 
     public DateTime LastSeenAt { get; set; }
+}
+
+/// <summary>
+/// A message sent with a client id (it asked for an ack): the key that recognizes a resend, kept for
+/// <c>Database:ClientMessageIdWindow</c>. The primary key is what detects the repeat.
+/// </summary>
+public sealed class ClientMessageIdRow
+{
+    public required string DeviceId { get; set; }
+
+    public required string ClientMessageId { get; set; }
+
+    public long MessageId { get; set; }
+
+    /// <summary>How many devices the message was addressed to, for the repeated ack.</summary>
+    public int Recipients { get; set; }
+
+    public DateTime SentAt { get; set; }
 }
 
 /// <summary>

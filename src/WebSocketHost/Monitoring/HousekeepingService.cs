@@ -1,12 +1,17 @@
 using Rooms.Infrastructure.Cluster;
+using Rooms.Infrastructure.Messaging;
 
 namespace Rooms.WebSocketHost.Monitoring;
 
-/// <summary>Tells the database this node is alive, and closes the connection rows of nodes that are not.</summary>
-internal sealed partial class NodeHeartbeatService(
+/// <summary>
+/// Every <see cref="ClusterSettings.HeartbeatInterval"/>: tells the database this node is alive, closes
+/// the connection rows of nodes that are not, and forgets client message ids past their window.
+/// </summary>
+internal sealed partial class HousekeepingService(
     NodeLifecycle lifecycle,
+    ClientMessageIdJanitor clientIds,
     ClusterSettings settings,
-    ILogger<NodeHeartbeatService> logger) : BackgroundService
+    ILogger<HousekeepingService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -17,6 +22,7 @@ internal sealed partial class NodeHeartbeatService(
             try
             {
                 await lifecycle.HeartbeatAsync(stoppingToken);
+                await clientIds.ForgetExpiredAsync(stoppingToken);
                 if (failing)
                 {
                     failing = false;
@@ -25,7 +31,7 @@ internal sealed partial class NodeHeartbeatService(
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                // Logged once per outage: the database's own failures are logged where messages fail.
+                // Logged once per outage, not every interval.
                 if (!failing)
                 {
                     failing = true;

@@ -1,0 +1,45 @@
+using MediatR;
+using Microsoft.Extensions.Logging;
+using Rooms.Application.Common;
+using Rooms.Application.Contracts;
+using Rooms.Application.Ports;
+using Rooms.Domain.Messages;
+
+namespace Rooms.Application.Messages.History;
+
+public sealed partial class HistoryHandler(
+    IMessageHistory history,
+    IClientNotifier notifier,
+    ILogger<HistoryHandler> logger) : IRequestHandler<HistoryQuery, Result<HistoryDto>>
+{
+    public async Task<Result<HistoryDto>> Handle(HistoryQuery request, CancellationToken cancellationToken)
+    {
+        var session = request.Session;
+        var roomId = session.RoomId!;
+        (IReadOnlyList<HistoryMessage> Messages, bool HasMore) page;
+        try
+        {
+            page = await history.PageAsync(roomId, session.Member!.DeviceId, request.AfterId,
+                request.Limit ?? ProtocolSettings.DefaultHistoryLimit, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogReadFailed(ex, roomId);
+            return Result<HistoryDto>.Fail("History failed: storage unavailable, try again");
+        }
+
+        var answer = new HistoryDto(roomId, [.. page.Messages.Select(ToDelivered)], page.HasMore);
+        notifier.SendHistory(session, answer);
+        return Result<HistoryDto>.Ok(answer);
+    }
+
+    /// <summary>A stored message in the delivered format; its timestamp is the time it was stored.</summary>
+    public static DeliveredMessageDto ToDelivered(HistoryMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        return new DeliveredMessageDto(message.Content, message.FromDeviceId, message.Type.ToName(), FieldRules.FormatTimestamp(message.SentAt), message.Id);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reading the history of room {RoomId} failed")]
+    private partial void LogReadFailed(Exception exception, string roomId);
+}

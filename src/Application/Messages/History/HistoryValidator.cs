@@ -1,0 +1,22 @@
+using FluentValidation;
+using Rooms.Application.Common;
+
+namespace Rooms.Application.Messages.History;
+
+public sealed class HistoryValidator : AbstractValidator<HistoryQuery>
+{
+    public HistoryValidator()
+    {
+        RuleLevelCascadeMode = CascadeMode.Stop;
+
+        RuleFor(q => q.Session.IsIdentified).Equal(true).WithMessage(FieldRules.IdentifyFirst);
+
+        RuleFor(q => q.AfterMessageId)
+            .Must(FieldRules.IsMessageId).When(q => q.AfterMessageId is not null)
+            .WithMessage("'after_message_id' must be a message id: a string of digits, e.g. \"4790\"");
+
+        RuleFor(q => q.Limit)
+            .InclusiveBetween(1, ProtocolSettings.MaxHistoryLimit).When(q => q.Limit is not null)
+            .WithMessage($"'limit' must be a whole number from 1 to {ProtocolSettings.MaxHistoryLimit}");
+    }
+}

@@ -1,0 +1,21 @@
+using Rooms.Domain.Messages;
+
+namespace Rooms.Application.Ports;
+
+/// <summary>The read side of stored messages: keyset pages by id, on the (room_id, id) index.</summary>
+public interface IMessageHistory
+{
+    /// <summary>The room's messages with an id above <paramref name="afterId"/> that <paramref name="deviceId"/> could see (broadcasts, directs to or from it), oldest first.</summary>
+    /// <returns>At most <paramref name="limit"/> messages, and whether more follow.</returns>
+    Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> PageAsync(
+        string roomId, string deviceId, long afterId, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Every message of the room with an id strictly between the two, oldest first (filling a gap in live delivery).</summary>
+    Task<IReadOnlyList<HistoryMessage>> BetweenAsync(string roomId, long afterId, long beforeId, CancellationToken cancellationToken);
+
+    /// <summary>The id of the room's last stored message, 0 when it has none.</summary>
+    Task<long> LastIdAsync(string roomId, CancellationToken cancellationToken);
+}
+
+/// <param name="ToDeviceId">Null for a broadcast.</param>
+public sealed record HistoryMessage(long Id, string FromDeviceId, string? ToDeviceId, MessageType Type, string Content, DateTime SentAt);

@@ -1,0 +1,119 @@
+namespace Rooms.WebSocketHost.Connections;
+
+/// <summary>
+/// Hands one room's stored messages to this node's connections in message id order. Every message
+/// carries the id of the room's message before it; one that arrives before its predecessor (another
+/// node's publication still on its way) waits. A gap that does not close within
+/// <see cref="GapTimeout"/> (the predecessor was published while Redis was away, or not published to
+/// this node) is filled from the database, where the missing messages are already committed (ids are
+/// committed in order). So a device's live stream has no gaps and no reordering, and the last id it saw
+/// is a safe cursor for history.
+/// </summary>
+internal sealed partial class RoomDeliveryOrder(
+    string roomId,
+    long lastDelivered,
+    Func<string, long, long, Task<IReadOnlyList<OrderedDelivery>>> fetchBetween,
+    ILogger logger)
+{
+    public static readonly TimeSpan GapTimeout = TimeSpan.FromMilliseconds(200);
+
+    private readonly Lock _gate = new();
+    private readonly SortedList<long, OrderedDelivery> _waiting = [];
+    private long _lastDelivered = lastDelivered;
+    private Timer? _gapTimer;
+    private bool _filling;
+
+    public void Offer(OrderedDelivery delivery)
+    {
+        lock (_gate)
+        {
+            if (delivery.Id <= _lastDelivered || !_waiting.TryAdd(delivery.Id, delivery))
+            {
+                // Before this node's members joined, or already delivered (filled from the database).
+                return;
+            }
+
+            DrainLocked();
+        }
+    }
+
+    /// <summary>Delivers every waiting message whose predecessor was delivered; arms the gap timer for the rest.</summary>
+    private void DrainLocked()
+    {
+        while (_waiting.Count > 0 && _waiting.Values[0].PreviousId <= _lastDelivered)
+        {
+            var next = _waiting.Values[0];
+            _waiting.RemoveAt(0);
+            next.Deliver();
+            _lastDelivered = next.Id;
+        }
+
+        if (_waiting.Count == 0)
+        {
+            _gapTimer?.Dispose();
+            _gapTimer = null;
+        }
+        else if (_gapTimer is null && !_filling)
+        {
+            _gapTimer = new Timer(_ => _ = FillGapAsync(), null, GapTimeout, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private async Task FillGapAsync()
+    {
+        long after, before;
+        lock (_gate)
+        {
+            _gapTimer?.Dispose();
+            _gapTimer = null;
+            if (_waiting.Count == 0)
+            {
+                return;
+            }
+
+            _filling = true;
+            (after, before) = (_lastDelivered, _waiting.Keys[0]);
+        }
+
+        IReadOnlyList<OrderedDelivery> missing = [];
+        try
+        {
+            missing = await fetchBetween(roomId, after, before);
+        }
+        catch (Exception ex)
+        {
+            // The members miss these live; they are stored, and history has them.
+            LogFillFailed(ex, roomId, after, before);
+        }
+
+        lock (_gate)
+        {
+            _filling = false;
+            LogGapFilled(roomId, after, before, missing.Count);
+            foreach (var delivery in missing)
+            {
+                if (delivery.Id > _lastDelivered && delivery.Id < before)
+                {
+                    delivery.Deliver();
+                    _lastDelivered = delivery.Id;
+                }
+            }
+
+            if (_waiting.Count > 0)
+            {
+                _lastDelivered = Math.Max(_lastDelivered, _waiting.Values[0].PreviousId);
+            }
+
+            DrainLocked();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Room {RoomId}: messages between {AfterId} and {BeforeId} did not arrive from the other nodes in time; {Count} delivered from the database")]
+    private partial void LogGapFilled(string roomId, long afterId, long beforeId, int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Room {RoomId}: reading messages between {AfterId} and {BeforeId} to fill a delivery gap failed")]
+    private partial void LogFillFailed(Exception exception, string roomId, long afterId, long beforeId);
+}
+
+/// <param name="PreviousId">The room's message stored before this one (0 when none).</param>
+internal sealed record OrderedDelivery(long Id, long PreviousId, Action Deliver);

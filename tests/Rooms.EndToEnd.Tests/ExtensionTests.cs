@@ -1,0 +1,250 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Rooms.Infrastructure.Persistence;
+using Rooms.TestSupport;
+
+namespace Rooms.EndToEnd.Tests;
+
+/// <summary>
+/// The extensions of docs/protocol.md (message_id, ack and exactly-once sends, presence events, history)
+/// against the real server and a real database, once per provider.
+/// </summary>
+public abstract class ExtensionTests(DatabaseProvider provider) : IAsyncLifetime
+{
+    private readonly TestDatabase _database = TestDatabase.Create(provider);
+    private readonly List<TestClient> _clients = [];
+    private RoomsServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await RoomsServer.StartAsync(_database);
+
+    public async Task DisposeAsync()
+    {
+        foreach (var client in _clients)
+        {
+            await client.DisposeAsync();
+        }
+
+        await _server.DisposeAsync();
+        _database.Dispose();
+    }
+
+    [Fact]
+    public async Task Message_CarriesStoredRowIdAsString()
+    {
+        var (alice, roomId) = await Identified("alice");
+        var (bob, _) = await Identified("bob", roomId, ignorePresence: true);
+
+        await alice.SendObjectAsync(new { type = "message", content = "hi" });
+
+        var delivered = await bob.ReceiveAsync();
+        var id = await Rows(db => db.Messages.Select(m => m.Id).SingleAsync());
+        Assert.Equal(JsonValueKind.String, delivered.GetProperty("message_id").ValueKind);
+        Assert.Equal(id.ToString(System.Globalization.CultureInfo.InvariantCulture), delivered.GetProperty("message_id").GetString());
+    }
+
+    [Fact]
+    public async Task Ack_BroadcastWithId_AfterStoredAndHandedCountsRecipients()
+    {
+        var (alice, roomId) = await Identified("alice", ignorePresence: true);
+        var (bob, _) = await Identified("bob", roomId, ignorePresence: true);
+        var (carol, _) = await Identified("carol", roomId, ignorePresence: true);
+
+        await alice.SendObjectAsync(new { type = "message", content = "hi", id = "c-17" });
+
+        var ack = await alice.ReceiveAsync();
+        var messageId = (await bob.ReceiveAsync()).GetProperty("message_id").GetString();
+        Assert.Equal($$"""{"type":"ack","id":"c-17","message_id":"{{messageId}}","recipients":2}""", JsonSerializer.Serialize(ack));
+        Assert.Equal(messageId, (await carol.ReceiveAsync()).GetProperty("message_id").GetString());
+    }
+
+    [Fact]
+    public async Task Ack_DirectWithId_OneRecipient()
+    {
+        var (alice, roomId) = await Identified("alice", ignorePresence: true);
+        await Identified("bob", roomId, ignorePresence: true);
+
+        await alice.SendObjectAsync(new { type = "message", content = "psst", target_device_id = "bob", id = "d-1" });
+
+        var ack = await alice.ReceiveAsync();
+        Assert.Equal(("ack", 1), (ack.GetProperty("type").GetString(), ack.GetProperty("recipients").GetInt32()));
+    }
+
+    [Fact]
+    public async Task Resend_SameIdAfterReconnect_SameAckStoredAndDeliveredOnce()
+    {
+        var (alice, roomId) = await Identified("alice", ignorePresence: true);
+        var (bob, _) = await Identified("bob", roomId, ignorePresence: true);
+        await alice.SendObjectAsync(new { type = "message", content = "once", id = "c-7" });
+        var firstAck = await alice.ReceiveTextAsync();
+        Assert.Equal("once", (await bob.ReceiveAsync()).GetProperty("content").GetString());
+        await alice.CloseAsync();
+
+        var (again, _) = await Identified("alice", roomId, ignorePresence: true);
+        await again.SendObjectAsync(new { type = "message", content = "once", id = "c-7" });
+
+        Assert.Equal(firstAck, await again.ReceiveTextAsync());
+        await again.SendObjectAsync(new { type = "message", content = "marker" });
+        Assert.Equal("marker", (await bob.ReceiveAsync()).GetProperty("content").GetString());
+        Assert.Equal(1, await Rows(db => db.Messages.CountAsync(m => m.MessageContent == "once")));
+    }
+
+    [Fact]
+    public async Task SameIdFromAnotherDevice_IsANewMessage()
+    {
+        var (alice, roomId) = await Identified("alice", ignorePresence: true);
+        var (bob, _) = await Identified("bob", roomId, ignorePresence: true);
+
+        await alice.SendObjectAsync(new { type = "message", content = "from alice", id = "x" });
+        await bob.SendObjectAsync(new { type = "message", content = "from bob", id = "x" });
+
+        await ReceiveAck(alice);
+        await ReceiveAck(bob);
+        Assert.Equal(2, await Rows(db => db.Messages.CountAsync()));
+    }
+
+    [Theory]
+    [InlineData("""{"type":"message","content":"x","id":""}""", "'id' must be 1-64 characters")]
+    [InlineData("""{"type":"message","content":"x","id":"a\u0001"}""", "'id' must be 1-64 characters")]
+    [InlineData("""{"type":"message","content":"x","id":7}""", "'id' must be a string")]
+    [InlineData("""{"type":"history","limit":0}""", "'limit' must be a whole number from 1 to 500")]
+    [InlineData("""{"type":"history","limit":501}""", "'limit' must be a whole number from 1 to 500")]
+    [InlineData("""{"type":"history","limit":"10"}""", "'limit' must be a whole number")]
+    [InlineData("""{"type":"history","limit":2.5}""", "'limit' must be a whole number")]
+    [InlineData("""{"type":"history","after_message_id":"abc"}""", "'after_message_id' must be a message id")]
+    [InlineData("""{"type":"history","after_message_id":12}""", "'after_message_id' must be a string")]
+    public async Task BadExtensionFields_ErrorNamesFieldNothingStored(string frame, string expected)
+    {
+        var (alice, _) = await Identified("alice", ignorePresence: true);
+
+        await alice.SendAsync(frame);
+
+        await alice.ExpectErrorAsync(expected);
+        Assert.Equal(0, await Rows(db => db.Messages.CountAsync()));
+    }
+
+    [Fact]
+    public async Task IdOf64Characters_IsAccepted()
+    {
+        var (alice, _) = await Identified("alice", ignorePresence: true);
+        var id = new string('é', 64);
+
+        await alice.SendObjectAsync(new { type = "message", content = "x", id });
+
+        Assert.Equal(id, (await alice.ReceiveAsync()).GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task Presence_JoinAndLeave_OthersHearOnceReplacementInSameRoomSilent()
+    {
+        var (alice, roomId) = await Identified("alice");
+        var (bob, _) = await Identified("bob", roomId, ignorePresence: true);
+
+        var joined = await alice.ReceiveAsync();
+        Assert.Equal("""{"type":"presence","event":"joined","room_id":"ROOM","device_id":"bob","identity":"bob_user"}""".Replace("ROOM", roomId, StringComparison.Ordinal), JsonSerializer.Serialize(joined));
+
+        // bob reconnects into the same room: the older connection is replaced, nobody left.
+        var (bobAgain, _) = await Identified("bob", roomId, ignorePresence: true);
+        await bob.ExpectCloseAsync();
+        await bobAgain.SendObjectAsync(new { type = "message", content = "still me" });
+        Assert.Equal("message", (await alice.ReceiveAsync()).GetProperty("type").GetString());
+
+        await bobAgain.CloseAsync();
+        var left = await alice.ReceiveAsync();
+        Assert.Equal(("presence", "left", "bob"), (left.GetProperty("type").GetString(), left.GetProperty("event").GetString(), left.GetProperty("device_id").GetString()));
+        Assert.Equal("room_info", (await alice.QueryRoomAsync()).GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task Presence_SwitchedOff_NoEvents()
+    {
+        await _server.DisposeAsync();
+        _server = await RoomsServer.StartAsync(_database, "--Rooms:PresenceEvents=false");
+        var (alice, roomId) = await Identified("alice");
+        var (bob, _) = await Identified("bob", roomId);
+        await bob.CloseAsync();
+
+        Assert.Equal("room_info", (await alice.QueryRoomAsync()).GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task History_VisibleMessagesOldestFirstInDeliveredFormatPagedByKey()
+    {
+        var (alice, roomId) = await Identified("alice", ignorePresence: true);
+        var (bob, _) = await Identified("bob", roomId, ignorePresence: true);
+        var (carol, _) = await Identified("carol", roomId, ignorePresence: true);
+        var (outsider, _) = await Identified("outsider", ignorePresence: true);
+        await outsider.SendObjectAsync(new { type = "message", content = "elsewhere" });
+        foreach (var (client, message) in new (TestClient, object)[]
+        {
+            (alice, new { type = "message", content = "b1", id = "1" }),
+            (alice, new { type = "message", content = "to carol", target_device_id = "carol", id = "2" }),
+            (carol, new { type = "message", content = "to bob", target_device_id = "bob", id = "3" }),
+            (bob, new { type = "message", content = "bob to alice", target_device_id = "alice", id = "4" }),
+            (alice, new { type = "message", content = "b2", id = "5" }),
+        })
+        {
+            await client.SendObjectAsync(message);
+            await ReceiveAck(client);
+        }
+
+        Assert.Equal("b2", (await bob.ReceiveAsync()).GetProperty("content").GetString());
+
+        var all = await bob.HistoryAsync(null, null);
+        var firstPage = await bob.HistoryAsync(null, 2);
+        var secondPage = await bob.HistoryAsync(firstPage.GetProperty("messages")[1].GetProperty("message_id").GetString(), 2);
+
+        Assert.Equal(["b1", "to bob", "bob to alice", "b2"], Contents(all));
+        Assert.False(all.GetProperty("has_more").GetBoolean());
+        Assert.Equal(roomId, all.GetProperty("room_id").GetString());
+        Assert.Equal(["b1", "to bob"], Contents(firstPage));
+        Assert.True(firstPage.GetProperty("has_more").GetBoolean());
+        Assert.Equal(["bob to alice", "b2"], Contents(secondPage));
+        var stored = await Rows(db => db.Messages.SingleAsync(m => m.MessageContent == "to bob"));
+        var toBob = all.GetProperty("messages")[1];
+        Assert.Equal(
+            ["type", "content", "from_device_id", "message_type", "timestamp", "message_id"],
+            toBob.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(("carol", "direct", stored.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            (toBob.GetProperty("from_device_id").GetString(), toBob.GetProperty("message_type").GetString(), toBob.GetProperty("message_id").GetString()));
+    }
+
+    [Fact]
+    public async Task History_BeforeIdentify_IdentifyFirst()
+    {
+        var client = await TestClient.ConnectAsync(_server);
+        _clients.Add(client);
+        await client.ReceiveAsync();
+
+        await client.SendAsync("""{"type":"history"}""");
+
+        await client.ExpectErrorAsync("Identify first");
+    }
+
+    private static async Task ReceiveAck(TestClient client)
+    {
+        while ((await client.ReceiveAsync()).GetProperty("type").GetString() != "ack")
+        {
+        }
+    }
+
+    private static List<string> Contents(JsonElement history) =>
+        [.. history.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("content").GetString()!)];
+
+    private async Task<(TestClient Client, string RoomId)> Identified(string deviceId, string? roomId = null, bool ignorePresence = false)
+    {
+        var (client, room) = await TestClient.IdentifiedAsync(_server, deviceId, roomId);
+        client.IgnoresPresence = ignorePresence;
+        _clients.Add(client);
+        return (client, room.GetProperty("room_id").GetString()!);
+    }
+
+    private async Task<T> Rows<T>(Func<RoomsDbContext, Task<T>> query)
+    {
+        await using var db = _database.OpenContext();
+        return await query(db);
+    }
+}
+
+public sealed class SqliteExtensionTests() : ExtensionTests(DatabaseProvider.Sqlite);
+
+public sealed class MySqlExtensionTests() : ExtensionTests(DatabaseProvider.MySql);
