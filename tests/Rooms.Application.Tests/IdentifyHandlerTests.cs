@@ -22,6 +22,7 @@ public sealed class IdentifyHandlerTests
         _clock.Setup(c => c.UtcNow).Returns(TestData.Now);
         _presence.Setup(p => p.JoinAsync(It.IsAny<string>(), It.IsAny<RoomMember>(), It.IsAny<CancellationToken>())).ReturnsAsync(PresenceJoin.Added(null, null));
         _history.Setup(h => h.LastIdAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync(4811);
+        _presence.Setup(p => p.IsCurrentAsync(It.IsAny<RoomMember>(), It.IsAny<CancellationToken>())).ReturnsAsync(true);
     }
 
     private IdentifyHandler Handler() =>
@@ -166,6 +167,21 @@ public sealed class IdentifyHandlerTests
 
         await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "ROOM1"), CancellationToken.None);
 
+        _notifier.Verify(n => n.CloseReplaced(session.Member!));
+    }
+
+    [Fact]
+    public async Task Handle_NewerConnectionJoinedBeforeThisOneWasAttached_ClosesOwnConnection()
+    {
+        var session = TestData.NewSession();
+        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
+        _repository.Setup(r => r.RoomExistsAsync("ROOM1", It.IsAny<CancellationToken>())).ReturnsAsync(true);
+        _repository.Setup(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>())).ReturnsAsync(5);
+        _presence.Setup(p => p.IsCurrentAsync(It.IsAny<RoomMember>(), It.IsAny<CancellationToken>())).ReturnsAsync(false);
+
+        await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "ROOM1"), CancellationToken.None);
+
+        _notifier.Verify(n => n.Attach(session, 4811));
         _notifier.Verify(n => n.CloseReplaced(session.Member!));
     }
 

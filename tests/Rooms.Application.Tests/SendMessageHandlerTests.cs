@@ -86,4 +86,38 @@ public sealed class SendMessageHandlerTests
         Assert.Contains("not delivered", result.Error);
         _notifier.VerifyNoOtherCalls();
     }
+
+    [Fact]
+    public async Task Handle_WithClientId_AckAfterDeliveryCountingEveryOtherMember()
+    {
+        _presence.Setup(p => p.MembersAsync("ABC123", It.IsAny<CancellationToken>())).ReturnsAsync(TestData.MembersOf(_alice, _bob, TestData.IdentifiedSession("carol")));
+        var sequence = new MockSequence();
+        _notifier.InSequence(sequence).Setup(n => n.SendToRoom("ABC123", "alice", It.IsAny<DeliveredMessageDto>())).Returns(1);
+        _notifier.InSequence(sequence).Setup(n => n.SendAck(_alice, new AckDto("c-17", 4812, 2)));
+
+        await Handler().Handle(new SendMessageCommand(_alice, "hi", null, null, "c-17"), CancellationToken.None);
+
+        _store.Verify(s => s.AppendAsync(It.Is<NewMessage>(m => m.ClientMessageId == "c-17" && m.Recipients == 2), It.IsAny<CancellationToken>()));
+        _notifier.Verify(n => n.SendAck(_alice, new AckDto("c-17", 4812, 2)));
+    }
+
+    [Fact]
+    public async Task Handle_ResendOfStoredMessage_SameAckAgainNothingDelivered()
+    {
+        _store.Setup(s => s.AppendAsync(It.IsAny<NewMessage>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoredMessage(4700, 0, Duplicate: true, Recipients: 3));
+
+        await Handler().Handle(new SendMessageCommand(_alice, "psst", "bob", null, "c-9"), CancellationToken.None);
+
+        _notifier.Verify(n => n.SendAck(_alice, new AckDto("c-9", 4700, 3)));
+        _notifier.Verify(n => n.SendToDevice(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<DeliveredMessageDto>()), Times.Never);
+        _notifier.Verify(n => n.SendToRoom(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<DeliveredMessageDto>()), Times.Never);
+    }
+
+    [Fact]
+    public async Task Handle_WithoutClientId_NoAck()
+    {
+        await Handler().Handle(new SendMessageCommand(_alice, "hi", null, null), CancellationToken.None);
+
+        _notifier.Verify(n => n.SendAck(It.IsAny<Sessions.ClientSession>(), It.IsAny<AckDto>()), Times.Never);
+    }
 }

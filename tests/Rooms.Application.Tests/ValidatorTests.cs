@@ -1,4 +1,5 @@
 using Rooms.Application.Common;
+using Rooms.Application.Messages.History;
 using Rooms.Application.Messages.SendMessage;
 using Rooms.Application.Rooms.Identify;
 using Rooms.Application.Rooms.QueryRoom;
@@ -128,4 +129,66 @@ public sealed class QueryRoomValidatorTests
     [Fact]
     public void Validate_Identified_Passes() =>
         Assert.True(new QueryRoomValidator().Validate(new QueryRoomQuery(TestData.IdentifiedSession("a"))).IsValid);
+}
+
+public sealed class ClientMessageIdValidatorTests
+{
+    private static string? ErrorFor(string? id)
+    {
+        var result = new SendMessageValidator(new ProtocolSettings()).Validate(new SendMessageCommand(TestData.IdentifiedSession("alice"), "hi", null, null, id));
+        return result.IsValid ? null : result.Errors[0].ErrorMessage;
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("c-17")]
+    [InlineData("日本語 ok")]
+    public void Validate_AbsentOrWellFormed_Passes(string? id) => Assert.Null(ErrorFor(id));
+
+    [Fact]
+    public void Validate_SixtyFourCharacters_Passes() => Assert.Null(ErrorFor(new string('x', 64)));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("tab\there")]
+    public void Validate_EmptyOrControlCharacters_NamesId(string id) =>
+        Assert.StartsWith("'id' must be 1-64 characters", ErrorFor(id));
+
+    [Fact]
+    public void Validate_SixtyFiveCharacters_NamesId() => Assert.StartsWith("'id' must be", ErrorFor(new string('x', 65)));
+}
+
+public sealed class HistoryValidatorTests
+{
+    private static string? ErrorFor(string? after, int? limit, bool identified = true)
+    {
+        var session = identified ? TestData.IdentifiedSession("alice") : TestData.NewSession();
+        var result = new HistoryValidator().Validate(new HistoryQuery(session, after, limit));
+        return result.IsValid ? null : result.Errors[0].ErrorMessage;
+    }
+
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData("0", 1)]
+    [InlineData("4790", 500)]
+    [InlineData("999999999999999999", 100)]
+    public void Validate_WellFormed_Passes(string? after, int? limit) => Assert.Null(ErrorFor(after, limit));
+
+    [Fact]
+    public void Validate_NotIdentified_SaysIdentifyFirst() => Assert.Equal(FieldRules.IdentifyFirst, ErrorFor(null, null, identified: false));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("-1")]
+    [InlineData("12a")]
+    [InlineData("9999999999999999999")]
+    public void Validate_BadCursor_NamesAfterMessageId(string after) =>
+        Assert.StartsWith("'after_message_id' must be a message id", ErrorFor(after, null));
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    [InlineData(501)]
+    public void Validate_LimitOutOfRange_NamesLimit(int limit) =>
+        Assert.Equal("'limit' must be a whole number from 1 to 500", ErrorFor(null, limit));
 }

@@ -55,7 +55,7 @@ public sealed class TestClient : IAsyncDisposable
 
         await SendAsync(JsonSerializer.Serialize(identify));
         var room = await ReceiveAsync();
-        Assert.Equal("room", room.GetProperty("type").GetString());
+        Assert.True(room.GetProperty("type").GetString() == "room", $"expected a room frame, got {room}");
         return room;
     }
 

@@ -26,7 +26,7 @@ public sealed class RoomRepository(IDbContextFactory<RoomsDbContext> contexts) :
     /// <c>devices</c> row: one of them fails with a duplicate key or a deadlock. Both connects are
     /// real, so the loser's unit of work is simply done again (it then finds the row).
     /// </summary>
-    private const int MaxConnectionAttempts = 3;
+    private const int MaxConnectionAttempts = 5;
 
     public async Task<long> RecordConnectionAsync(NewConnection connection, CancellationToken cancellationToken)
     {
@@ -37,12 +37,15 @@ public sealed class RoomRepository(IDbContextFactory<RoomsDbContext> contexts) :
             {
                 return await RecordConnectionOnceAsync(connection, cancellationToken);
             }
-            catch (DbUpdateException) when (attempt < MaxConnectionAttempts)
+            catch (Exception ex) when (ex is DbUpdateException or System.Data.Common.DbException && attempt < MaxConnectionAttempts)
             {
                 if (connection.RoomIsNew && await RoomExistsAsync(connection.RoomId, cancellationToken))
                 {
                     throw new RoomIdTakenException(connection.RoomId);
                 }
+
+                // Deadlock victims retry at once in step; a little jitter lets one of them through.
+                await Task.Delay(Random.Shared.Next(5, 25) * attempt, cancellationToken);
             }
         }
     }

@@ -60,9 +60,11 @@ public sealed partial class IdentifyHandler(
             var assigned = new RoomAssignedDto(roomId, status.ToWireName());
             notifier.SendRoomAssigned(session, assigned);
             notifier.Attach(session, lastMessageId);
-            if (join.Superseded)
+
+            // A newer connection that joined before this one was attached could not reach it to close it: look again.
+            if (join.Superseded || !await presence.IsCurrentAsync(member, cancellationToken))
             {
-                // A newer connection of the device (on another node) joined first: it stays, this one goes.
+                // A newer connection of the device joined first: it stays, this one goes.
                 LogSuperseded(deviceId, connectionRowId);
                 notifier.CloseReplaced(member);
             }

@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Moq;
+using Rooms.Application.Contracts;
+using Rooms.Application.Messages.History;
+using Rooms.Application.Ports;
+using Rooms.Domain.Messages;
+
+namespace Rooms.Application.Tests;
+
+public sealed class HistoryHandlerTests
+{
+    private readonly Mock<IMessageHistory> _history = new();
+    private readonly Mock<IClientNotifier> _notifier = new();
+
+    private HistoryHandler Handler() => new(_history.Object, _notifier.Object, NullLogger<HistoryHandler>.Instance);
+
+    [Fact]
+    public async Task Handle_Page_ReadsAfterCursorForAskerAndRepliesInDeliveredFormat()
+    {
+        var bob = TestData.IdentifiedSession("bob");
+        _history.Setup(h => h.PageAsync("ABC123", "bob", 4790, 2, It.IsAny<CancellationToken>())).ReturnsAsync(
+            ([new HistoryMessage(4791, "alice", null, MessageType.Broadcast, "hi", TestData.Now),
+              new HistoryMessage(4795, "carol", "bob", MessageType.Direct, "psst", TestData.Now)], true));
+
+        var result = await Handler().Handle(new HistoryQuery(bob, "4790", 2), CancellationToken.None);
+
+        var expected = new HistoryDto("ABC123",
+            [new DeliveredMessageDto("hi", "alice", "broadcast", "2024-01-20T12:34:56.789Z", 4791),
+             new DeliveredMessageDto("psst", "carol", "direct", "2024-01-20T12:34:56.789Z", 4795)], true);
+        Assert.Equal(expected.Messages, result.Value!.Messages);
+        Assert.True(result.Value.HasMore);
+        _notifier.Verify(n => n.SendHistory(bob, result.Value));
+    }
+
+    [Fact]
+    public async Task Handle_NoCursorNoLimit_FromTheStartWithDefaultLimit()
+    {
+        var bob = TestData.IdentifiedSession("bob");
+        _history.Setup(h => h.PageAsync("ABC123", "bob", 0, 100, It.IsAny<CancellationToken>())).ReturnsAsync(([], false));
+
+        var result = await Handler().Handle(new HistoryQuery(bob, null, null), CancellationToken.None);
+
+        Assert.Empty(result.Value!.Messages);
+        _history.Verify(h => h.PageAsync("ABC123", "bob", 0, 100, It.IsAny<CancellationToken>()));
+    }
+
+    [Fact]
+    public async Task Handle_StorageFails_ErrorAndNoReply()
+    {
+        _history.Setup(h => h.PageAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<long>(), It.IsAny<int>(), It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new InvalidOperationException("db down"));
+
+        var result = await Handler().Handle(new HistoryQuery(TestData.IdentifiedSession("bob"), null, null), CancellationToken.None);
+
+        Assert.StartsWith("History failed", result.Error);
+        _notifier.VerifyNoOtherCalls();
+    }
+}

@@ -1,0 +1,132 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Rooms.Application.Ports;
+using Rooms.Domain.Messages;
+using Rooms.Infrastructure.Messaging;
+using Rooms.Infrastructure.Persistence;
+using Rooms.Infrastructure.Persistence.Rows;
+
+namespace Rooms.Infrastructure.Tests;
+
+/// <summary>What the extensions need of storage: resends recognized by the database, each room's previous id, keyset history.</summary>
+public sealed class MessageExtensionsStoreTests
+{
+    private static NewMessage Message(string room, string from, string content, string? clientId = null, string? to = null, int recipients = 0) =>
+        new(room, from, to, to is null ? MessageType.Broadcast : MessageType.Direct, content, DateTime.UtcNow, clientId, recipients);
+
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.MySql)]
+    public async Task AppendAsync_SameClientIdOfSameDevice_DuplicateWithFirstIdAndRecipientsStoredOnce(DatabaseProvider provider)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(provider);
+        await fixture.SeedRoomAsync("ROOM01", "a", "b");
+        var store = fixture.Services.GetRequiredService<IMessageStore>();
+
+        var first = await store.AppendAsync(Message("ROOM01", "a", "hello", "c-1", recipients: 3), CancellationToken.None);
+        var again = await store.AppendAsync(Message("ROOM01", "a", "hello", "c-1", recipients: 5), CancellationToken.None);
+        var otherDevice = await store.AppendAsync(Message("ROOM01", "b", "hello", "c-1"), CancellationToken.None);
+        var caseDiffers = await store.AppendAsync(Message("ROOM01", "a", "hello", "C-1"), CancellationToken.None);
+
+        Assert.False(first.Duplicate);
+        Assert.Equal(new StoredMessage(first.Id, 0, Duplicate: true, Recipients: 3), again);
+        Assert.False(otherDevice.Duplicate);
+        Assert.False(caseDiffers.Duplicate);
+        Assert.Equal(3, (await fixture.MessagesAsync()).Count);
+    }
+
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.MySql)]
+    public async Task AppendAsync_ResendInTheSameBatch_OneRowBothGetItsId(DatabaseProvider provider)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(provider);
+        await fixture.SeedRoomAsync("ROOM01", "a");
+        var store = fixture.Services.GetRequiredService<IMessageStore>();
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => store.AppendAsync(Message("ROOM01", "a", "x", "same"), CancellationToken.None).AsTask()));
+
+        Assert.Single(await fixture.MessagesAsync());
+        Assert.Single(results.Select(r => r.Id).Distinct());
+        Assert.Equal(19, results.Count(r => r.Duplicate));
+    }
+
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.MySql)]
+    public async Task AppendAsync_PreviousIdInRoom_ChainsEachRoomsMessages(DatabaseProvider provider)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(provider);
+        await fixture.SeedRoomAsync("ROOM01", "a");
+        await fixture.SeedRoomAsync("ROOM02", "b");
+        var store = fixture.Services.GetRequiredService<IMessageStore>();
+
+        var stored = await Task.WhenAll(Enumerable.Range(0, 60).Select(i =>
+            store.AppendAsync(i % 2 == 0 ? Message("ROOM01", "a", $"{i}") : Message("ROOM02", "b", $"{i}"), CancellationToken.None).AsTask()));
+
+        var rows = (await fixture.MessagesAsync()).ToDictionary(r => r.Id);
+        foreach (var room in new[] { "ROOM01", "ROOM02" })
+        {
+            var ids = rows.Values.Where(r => r.RoomId == room).Select(r => r.Id).Order().ToList();
+            var previous = stored.Where(s => rows[s.Id].RoomId == room).ToDictionary(s => s.Id, s => s.PreviousIdInRoom);
+            Assert.Equal([0L, .. ids[..^1]], ids.Select(id => previous[id]));
+        }
+    }
+
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.MySql)]
+    public async Task History_PageBetweenAndLastId_ByKeyWithVisibility(DatabaseProvider provider)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(provider);
+        await fixture.SeedRoomAsync("ROOM01", "a", "b", "c");
+        await fixture.SeedRoomAsync("ROOM02", "z");
+        var store = fixture.Services.GetRequiredService<IMessageStore>();
+        var history = fixture.Services.GetRequiredService<IMessageHistory>();
+        var ids = new List<long>();
+        foreach (var message in new[]
+        {
+            Message("ROOM01", "a", "b1"), Message("ROOM01", "a", "a to c", to: "c"), Message("ROOM02", "z", "elsewhere"),
+            Message("ROOM01", "c", "c to b", to: "b"), Message("ROOM01", "a", "b2"),
+        })
+        {
+            ids.Add((await store.AppendAsync(message, CancellationToken.None)).Id);
+        }
+
+        var (page1, more1) = await history.PageAsync("ROOM01", "b", 0, 2, CancellationToken.None);
+        var (page2, more2) = await history.PageAsync("ROOM01", "b", page1[^1].Id, 2, CancellationToken.None);
+        var between = await history.BetweenAsync("ROOM01", ids[0], ids[4], CancellationToken.None);
+
+        Assert.Equal(["b1", "c to b"], page1.Select(m => m.Content));
+        Assert.True(more1);
+        Assert.Equal(["b2"], page2.Select(m => m.Content));
+        Assert.False(more2);
+        Assert.Equal(new HistoryMessage(ids[3], "c", "b", MessageType.Direct, "c to b", page1[1].SentAt), page1[1]);
+        Assert.Equal(["a to c", "c to b"], between.Select(m => m.Content));
+        Assert.Equal(ids[4], await history.LastIdAsync("ROOM01", CancellationToken.None));
+        Assert.Equal(0, await history.LastIdAsync("EMPTY1", CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.MySql)]
+    public async Task Janitor_ForgetsIdsPastWindow_ThenTheSameIdIsANewMessage(DatabaseProvider provider)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(provider);
+        await fixture.SeedRoomAsync("ROOM01", "a");
+        var store = fixture.Services.GetRequiredService<IMessageStore>();
+        var first = await store.AppendAsync(Message("ROOM01", "a", "old", "c-1") with { SentAt = DateTime.UtcNow.AddDays(-2) }, CancellationToken.None);
+        await store.AppendAsync(Message("ROOM01", "a", "recent", "c-2"), CancellationToken.None);
+
+        var forgotten = await fixture.Services.GetRequiredService<ClientMessageIdJanitor>().ForgetExpiredAsync(CancellationToken.None);
+        var resent = await store.AppendAsync(Message("ROOM01", "a", "old", "c-1"), CancellationToken.None);
+        var recentAgain = await store.AppendAsync(Message("ROOM01", "a", "recent", "c-2"), CancellationToken.None);
+
+        Assert.Equal(1, forgotten);
+        Assert.False(resent.Duplicate);
+        Assert.NotEqual(first.Id, resent.Id);
+        Assert.True(recentAgain.Duplicate);
+        await using var db = fixture.Database.OpenContext();
+        Assert.Equal(2, await db.Set<ClientMessageIdRow>().CountAsync());
+    }
+}
