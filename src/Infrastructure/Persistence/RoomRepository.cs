@@ -37,7 +37,7 @@ public sealed class RoomRepository(IDbContextFactory<RoomsDbContext> contexts) :
             {
                 return await RecordConnectionOnceAsync(connection, cancellationToken);
             }
-            catch (Exception ex) when (ex is DbUpdateException or System.Data.Common.DbException && attempt < MaxConnectionAttempts)
+            catch (Exception ex) when (IsWriteConflict(ex) && attempt < MaxConnectionAttempts)
             {
                 if (connection.RoomIsNew && await RoomExistsAsync(connection.RoomId, cancellationToken))
                 {
@@ -48,6 +48,20 @@ public sealed class RoomRepository(IDbContextFactory<RoomsDbContext> contexts) :
                 await Task.Delay(Random.Shared.Next(5, 25) * attempt, cancellationToken);
             }
         }
+    }
+
+    /// <summary>A failed write (duplicate key, deadlock), also when Pomelo wraps it as a transient failure.</summary>
+    private static bool IsWriteConflict(Exception? exception)
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            if (exception is DbUpdateException or System.Data.Common.DbException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private async Task<long> RecordConnectionOnceAsync(NewConnection connection, CancellationToken cancellationToken)
