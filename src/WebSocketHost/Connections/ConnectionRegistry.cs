@@ -98,7 +98,7 @@ internal sealed class ConnectionRegistry(IMessageHistory history, ILogger<Connec
         }
 
         order.Offer(new OrderedDelivery(messageId, previousMessageId, () => SendToRoomNow(roomId, exceptDeviceId, frame)));
-        return members.Count(c => c.Membership!.DeviceId != exceptDeviceId);
+        return members.Length - CountDevice(members, exceptDeviceId);
     }
 
     /// <summary>A stored message for one device in the room, in the room's id order.</summary>
@@ -112,7 +112,22 @@ internal sealed class ConnectionRegistry(IMessageHistory history, ILogger<Connec
 
         // Offered even when the device is not here: the room's order must see every message to move on.
         order.Offer(new OrderedDelivery(messageId, previousMessageId, () => SendToDeviceNow(roomId, deviceId, frame)));
-        return members.Count(c => c.Membership!.DeviceId == deviceId);
+        return CountDevice(members, deviceId);
+    }
+
+    /// <summary>No LINQ on the message path: a closure per message per room adds up.</summary>
+    private static int CountDevice(ClientConnection[] members, string deviceId)
+    {
+        var count = 0;
+        foreach (var connection in members)
+        {
+            if (connection.Membership!.DeviceId == deviceId)
+            {
+                count++;
+            }
+        }
+
+        return count;
     }
 
     private int SendToRoomNow(string roomId, string exceptDeviceId, ReadOnlyMemory<byte> frame)
