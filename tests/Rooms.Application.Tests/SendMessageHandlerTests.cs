@@ -23,7 +23,10 @@ public sealed class SendMessageHandlerTests
         _clock.Setup(c => c.UtcNow).Returns(TestData.Now);
         _presence.Setup(p => p.FindAsync("ABC123", "bob", It.IsAny<CancellationToken>())).ReturnsAsync(_bob.Member);
         _presence.Setup(p => p.FindAsync("ABC123", "alice", It.IsAny<CancellationToken>())).ReturnsAsync(_alice.Member);
-        _store.Setup(s => s.AppendAsync(It.IsAny<NewMessage>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoredMessage(4812, 4790));
+        // Like the real store: the delivery runs at the commit, before the sender resumes.
+        _store.Setup(s => s.AppendAsync(It.IsAny<NewMessage>(), It.IsAny<CancellationToken>()))
+            .Callback<NewMessage, CancellationToken>((m, _) => m.OnCommitted?.Invoke(new StoredMessage(4812, 4790)))
+            .ReturnsAsync(new StoredMessage(4812, 4790));
         _notifier.Setup(n => n.SendToRoom("ABC123", "alice", It.IsAny<DeliveredMessageDto>())).Returns(2);
         _notifier.Setup(n => n.SendToDevice("ABC123", "bob", It.IsAny<DeliveredMessageDto>())).Returns(1);
     }
@@ -38,7 +41,8 @@ public sealed class SendMessageHandlerTests
 
         Assert.Equal(new SendReceiptDto(4812, 2), result.Value);
         _store.Verify(s => s.AppendAsync(
-            new NewMessage("ABC123", "alice", null, MessageType.Broadcast, "hi all", TestData.Now), It.IsAny<CancellationToken>()));
+            It.Is<NewMessage>(m => Fields(m) == new NewMessage("ABC123", "alice", null, MessageType.Broadcast, "hi all", TestData.Now, null, 0, null)),
+            It.IsAny<CancellationToken>()));
         _notifier.Verify(n => n.SendToRoom("ABC123", "alice", new DeliveredMessageDto("hi all", "alice", "broadcast", "2024-01-20T12:34:56Z", 4812, 4790)));
         _notifier.Verify(n => n.SendToDevice(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<DeliveredMessageDto>()), Times.Never);
     }
@@ -120,4 +124,7 @@ public sealed class SendMessageHandlerTests
 
         _notifier.Verify(n => n.SendAck(It.IsAny<Sessions.ClientSession>(), It.IsAny<AckDto>()), Times.Never);
     }
+
+    /// <summary>The message without its delivery callback, to compare by value.</summary>
+    private static NewMessage Fields(NewMessage message) => message with { OnCommitted = null };
 }

@@ -98,6 +98,23 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
             return;
         }
 
+        // Deliveries first, in id order, on this one thread; then the senders resume (acks follow their deliveries).
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (!stored[i].Duplicate && batch[i].Message.OnCommitted is { } onCommitted)
+            {
+                try
+                {
+                    onCommitted(stored[i]);
+                }
+                catch (Exception ex)
+                {
+                    // The row is committed: one failed hand-off must not fail the others or the sender.
+                    LogOnCommittedFailed(ex, stored[i].Id);
+                }
+            }
+        }
+
         for (var i = 0; i < batch.Count; i++)
         {
             batch[i].Committed.TrySetResult(stored[i]);
@@ -112,6 +129,9 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Slow commit: {Count} messages took {Milliseconds} ms; their senders waited as long")]
     private partial void LogSlowCommit(int count, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Handing message {MessageId} to its recipients failed after it was committed")]
+    private partial void LogOnCommittedFailed(Exception exception, long messageId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Committing a batch of {Count} messages failed; their senders get an error")]
     private partial void LogBatchFailed(Exception exception, int count);

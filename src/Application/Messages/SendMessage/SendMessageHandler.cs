@@ -32,12 +32,24 @@ public sealed partial class SendMessageHandler(
         var clientId = request.ClientMessageId;
         var recipients = clientId is null ? 0 : await RecipientsAsync(roomId, from.DeviceId, target, cancellationToken);
         var sentAt = clock.UtcNow;
+        var timestamp = request.Timestamp ?? FieldRules.FormatTimestamp(sentAt);
+        var handedTo = 0;
+
+        // Handed to the recipients by the store right at the commit, so a room's messages go out in id order.
+        void Deliver(StoredMessage committed)
+        {
+            var delivered = new DeliveredMessageDto(request.Content!, from.DeviceId, type.ToName(), timestamp, committed.Id, committed.PreviousIdInRoom);
+            handedTo = target is null
+                ? notifier.SendToRoom(roomId, from.DeviceId, delivered)
+                : notifier.SendToDevice(roomId, target, delivered);
+        }
+
         StoredMessage stored;
         try
         {
             // Durable before delivery: nothing is forwarded until its row is committed.
             stored = await messageStore.AppendAsync(
-                new NewMessage(roomId, from.DeviceId, target, type, request.Content!, sentAt, clientId, recipients), cancellationToken);
+                new NewMessage(roomId, from.DeviceId, target, type, request.Content!, sentAt, clientId, recipients, Deliver), cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -53,11 +65,6 @@ public sealed partial class SendMessageHandler(
             return Result<SendReceiptDto>.Ok(new SendReceiptDto(stored.Id, 0));
         }
 
-        var delivered = new DeliveredMessageDto(
-            request.Content!, from.DeviceId, type.ToName(), request.Timestamp ?? FieldRules.FormatTimestamp(sentAt), stored.Id, stored.PreviousIdInRoom);
-        var handedTo = target is null
-            ? notifier.SendToRoom(roomId, from.DeviceId, delivered)
-            : notifier.SendToDevice(roomId, target, delivered);
         if (clientId is not null)
         {
             notifier.SendAck(session, new AckDto(clientId, stored.Id, recipients));
