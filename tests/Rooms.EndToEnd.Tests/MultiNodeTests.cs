@@ -183,6 +183,7 @@ public sealed class MultiNodeTests : IAsyncLifetime
         var a = await Node("node-a");
         var (alice, room) = await Identified(a, "alice");
         var roomId = room.GetProperty("room_id").GetString()!;
+        var (watcher, _) = await Identified(a, "watcher", roomId, presence: true);
         var port = MariaDbServer.FreePort();
         var workDir = Directory.CreateTempSubdirectory("rooms-node-").FullName;
         try
@@ -193,13 +194,16 @@ public sealed class MultiNodeTests : IAsyncLifetime
                 await using var victim = await TestClient.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/"));
                 await victim.ReceiveAsync();
                 await victim.IdentifyAsync("victim", roomId);
-                Assert.Equal(2, (await alice.QueryRoomAsync()).GetProperty("total_clients").GetInt32());
+                Assert.Equal(3, (await alice.QueryRoomAsync()).GetProperty("total_clients").GetInt32());
+                Assert.Equal(("joined", "victim"), Event(await watcher.ReceiveAsync()));
 
                 doomed.Process.Kill(entireProcessTree: true);
                 await doomed.Process.WaitForExitAsync();
             }
 
-            await WaitUntil(async () => (await alice.QueryRoomAsync()).GetProperty("total_clients").GetInt32() == 1);
+            // Its presence expires; the node that prunes it tells the room, once.
+            Assert.Equal(("left", "victim"), Event(await watcher.ReceiveAsync(Bound)));
+            await WaitUntil(async () => (await alice.QueryRoomAsync()).GetProperty("total_clients").GetInt32() == 2);
             await WaitUntil(async () =>
             {
                 await using var db = _database.OpenContext();

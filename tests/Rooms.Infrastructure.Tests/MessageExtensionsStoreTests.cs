@@ -129,4 +129,36 @@ public sealed class MessageExtensionsStoreTests
         await using var db = fixture.Database.OpenContext();
         Assert.Equal(2, await db.Set<ClientMessageIdRow>().CountAsync());
     }
+
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.MySql)]
+    public async Task AppendAsync_OnCommitted_RunsInIdOrderBeforeSendersResumeNotForDuplicates(DatabaseProvider provider)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(provider);
+        await fixture.SeedRoomAsync("ROOM01", "a");
+        var store = fixture.Services.GetRequiredService<IMessageStore>();
+        var handedOver = new List<long>();
+        var first = await store.AppendAsync(Message("ROOM01", "a", "first", "dup"), CancellationToken.None);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => Task.Run(async () =>
+        {
+            var message = Message("ROOM01", "a", $"m{i}", i == 0 ? "dup" : null) with
+            {
+                OnCommitted = stored => { lock (handedOver) { handedOver.Add(stored.Id); } },
+            };
+            var stored = await store.AppendAsync(message, CancellationToken.None);
+            lock (handedOver)
+            {
+                // The sender resumes only after its message was handed over.
+                Assert.True(stored.Duplicate || handedOver.Contains(stored.Id));
+            }
+
+            return stored;
+        })));
+
+        Assert.Equal(handedOver.Order(), handedOver);
+        Assert.Equal(results.Where(r => !r.Duplicate).Select(r => r.Id).Order(), handedOver);
+        Assert.Equal(first.Id, Assert.Single(results, r => r.Duplicate).Id);
+    }
 }

@@ -90,6 +90,7 @@ public sealed class MariaDbServer : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         })!;
+        ServerWatchdog.Watch(server, "mariadbd", folder);
         server.OutputDataReceived += (_, _) => { };
         server.ErrorDataReceived += (_, _) => { };
         server.BeginOutputReadLine();

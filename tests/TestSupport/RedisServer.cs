@@ -90,6 +90,7 @@ public sealed class RedisServer : IDisposable
 
         // Beside its data, like mariadbd's pid file, so test.sh can stop a server a killed test run left behind.
         File.WriteAllText(Path.Combine(_folder, "redis.pid"), _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        ServerWatchdog.Watch(_process, "redis-server", _folder);
         _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
