@@ -59,7 +59,7 @@ public sealed partial class RedisPresence : IPresence, IAsyncDisposable
         Task subscribed;
         lock (_roomGate)
         {
-            local = _local.Join(roomId, member, out _);
+            local = _local.Join(roomId, member);
             subscribed = local.Superseded ? Task.CompletedTask : _bus.EnsureRoom(roomId);
         }
 

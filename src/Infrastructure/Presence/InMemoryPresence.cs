@@ -16,7 +16,7 @@ public sealed class InMemoryPresence : IPresence
     private readonly Dictionary<string, (string RoomId, RoomMember Member)> _devices = new(StringComparer.Ordinal);
 
     public ValueTask<PresenceJoin> JoinAsync(string roomId, RoomMember member, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(Join(roomId, member, out _));
+        ValueTask.FromResult(Join(roomId, member));
 
     public ValueTask<bool> LeaveAsync(string roomId, RoomMember member, CancellationToken cancellationToken) =>
         ValueTask.FromResult(Leave(roomId, member).Removed);
@@ -42,13 +42,11 @@ public sealed class InMemoryPresence : IPresence
     public IReadOnlyDictionary<string, IReadOnlyList<RoomMember>> LocalRooms() =>
         _rooms.ToDictionary(r => r.Key, r => r.Value.Members, StringComparer.Ordinal);
 
-    /// <param name="roomWasEmpty">The member is the room's first on this node.</param>
-    public PresenceJoin Join(string roomId, RoomMember member, out bool roomWasEmpty)
+    public PresenceJoin Join(string roomId, RoomMember member)
     {
         ArgumentNullException.ThrowIfNull(member);
         lock (_gate)
         {
-            roomWasEmpty = false;
             RoomMember? replaced = null;
             string? replacedRoomId = null;
             if (_devices.TryGetValue(member.DeviceId, out var previous))
@@ -63,7 +61,6 @@ public sealed class InMemoryPresence : IPresence
             }
 
             var room = _rooms.GetOrAdd(roomId, id => new Room(id));
-            roomWasEmpty = room.IsEmpty;
             room.Join(member);
             _devices[member.DeviceId] = (roomId, member);
             return PresenceJoin.Added(replaced, replacedRoomId);
