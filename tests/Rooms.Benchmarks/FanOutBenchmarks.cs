@@ -31,7 +31,7 @@ public class FanOutBenchmarks
             var socket = WebSocket.CreateFromStream(Stream.Null, new WebSocketCreationOptions { IsServer = true });
             var connection = new ClientConnection(i, socket, queueCapacity: 1024, TimeSpan.FromSeconds(5), NullLogger.Instance);
             registry.Add(connection);
-            registry.Attach(connection, new ConnectionMembership("ABC123", $"device_{i}", i), lastMessageId: 0);
+            registry.Attach(connection, new ConnectionMembership("ABC123", $"device_{i}"), lastMessageId: 0);
         }
 
         // The sender is one more member of the room; single node, so the bus carries nothing.

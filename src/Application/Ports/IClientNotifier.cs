@@ -15,6 +15,12 @@ public interface IClientNotifier
 
     void SendRoomInfo(ClientSession session, RoomInfoDto roomInfo);
 
+    /// <summary>
+    /// From now on a newer connection of the identified session's device can close this one (by its
+    /// generation, from any node). Called before the member becomes visible to anyone.
+    /// </summary>
+    void TrackForReplacement(ClientSession session);
+
     void SendAck(ClientSession session, AckDto ack);
 
     void SendHistory(ClientSession session, HistoryDto history);

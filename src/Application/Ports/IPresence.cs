@@ -18,9 +18,6 @@ public interface IPresence
     /// <returns>Whether the member was in the room until now (false when a newer connection had replaced it).</returns>
     ValueTask<bool> LeaveAsync(string roomId, RoomMember member, CancellationToken cancellationToken);
 
-    /// <summary>Whether no newer connection of the member's device has joined since (on any node).</summary>
-    ValueTask<bool> IsCurrentAsync(RoomMember member, CancellationToken cancellationToken);
-
     /// <summary>Everyone in the room, on every node.</summary>
     ValueTask<IReadOnlyList<RoomMember>> MembersAsync(string roomId, CancellationToken cancellationToken);
 

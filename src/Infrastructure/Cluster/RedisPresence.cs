@@ -119,34 +119,6 @@ public sealed partial class RedisPresence : IPresence, IAsyncDisposable
         }
     }
 
-    public async ValueTask<bool> IsCurrentAsync(RoomMember member, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(member);
-        if (!_local.IsCurrent(member))
-        {
-            return false;
-        }
-
-        if (!_redis.IsUp)
-        {
-            _redis.Skipped();
-            return true;
-        }
-
-        try
-        {
-            var entry = await Db.StringGetAsync(_keys.Device(member.DeviceId));
-            _redis.Succeeded();
-            return entry.IsNull || !long.TryParse(((string)entry!).Split('|')[0], out var generation) || generation <= member.Generation;
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            // The next refresh finds out, and closes this connection if a newer one exists.
-            _redis.Failed(ex);
-            return true;
-        }
-    }
-
     public async ValueTask<IReadOnlyList<RoomMember>> MembersAsync(string roomId, CancellationToken cancellationToken)
     {
         var local = _local.Members(roomId);

@@ -21,18 +21,6 @@ public sealed class InMemoryPresence : IPresence
     public ValueTask<bool> LeaveAsync(string roomId, RoomMember member, CancellationToken cancellationToken) =>
         ValueTask.FromResult(Leave(roomId, member).Removed);
 
-    public ValueTask<bool> IsCurrentAsync(RoomMember member, CancellationToken cancellationToken) => ValueTask.FromResult(IsCurrent(member));
-
-    /// <summary>Whether this node holds no newer member of the device.</summary>
-    public bool IsCurrent(RoomMember member)
-    {
-        ArgumentNullException.ThrowIfNull(member);
-        lock (_gate)
-        {
-            return !_devices.TryGetValue(member.DeviceId, out var current) || !current.Member.Supersedes(member);
-        }
-    }
-
     public ValueTask<IReadOnlyList<RoomMember>> MembersAsync(string roomId, CancellationToken cancellationToken) =>
         ValueTask.FromResult(Members(roomId));
 

@@ -37,7 +37,10 @@ internal sealed partial class ClientConnection : IDisposable
 
     public long Id { get; }
 
-    /// <summary>Set once, when the session identifies (see <see cref="ConnectionRegistry.Attach"/>).</summary>
+    /// <summary>The connection row id once the session identified (see <see cref="ConnectionRegistry.TrackGeneration"/>); 0 before.</summary>
+    public long Generation { get; set; }
+
+    /// <summary>Set once, when the session joins its room (see <see cref="ConnectionRegistry.Attach"/>).</summary>
     public ConnectionMembership? Membership { get; set; }
 
     /// <summary>Called once when this connection is dropped for not reading (for the server's counters).</summary>

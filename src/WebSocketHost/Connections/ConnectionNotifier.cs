@@ -25,6 +25,15 @@ internal sealed class ConnectionNotifier(ConnectionRegistry registry, IClusterBu
     public void SendRoomInfo(ClientSession session, RoomInfoDto roomInfo) =>
         registry.Find(session.Id)?.TrySend(FrameWriter.RoomInfo(roomInfo));
 
+    public void TrackForReplacement(ClientSession session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        if (registry.Find(session.Id) is { } connection)
+        {
+            registry.TrackGeneration(connection, session.ConnectionRowId);
+        }
+    }
+
     public void SendAck(ClientSession session, AckDto ack) =>
         registry.Find(session.Id)?.TrySend(FrameWriter.Ack(ack));
 
@@ -37,7 +46,7 @@ internal sealed class ConnectionNotifier(ConnectionRegistry registry, IClusterBu
         var member = session.Member ?? throw new InvalidOperationException("Only an identified session joins its room.");
         if (registry.Find(session.Id) is { } connection)
         {
-            registry.Attach(connection, new ConnectionMembership(session.RoomId!, member.DeviceId, member.Generation), lastMessageId);
+            registry.Attach(connection, new ConnectionMembership(session.RoomId!, member.DeviceId), lastMessageId);
         }
     }
 

@@ -38,12 +38,12 @@ internal sealed class ConnectionRegistry(IMessageHistory history, ILogger<Connec
     public void Remove(ClientConnection connection)
     {
         _connections.TryRemove(connection.Id, out _);
+        _byGeneration.TryRemove(new KeyValuePair<long, ClientConnection>(connection.Generation, connection));
         if (connection.Membership is not { } membership)
         {
             return;
         }
 
-        _byGeneration.TryRemove(new KeyValuePair<long, ClientConnection>(membership.Generation, connection));
         lock (_roomsGate)
         {
             if (_rooms.TryGetValue(membership.RoomId, out var members))
@@ -64,6 +64,13 @@ internal sealed class ConnectionRegistry(IMessageHistory history, ILogger<Connec
 
     public ClientConnection? Find(long sessionId) => _connections.GetValueOrDefault(sessionId);
 
+    /// <summary>Lets <see cref="CloseGeneration"/> find the connection of an identified session.</summary>
+    public void TrackGeneration(ClientConnection connection, long generation)
+    {
+        connection.Generation = generation;
+        _byGeneration[generation] = connection;
+    }
+
     /// <summary>
     /// From now on the connection receives its room's and its device's deliveries. The room's first
     /// connection on this node starts its delivery order after <paramref name="lastMessageId"/>; later
@@ -72,7 +79,6 @@ internal sealed class ConnectionRegistry(IMessageHistory history, ILogger<Connec
     public void Attach(ClientConnection connection, ConnectionMembership membership, long lastMessageId)
     {
         connection.Membership = membership;
-        _byGeneration[membership.Generation] = connection;
         lock (_roomsGate)
         {
             _orders.GetOrAdd(membership.RoomId, room => new RoomDeliveryOrder(room, lastMessageId, FetchBetweenAsync, logger));
@@ -211,5 +217,5 @@ internal sealed class ConnectionRegistry(IMessageHistory history, ILogger<Connec
     }
 }
 
-/// <summary>Where an identified connection belongs: its room, its device, its generation.</summary>
-internal sealed record ConnectionMembership(string RoomId, string DeviceId, long Generation);
+/// <summary>Where an identified connection belongs: its room and its device.</summary>
+internal sealed record ConnectionMembership(string RoomId, string DeviceId);

@@ -52,6 +52,7 @@ public sealed partial class IdentifyHandler(
 
             var member = new RoomMember(deviceId, identity, connectionRowId, node.NodeId);
             session.Identified(member, roomId);
+            notifier.TrackForReplacement(session);
 
             // Joined (and, on a cluster, listening to the room) before the reply goes out, so whatever the room
             // sends after the client saw its reply reaches it; the reply is queued before attaching, so it comes first.
@@ -60,9 +61,7 @@ public sealed partial class IdentifyHandler(
             var assigned = new RoomAssignedDto(roomId, status.ToWireName());
             notifier.SendRoomAssigned(session, assigned);
             notifier.Attach(session, lastMessageId);
-
-            // A newer connection that joined before this one was attached could not reach it to close it: look again.
-            if (join.Superseded || !await presence.IsCurrentAsync(member, cancellationToken))
+            if (join.Superseded)
             {
                 // A newer connection of the device joined first: it stays, this one goes.
                 LogSuperseded(deviceId, connectionRowId);
