@@ -74,6 +74,32 @@ public sealed partial class RedisConnection : IAsyncDisposable
         return connection;
     }
 
+    /// <summary>
+    /// One Redis call the node can do without: skipped while Redis is down, its failure counted (and the
+    /// outage logged once). Either way the caller gets <paramref name="whenUnavailable"/> and carries on.
+    /// </summary>
+    public async Task<T> CallAsync<T>(Func<IDatabase, Task<T>> call, T whenUnavailable)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        if (!IsUp)
+        {
+            Skipped();
+            return whenUnavailable;
+        }
+
+        try
+        {
+            var result = await call(Multiplexer.GetDatabase());
+            Succeeded();
+            return result;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            Failed(ex);
+            return whenUnavailable;
+        }
+    }
+
     /// <summary>Counts a failed call; the first failure of an outage is logged with its exception.</summary>
     public void Failed(Exception exception)
     {

@@ -50,8 +50,6 @@ public sealed partial class RedisPresence : IPresence, IAsyncDisposable
         _refresher = Task.Run(RefreshLoopAsync);
     }
 
-    private IDatabase Db => _redis.Multiplexer.GetDatabase();
-
     public async ValueTask<PresenceJoin> JoinAsync(string roomId, RoomMember member, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(member);
@@ -95,63 +93,36 @@ public sealed partial class RedisPresence : IPresence, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(member);
         var removedHere = Leave(roomId, member);
-        if (!_redis.IsUp)
-        {
-            _redis.Skipped();
-            return removedHere;
-        }
 
-        try
-        {
-            var removed = (int)await Db.ScriptEvaluateAsync(PresenceScripts.Leave,
+        // A newer connection (on any node) replaced this member in Redis: the device did not leave. Without
+        // Redis, this node's view answers (the entry expires by itself within the presence TTL).
+        return await _redis.CallAsync(
+            async db => (int)await db.ScriptEvaluateAsync(PresenceScripts.Leave,
                 [_keys.Device(member.DeviceId), _keys.RoomMembers(roomId), _keys.RoomExpiry(roomId)],
-                [member.Generation, member.DeviceId]);
-            _redis.Succeeded();
-
-            // A newer connection (on any node) replaced this member in Redis: the device did not leave.
-            return removed == 1;
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            // The entry expires by itself within the presence TTL.
-            _redis.Failed(ex);
-            return removedHere;
-        }
+                [member.Generation, member.DeviceId]) == 1,
+            removedHere);
     }
 
     public async ValueTask<IReadOnlyList<RoomMember>> MembersAsync(string roomId, CancellationToken cancellationToken)
     {
         var local = _local.Members(roomId);
-        if (!_redis.IsUp)
+        if (await _redis.CallAsync<List<RoomMember>?>(async db => await SharedMembersAsync(db, roomId), null) is not { } shared)
         {
-            _redis.Skipped();
             return local;
         }
 
-        try
+        var members = shared.ToDictionary(m => m.DeviceId, StringComparer.Ordinal);
+
+        // This node's own members are certain, whether or not Redis has caught up with them (unless Redis knows a newer connection).
+        foreach (var member in local)
         {
-            var members = new Dictionary<string, RoomMember>(StringComparer.Ordinal);
-            foreach (var member in await SharedMembersAsync(roomId))
+            if (!members.TryGetValue(member.DeviceId, out var known) || member.Generation >= known.Generation)
             {
                 members[member.DeviceId] = member;
             }
-
-            // This node's own members are certain, whether or not Redis has caught up with them (unless Redis knows a newer connection).
-            foreach (var member in local)
-            {
-                if (!members.TryGetValue(member.DeviceId, out var shared) || member.Generation >= shared.Generation)
-                {
-                    members[member.DeviceId] = member;
-                }
-            }
-
-            return [.. members.Values.OrderBy(m => m.Generation)];
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            _redis.Failed(ex);
-            return local;
-        }
+
+        return [.. members.Values.OrderBy(m => m.Generation)];
     }
 
     public async ValueTask<RoomMember?> FindAsync(string roomId, string deviceId, CancellationToken cancellationToken)
@@ -161,32 +132,19 @@ public sealed partial class RedisPresence : IPresence, IAsyncDisposable
             return local;
         }
 
-        if (!_redis.IsUp)
+        return await _redis.CallAsync(async db =>
         {
-            _redis.Skipped();
-            return null;
-        }
-
-        try
-        {
-            var entry = await Db.ScriptEvaluateAsync(PresenceScripts.Find, [_keys.RoomMembers(roomId), _keys.RoomExpiry(roomId)], [deviceId]);
-            _redis.Succeeded();
+            var entry = await db.ScriptEvaluateAsync(PresenceScripts.Find, [_keys.RoomMembers(roomId), _keys.RoomExpiry(roomId)], [deviceId]);
             return entry.IsNull ? null : ParseMember(deviceId, (string)entry!);
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            _redis.Failed(ex);
-            return null;
-        }
+        }, (RoomMember?)null);
     }
 
     public IReadOnlyDictionary<string, IReadOnlyList<RoomMember>> LocalRooms() => _local.LocalRooms();
 
     /// <summary>The room's members in Redis, after pruning the expired ones; the room hears that those left.</summary>
-    private async Task<List<RoomMember>> SharedMembersAsync(string roomId)
+    private async Task<List<RoomMember>> SharedMembersAsync(IDatabase db, string roomId)
     {
-        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(PresenceScripts.Members, [_keys.RoomMembers(roomId), _keys.RoomExpiry(roomId)]))!;
-        _redis.Succeeded();
+        var result = (RedisResult[])(await db.ScriptEvaluateAsync(PresenceScripts.Members, [_keys.RoomMembers(roomId), _keys.RoomExpiry(roomId)]))!;
         foreach (var expired in ParseMembers((RedisResult[])result[0]!))
         {
             // Only this call pruned it (the script is atomic), so the room hears it exactly once.
@@ -223,18 +181,8 @@ public sealed partial class RedisPresence : IPresence, IAsyncDisposable
         await _bus.EnsureNodeChannelAsync();
         foreach (var roomId in _local.LocalRooms().Keys)
         {
-            if (!_redis.IsUp)
+            if (await _redis.CallAsync<List<RoomMember>?>(async db => await SharedMembersAsync(db, roomId), null) is null)
             {
-                return;
-            }
-
-            try
-            {
-                await SharedMembersAsync(roomId);
-            }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
-            {
-                _redis.Failed(ex);
                 return;
             }
         }
@@ -307,20 +255,12 @@ public sealed partial class RedisPresence : IPresence, IAsyncDisposable
     }
 
     /// <returns>The shared outcome, or null when Redis could not be asked.</returns>
-    private async Task<PresenceJoin?> RegisterAsync(string roomId, RoomMember member)
-    {
-        if (!_redis.IsUp)
+    private Task<PresenceJoin?> RegisterAsync(string roomId, RoomMember member) =>
+        _redis.CallAsync<PresenceJoin?>(async db =>
         {
-            _redis.Skipped();
-            return null;
-        }
-
-        try
-        {
-            var result = (RedisResult[])(await Db.ScriptEvaluateAsync(PresenceScripts.Join,
+            var result = (RedisResult[])(await db.ScriptEvaluateAsync(PresenceScripts.Join,
                 [_keys.Device(member.DeviceId), _keys.RoomMembers(roomId), _keys.RoomExpiry(roomId)],
                 [member.Generation, _node.NodeId, roomId, member.Identity, (long)_settings.PresenceTtl.TotalMilliseconds, _keys.Prefix, member.DeviceId]))!;
-            _redis.Succeeded();
             if ((int)result[0] == 0)
             {
                 return PresenceJoin.Stale;
@@ -328,13 +268,7 @@ public sealed partial class RedisPresence : IPresence, IAsyncDisposable
 
             var replaced = (string)result[1]!;
             return string.IsNullOrEmpty(replaced) ? PresenceJoin.Added(null, null) : ParseDeviceEntry(member, replaced);
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            _redis.Failed(ex);
-            return null;
-        }
-    }
+        }, null);
 
     private async Task<bool> SucceedsAsync(Task subscribed)
     {
