@@ -32,9 +32,8 @@ public sealed partial class NodeLifecycle(
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var row = await db.Nodes.SingleOrDefaultAsync(n => n.NodeId == node.NodeId, cancellationToken);
         var lastSeen = row?.LastSeenAt ?? now;
-        var closed = await db.Connections
-            .Where(c => (c.NodeId == node.NodeId || c.NodeId == string.Empty) && c.DisconnectedAt == null)
-            .ExecuteUpdateAsync(s => s.SetProperty(c => c.DisconnectedAt, c => c.ConnectedAt > lastSeen ? c.ConnectedAt : lastSeen), cancellationToken);
+        var closed = await CloseOpenRowsAsync(
+            db.Connections.Where(c => c.NodeId == node.NodeId || c.NodeId == string.Empty), lastSeen, cancellationToken);
         if (closed > 0)
         {
             LogClosedOwn(closed, lastSeen);
@@ -71,15 +70,18 @@ public sealed partial class NodeLifecycle(
             .ToListAsync(cancellationToken);
         foreach (var deadNode in dead)
         {
-            var closed = await db.Connections
-                .Where(c => c.NodeId == deadNode.NodeId && c.DisconnectedAt == null)
-                .ExecuteUpdateAsync(s => s.SetProperty(c => c.DisconnectedAt, c => c.ConnectedAt > deadNode.LastSeenAt ? c.ConnectedAt : deadNode.LastSeenAt), cancellationToken);
+            var closed = await CloseOpenRowsAsync(db.Connections.Where(c => c.NodeId == deadNode.NodeId), deadNode.LastSeenAt, cancellationToken);
             if (closed > 0)
             {
                 LogClosedDead(closed, deadNode.NodeId, deadNode.LastSeenAt);
             }
         }
     }
+
+    /// <summary>Closes the open rows among <paramref name="rows"/> at the node's last sign of life (never before a row's own start).</summary>
+    private static Task<int> CloseOpenRowsAsync(IQueryable<ConnectionRow> rows, DateTime lastSeen, CancellationToken cancellationToken) =>
+        rows.Where(c => c.DisconnectedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(c => c.DisconnectedAt, c => c.ConnectedAt > lastSeen ? c.ConnectedAt : lastSeen), cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Closed {Count} connection rows left open by this node's earlier run (stamped with its last heartbeat, {LastSeen:o})")]
     private partial void LogClosedOwn(int count, DateTime lastSeen);
