@@ -378,6 +378,25 @@ public abstract class ProtocolTests(DatabaseProvider provider) : IAsyncLifetime
         Assert.Equal(content, await Rows(db => db.Messages.Select(m => m.MessageContent).SingleAsync()));
     }
 
+    [Fact]
+    public async Task Content_Emoji_ForwardedAsUtf8NotEscaped()
+    {
+        var (alice, roomId) = await Identified("alice");
+        var (bob, _) = await Identified("bob", roomId);
+        var emoji = string.Concat(Enumerable.Repeat("😀", 8_000));
+        var content = emoji + "\"\\\n";
+
+        // Raw UTF-8 in, as a browser sends it (JsonSerializer would \u-escape it past the frame cap).
+        await alice.SendAsync($$"""{"type":"message","content":"{{emoji}}\"\\\n"}""");
+
+        var frame = await bob.ReceiveTextAsync();
+        Assert.Contains("😀😀", frame, StringComparison.Ordinal);
+        Assert.Contains("\\\"\\\\\\n", frame, StringComparison.Ordinal);
+        Assert.InRange(Encoding.UTF8.GetByteCount(frame), 32_000, 32_000 + 200);
+        using var parsed = JsonDocument.Parse(frame);
+        Assert.Equal(content, parsed.RootElement.GetProperty("content").GetString());
+    }
+
     [Theory]
     [InlineData("""{"type":"message","content":"too early"}""")]
     [InlineData("""{"type":"query_room"}""")]

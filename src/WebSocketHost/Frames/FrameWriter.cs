@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Rooms.Application.Contracts;
 
@@ -12,8 +11,8 @@ namespace Rooms.WebSocketHost.Frames;
 /// </summary>
 internal static class FrameWriter
 {
-    // Frames go to WebSocket clients, not into HTML, so non-ASCII text is sent as UTF-8 rather than \u-escaped.
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    // Frames go to WebSocket clients, not into HTML: text, emoji included, is sent as UTF-8 rather than \u-escaped.
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = Utf8JsonEncoder.Instance };
 
     public static readonly ReadOnlyMemory<byte> Connected =
         """{"type":"connection","message":"Connected successfully"}"""u8.ToArray();
