@@ -44,9 +44,17 @@ internal sealed partial class ConnectionHandler(
             }
         }, null, settings.IdentifyTimeout, Timeout.InfiniteTimeSpan);
 
+        var lingerForClientClose = false;
         try
         {
             await ReceiveLoopAsync(socket, connection, session, identifyDeadline);
+        }
+        catch (WebSocketException) when (socket.State == WebSocketState.Aborted && socket.CloseStatus is null && !context.RequestAborted.IsCancellationRequested)
+        {
+            // The socket itself refused a frame (invalid UTF-8): it sent its close (1007) and aborted. Ending
+            // the request now would reset the TCP connection before the client read that close, so the
+            // connection stays (after the cleanup below) until the client hangs up or the close timeout passes.
+            lingerForClientClose = true;
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
         {
@@ -60,6 +68,11 @@ internal sealed partial class ConnectionHandler(
             connection.RequestClose(WebSocketCloseStatus.NormalClosure, string.Empty);
             await connection.Closed;
             LogClosed(session.Id, clientIp, socket.CloseStatus?.ToString() ?? "aborted");
+        }
+
+        if (lingerForClientClose)
+        {
+            await WaitQuietlyAsync(settings.CloseTimeout, context.RequestAborted);
         }
     }
 
@@ -157,6 +170,18 @@ internal sealed partial class ConnectionHandler(
         finally
         {
             ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    private static async Task WaitQuietlyAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(delay, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // The client hung up.
         }
     }
 
