@@ -17,6 +17,7 @@ public static class DependencyInjection
     public static IServiceCollection AddApplication(this IServiceCollection services, ProtocolSettings settings)
     {
         services.AddSingleton(settings);
+        services.AddSingleton<StorageOutageLog>();
         services.AddSingleton<ServiceFactory>(provider => provider.GetService!);
         services.AddSingleton<IMediator, Mediator>();
 

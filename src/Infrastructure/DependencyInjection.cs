@@ -37,6 +37,7 @@ public static class DependencyInjection
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<NodeLifecycle>();
         services.AddSingleton<IRoomRepository, RoomRepository>();
+        services.AddSingleton<IConnectionCloseRetries, ConnectionCloseRetries>();
         services.AddSingleton<IMessageStore, GroupCommitMessageStore>();
         services.AddSingleton<IMessageHistory, MessageHistory>();
         services.AddSingleton<ClientMessageIdJanitor>();

@@ -11,6 +11,7 @@ public static class DependencyInjection
     public static IServiceCollection AddWebSocketHost(this IServiceCollection services, RoomsSettings settings)
     {
         services.AddSingleton(settings);
+        services.AddSingleton<ReadinessGate>();
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<ILocalDelivery>(provider => provider.GetRequiredService<ConnectionRegistry>());
         services.AddSingleton<IClientNotifier, ConnectionNotifier>();
@@ -26,6 +27,7 @@ public static class DependencyInjection
         var settings = app.Services.GetRequiredService<RoomsSettings>();
         var handler = app.Services.GetRequiredService<ConnectionHandler>();
         var registry = app.Services.GetRequiredService<ConnectionRegistry>();
+        var readiness = app.Services.GetRequiredService<ReadinessGate>();
 
         // Tell clients the server is going away rather than dropping them.
         app.Lifetime.ApplicationStopping.Register(() => registry.CloseAll(WebSocketCloseStatus.EndpointUnavailable, "Server shutting down"));
@@ -35,9 +37,12 @@ public static class DependencyInjection
         app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor });
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = settings.KeepAliveInterval });
         app.Use((context, next) => context.WebSockets.IsWebSocketRequest && context.Request.Path.Value is "/" or "/ws"
-            ? handler.HandleAsync(context)
+            ? readiness.IsOpen ? handler.HandleAsync(context) : ReadinessGate.RefuseAsync(context)
             : next(context));
         app.MapGet("/healthz", () => Results.Text("ok"));
+        app.MapGet("/health/ready", () => readiness.IsOpen
+            ? Results.Text("ready")
+            : Results.Text("starting", statusCode: StatusCodes.Status503ServiceUnavailable));
         app.MapGet("/", () => Results.Text(
             "Rooms WebSocket server. Connect a WebSocket client to ws://<host>:<port>/ or /ws.",
             statusCode: StatusCodes.Status426UpgradeRequired));

@@ -10,10 +10,11 @@ if (args.Contains(RoomsHost.MigrateCommand))
     return 0;
 }
 
-if (!await app.PrepareDatabaseAsync())
+var exitCode = await app.StartServingAsync();
+if (exitCode != 0)
 {
-    return 1;
+    return exitCode;
 }
 
-await app.RunAsync();
+await app.WaitForShutdownAsync();
 return 0;

@@ -32,7 +32,8 @@ public static partial class RoomsHost
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Services.AddSerilog((services, logger) => logger
             .ReadFrom.Configuration(builder.Configuration)
-            .ReadFrom.Services(services));
+            .ReadFrom.Services(services)
+            .Filter.ByExcluding(IsBindFailureOfTheHost));
 
         var rooms = builder.Configuration.GetSection(RoomsSettings.SectionName).Get<RoomsSettings>() ?? new RoomsSettings();
         rooms.Validate();
@@ -58,11 +59,41 @@ public static partial class RoomsHost
     }
 
     /// <summary>
+    /// Binds the listening addresses first, then prepares the database, then lets devices in. Binding first
+    /// means a second instance started on a port already in use stops before it touches anything (it would
+    /// otherwise close the live node's connection rows); until the node is ready, upgrades get 503.
+    /// </summary>
+    /// <returns>0 when the server runs; the process exit code when it must not start.</returns>
+    public static async Task<int> StartServingAsync(this WebApplication app, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RoomsHost));
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException ex)
+        {
+            LogBindFailed(logger, ex.Message.TrimEnd('.'));
+            return 1;
+        }
+
+        if (!await app.PrepareDatabaseAsync(cancellationToken))
+        {
+            await app.StopAsync(cancellationToken);
+            return 1;
+        }
+
+        app.Services.GetRequiredService<ReadinessGate>().Open();
+        return 0;
+    }
+
+    /// <summary>
     /// Brings the schema up to date (or checks it is, when the server may not migrate), closes the
     /// connection rows this node's earlier run left open, and joins the cluster when there is one.
     /// </summary>
     /// <returns>False when the server must not start.</returns>
-    public static async Task<bool> PrepareDatabaseAsync(this WebApplication app, CancellationToken cancellationToken = default)
+    private static async Task<bool> PrepareDatabaseAsync(this WebApplication app, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(app);
         var settings = app.Services.GetRequiredService<DatabaseSettings>();
@@ -97,6 +128,15 @@ public static partial class RoomsHost
     [LoggerMessage(Level = LogLevel.Critical,
         Message = "The database schema is behind (pending: {Pending}) and Database:MigrateOnStartup is false. Run 'dotnet run --project src/WebSocketHost -- migrate' first.")]
     private static partial void LogSchemaBehind(ILogger logger, string pending);
+
+    /// <summary>The generic host logs a failed bind with its whole stack trace; <see cref="StartServingAsync"/> says it in one line.</summary>
+    private static bool IsBindFailureOfTheHost(Serilog.Events.LogEvent logEvent) =>
+        logEvent.Exception is IOException { InnerException: Microsoft.AspNetCore.Connections.AddressInUseException }
+        && logEvent.Properties.TryGetValue("SourceContext", out var source)
+        && source.ToString() == "\"Microsoft.Extensions.Hosting.Internal.Host\"";
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Rooms cannot listen: {Reason}. Nothing was changed; is another server running on that port?")]
+    private static partial void LogBindFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} ready (cluster: {Cluster})")]
     private static partial void LogStarted(ILogger logger, string nodeId, string cluster);

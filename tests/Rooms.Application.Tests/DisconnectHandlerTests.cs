@@ -13,11 +13,12 @@ public sealed class DisconnectHandlerTests
     private readonly Mock<IPresence> _presence = new();
     private readonly Mock<IClientNotifier> _notifier = new();
     private readonly Mock<IClock> _clock = new();
+    private readonly Mock<IConnectionCloseRetries> _closeRetries = new();
 
     public DisconnectHandlerTests() => _clock.Setup(c => c.UtcNow).Returns(TestData.Now);
 
     private DisconnectHandler Handler(bool presenceEvents = true) =>
-        new(_repository.Object, _presence.Object, _notifier.Object, new ProtocolSettings(PresenceEvents: presenceEvents), _clock.Object, NullLogger<DisconnectHandler>.Instance);
+        new(_repository.Object, _presence.Object, _notifier.Object, new ProtocolSettings(PresenceEvents: presenceEvents), _clock.Object, _closeRetries.Object, TestData.Outage(), NullLogger<DisconnectHandler>.Instance);
 
     [Fact]
     public async Task Handle_IdentifiedSession_LeavesRoomAndClosesRow()
@@ -53,6 +54,18 @@ public sealed class DisconnectHandlerTests
         await Handler(presenceEvents).Handle(new DisconnectCommand(session), CancellationToken.None);
 
         _notifier.Verify(n => n.SendPresence(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<PresenceEventDto>()), Times.Never);
+    }
+
+    [Fact]
+    public async Task Handle_StoringTheCloseFails_RetriedLaterWithTheDisconnectTime()
+    {
+        var session = TestData.IdentifiedSession("alice", connectionRowId: 77);
+        _repository.Setup(r => r.CloseConnectionAsync(77, TestData.Now, It.IsAny<CancellationToken>())).ThrowsAsync(new InvalidOperationException("database down"));
+
+        var result = await Handler().Handle(new DisconnectCommand(session), CancellationToken.None);
+
+        Assert.True(result.Value);
+        _closeRetries.Verify(r => r.Add(77, TestData.Now));
     }
 
     [Fact]

@@ -12,7 +12,7 @@ public sealed class HistoryHandlerTests
     private readonly Mock<IMessageHistory> _history = new();
     private readonly Mock<IClientNotifier> _notifier = new();
 
-    private HistoryHandler Handler() => new(_history.Object, _notifier.Object, NullLogger<HistoryHandler>.Instance);
+    private HistoryHandler Handler() => new(_history.Object, _notifier.Object, TestData.Outage());
 
     [Fact]
     public async Task Handle_Page_ReadsAfterCursorForAskerAndRepliesInDeliveredFormat()

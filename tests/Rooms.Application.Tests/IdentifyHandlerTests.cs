@@ -26,7 +26,7 @@ public sealed class IdentifyHandlerTests
 
     private IdentifyHandler Handler() =>
         new(_repository.Object, _presence.Object, _notifier.Object, _history.Object, new ProtocolSettings(), TestData.Node, _clock.Object,
-            NullLogger<IdentifyHandler>.Instance);
+            TestData.Outage(), NullLogger<IdentifyHandler>.Instance);
 
     [Fact]
     public async Task Handle_NoRoomIdUnknownDevice_CreatesRoomAndJoins()

@@ -32,6 +32,7 @@ public sealed class PipelineTests
         services.AddSingleton(Mock.Of<IMessageHistory>());
         services.AddSingleton(TestData.Node);
         services.AddSingleton(Mock.Of<IClock>(c => c.UtcNow == TestData.Now));
+        services.AddSingleton(Mock.Of<IConnectionCloseRetries>());
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true }).GetRequiredService<IMediator>();
     }
 

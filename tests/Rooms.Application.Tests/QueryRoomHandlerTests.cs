@@ -17,7 +17,7 @@ public sealed class QueryRoomHandlerTests
 
     private QueryRoomHandler Handler() => new(
         _repository.Object, _presence.Object, _notifier.Object, MappingConfiguration.Create().CreateMapper(), _clock.Object,
-        NullLogger<QueryRoomHandler>.Instance);
+        TestData.Outage());
 
     [Fact]
     public async Task Handle_ThreeInRoom_CountsAllListsOthersAndStoresQuery()

@@ -72,10 +72,12 @@ public sealed class HostProcess : IDisposable
 
             try
             {
-                if (await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/healthz")) == "ok")
+                if ((await http.GetAsync(new Uri($"http://127.0.0.1:{port}/health/ready"))).IsSuccessStatusCode)
                 {
                     return;
                 }
+
+                await Task.Delay(200);
             }
             catch (HttpRequestException) when (DateTime.UtcNow < deadline)
             {

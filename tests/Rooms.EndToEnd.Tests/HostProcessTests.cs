@@ -77,6 +77,27 @@ public sealed class HostProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task Start_PortAlreadyInUse_ExitsOneWithOneLineAndLeavesTheLiveServersRowsAlone()
+    {
+        var port = MariaDbServer.FreePort();
+        var environment = new Dictionary<string, string> { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["Cluster__NodeId"] = "same-node" };
+        using var live = Start([], environment);
+        await WaitForHealthAsync(port, live);
+        await using var client = await TestClient.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/"));
+        await client.ReceiveAsync();
+        await client.IdentifyAsync("still_here");
+
+        var (exitCode, output) = await RunToExitAsync([], environment);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("Rooms cannot listen", output);
+        Assert.DoesNotContain("   at ", output);
+        var embedded = new DatabaseSettings { ConnectionString = $"Data Source={Path.Combine(_workDir, "data", "rooms.db")}" };
+        Assert.Equal(1, await CountOpenConnectionsAsync(embedded));
+        Assert.Equal(1, (await client.QueryRoomAsync()).GetProperty("total_clients").GetInt32());
+    }
+
+    [Fact]
     public async Task StatusLine_EveryInterval_LogsConnectionsRoomsAndDevices()
     {
         var port = MariaDbServer.FreePort();

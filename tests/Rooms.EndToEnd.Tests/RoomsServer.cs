@@ -37,12 +37,11 @@ public sealed class RoomsServer : IAsyncDisposable
             .. extraArgs,
         ];
         var app = RoomsHost.Build(args);
-        if (!await app.PrepareDatabaseAsync())
+        if (await app.StartServingAsync() != 0)
         {
             throw new InvalidOperationException("The server refused to start");
         }
 
-        await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         return new RoomsServer(app, new Uri(address));
     }

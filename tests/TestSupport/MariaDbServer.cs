@@ -17,20 +17,69 @@ public sealed class MariaDbServer : IDisposable
     private const string User = "rooms_test";
     private const string Password = "rooms_test_pw";
 
-    private static readonly Lazy<MariaDbServer> SharedServer = new(Start, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<MariaDbServer> SharedServer = new(() =>
+    {
+        var external = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        if (!string.IsNullOrWhiteSpace(external))
+        {
+            return new MariaDbServer(external, null, 0);
+        }
 
-    private readonly Process? _process;
+        var instance = StartPrivate();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => instance.Dispose();
+        return instance;
+    }, LazyThreadSafetyMode.ExecutionAndPublication);
+
     private readonly string? _folder;
+    private readonly int _port;
     private readonly string _adminConnectionString;
+    private Process? _process;
 
-    private MariaDbServer(string adminConnectionString, Process? process, string? folder)
+    private MariaDbServer(string adminConnectionString, string? folder, int port)
     {
         _adminConnectionString = adminConnectionString;
-        _process = process;
         _folder = folder;
+        _port = port;
     }
 
     public static MariaDbServer Shared => SharedServer.Value;
+
+    /// <summary>
+    /// A server of the caller's own, for tests that stall, kill and restart the database: one installation
+    /// in a temp folder, on a free port. The caller disposes it.
+    /// </summary>
+    public static MariaDbServer StartPrivate()
+    {
+        var installDb = FindExecutable("mariadb-install-db", "/usr/bin/mariadb-install-db")
+            ?? throw new InvalidOperationException(
+                $"No MariaDB server: install Debian's mariadb-server (./test.sh does) or set {EnvironmentVariable}.");
+        var folder = Path.Combine(Path.GetTempPath(), "rooms-mariadb-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(Path.Combine(folder, "data"));
+        Run(installDb, $"--no-defaults --datadir={Path.Combine(folder, "data")} --user=root --auth-root-authentication-method=normal --skip-test-db", TimeSpan.FromMinutes(2));
+
+        var port = FreePort();
+        var admin = new MySqlConnectionStringBuilder
+        {
+            Server = "127.0.0.1",
+            Port = (uint)port,
+            UserID = User,
+            Password = Password,
+        }.ConnectionString;
+        var instance = new MariaDbServer(admin, folder, port);
+        instance.Launch();
+
+        // The same kind of account the README tells operators to create.
+        using (var connection = new MySqlConnection(instance.RootConnectionString))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText =
+                $"CREATE USER '{User}'@'%' IDENTIFIED BY '{Password}'; GRANT ALL PRIVILEGES ON *.* TO '{User}'@'%'; FLUSH PRIVILEGES;";
+            command.ExecuteNonQuery();
+        }
+
+        return instance;
+    }
 
     /// <summary>Creates an empty database and returns a connection string for it.</summary>
     public string CreateDatabase()
@@ -44,7 +93,14 @@ public sealed class MariaDbServer : IDisposable
         return new MySqlConnectionStringBuilder(_adminConnectionString) { Database = name }.ConnectionString;
     }
 
-    public void Dispose()
+    /// <summary>Freezes the server (SIGSTOP): connections stay open, nothing answers, as in a stalled disk.</summary>
+    public void Pause() => Signal(19);
+
+    /// <summary>Lets a paused server go on (SIGCONT).</summary>
+    public void Resume() => Signal(18);
+
+    /// <summary>Kills the server (SIGKILL), as a crash would; the data folder stays.</summary>
+    public void Kill()
     {
         if (_process is { HasExited: false })
         {
@@ -53,36 +109,43 @@ public sealed class MariaDbServer : IDisposable
         }
 
         _process?.Dispose();
+        _process = null;
+    }
+
+    /// <summary>Starts the killed server again on the same data folder and port (InnoDB recovers what was committed).</summary>
+    public void Restart()
+    {
+        Kill();
+        Launch();
+    }
+
+    public void Dispose()
+    {
+        Kill();
         if (_folder is not null && Directory.Exists(_folder))
         {
             Directory.Delete(_folder, recursive: true);
         }
     }
 
-    private static MariaDbServer Start()
-    {
-        var external = Environment.GetEnvironmentVariable(EnvironmentVariable);
-        if (!string.IsNullOrWhiteSpace(external))
-        {
-            return new MariaDbServer(external, null, null);
-        }
+    private string Socket => Path.Combine(_folder!, "mysqld.sock");
 
+    private string RootConnectionString => new MySqlConnectionStringBuilder
+    {
+        Server = Socket,
+        ConnectionProtocol = MySqlConnectionProtocol.UnixSocket,
+        UserID = "root",
+        Pooling = false,
+    }.ConnectionString;
+
+    private void Launch()
+    {
         var mariadbd = FindExecutable("mariadbd", "/usr/sbin/mariadbd", "/usr/bin/mariadbd")
             ?? throw new InvalidOperationException(
                 $"No MariaDB server: install Debian's mariadb-server (./test.sh does) or set {EnvironmentVariable}.");
-        var installDb = FindExecutable("mariadb-install-db", "/usr/bin/mariadb-install-db")
-            ?? throw new InvalidOperationException("mariadb-install-db not found (package mariadb-server).");
-
-        var folder = Path.Combine(Path.GetTempPath(), "rooms-mariadb-" + Guid.NewGuid().ToString("N")[..8]);
-        var dataDir = Path.Combine(folder, "data");
-        Directory.CreateDirectory(dataDir);
-        var socket = Path.Combine(folder, "mysqld.sock");
-        var port = FreePort();
-
-        Run(installDb, $"--no-defaults --datadir={dataDir} --user=root --auth-root-authentication-method=normal --skip-test-db", TimeSpan.FromMinutes(2));
-
+        var folder = _folder!;
         var server = Process.Start(new ProcessStartInfo(mariadbd,
-            $"--no-defaults --datadir={dataDir} --socket={socket} --port={port} --bind-address=127.0.0.1 " +
+            $"--no-defaults --datadir={Path.Combine(folder, "data")} --socket={Socket} --port={_port} --bind-address=127.0.0.1 " +
             $"--user=root --log-error={Path.Combine(folder, "error.log")} --pid-file={Path.Combine(folder, "mysqld.pid")} " +
             "--innodb-buffer-pool-size=128M --max-connections=500 --skip-name-resolve")
         {
@@ -90,42 +153,25 @@ public sealed class MariaDbServer : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         })!;
+        _process = server;
         ServerWatchdog.Watch(server, "mariadbd", folder);
         server.OutputDataReceived += (_, _) => { };
         server.ErrorDataReceived += (_, _) => { };
         server.BeginOutputReadLine();
         server.BeginErrorReadLine();
-
-        var root = new MySqlConnectionStringBuilder
-        {
-            Server = socket,
-            ConnectionProtocol = MySqlConnectionProtocol.UnixSocket,
-            UserID = "root",
-            Pooling = false,
-        }.ConnectionString;
-        WaitUntilReachable(root, server, folder);
-
-        // The same kind of account the README tells operators to create.
-        using (var connection = new MySqlConnection(root))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText =
-                $"CREATE USER '{User}'@'%' IDENTIFIED BY '{Password}'; GRANT ALL PRIVILEGES ON *.* TO '{User}'@'%'; FLUSH PRIVILEGES;";
-            command.ExecuteNonQuery();
-        }
-
-        var admin = new MySqlConnectionStringBuilder
-        {
-            Server = "127.0.0.1",
-            Port = (uint)port,
-            UserID = User,
-            Password = Password,
-        }.ConnectionString;
-        var instance = new MariaDbServer(admin, server, folder);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => instance.Dispose();
-        return instance;
+        WaitUntilReachable(RootConnectionString, server, folder);
     }
+
+    private void Signal(int signal)
+    {
+        if (_process is not { HasExited: false } process || kill(process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"Could not signal the test MariaDB ({signal})");
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
 
     private static void WaitUntilReachable(string connectionString, Process server, string folder)
     {

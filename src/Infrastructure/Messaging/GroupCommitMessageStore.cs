@@ -22,6 +22,7 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
     private readonly Channel<PendingMessage> _queue;
     private readonly Task _writer;
     private readonly MultiRowMessageInsert _insert = new();
+    private readonly CancellationTokenSource _stopping = new();
 
     // Reused by the single writer, batch after batch.
     private readonly List<NewMessage> _messages = [];
@@ -53,7 +54,9 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
+        await _stopping.CancelAsync();
         await _writer;
+        _stopping.Dispose();
     }
 
     private async Task WriteLoopAsync()
@@ -87,14 +90,19 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
 
             stored = await _insert.InsertAsync(db, _messages);
         }
-        catch (Exception ex)
+        catch (CommitOutcomeUnknownException unknown)
         {
-            LogBatchFailed(ex, batch.Count);
-            foreach (var pending in batch)
+            if (!await WasCommittedAsync(unknown, batch.Count))
             {
-                pending.Committed.TrySetException(ex);
+                Fail(batch, unknown.InnerException!);
+                return;
             }
 
+            stored = unknown.Results;
+        }
+        catch (Exception ex)
+        {
+            Fail(batch, ex);
             return;
         }
 
@@ -127,13 +135,64 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
         }
     }
 
+    private void Fail(List<PendingMessage> batch, Exception exception)
+    {
+        // Counted and reported once per outage by the senders' handlers (StorageOutageLog).
+        LogBatchFailed(exception, batch.Count);
+        foreach (var pending in batch)
+        {
+            pending.Committed.TrySetException(exception);
+        }
+    }
+
+    /// <summary>
+    /// Asks the database, as often as it takes, whether a batch whose COMMIT failed was committed, so that no
+    /// sender is told "not delivered" about a message that was stored (and then stores it twice by resending).
+    /// Only a node that is stopping gives up; its senders are then told it failed.
+    /// </summary>
+    private async Task<bool> WasCommittedAsync(CommitOutcomeUnknownException unknown, int count)
+    {
+        LogOutcomeUnknown(unknown.InnerException!, count);
+        var delay = TimeSpan.FromMilliseconds(200);
+        try
+        {
+            while (true)
+            {
+                try
+                {
+                    await using var db = await _contexts.CreateDbContextAsync(_stopping.Token);
+                    var committed = await _insert.WasCommittedAsync(db, unknown.Probe, _stopping.Token);
+                    LogOutcomeKnown(count, committed ? "was committed: its senders are answered as stored" : "was not committed: its senders get an error");
+                    return committed;
+                }
+                catch (Exception ex) when (!_stopping.IsCancellationRequested && ex is not OperationCanceledException)
+                {
+                    // Still unreachable: ask again a little later.
+                }
+
+                await Task.Delay(delay, _stopping.Token);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The commit of {Count} messages failed without saying whether it was carried out; asking the database before answering their senders")]
+    private partial void LogOutcomeUnknown(Exception exception, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The batch of {Count} messages {Outcome}")]
+    private partial void LogOutcomeKnown(int count, string outcome);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Slow commit: {Count} messages took {Milliseconds} ms; their senders waited as long")]
     private partial void LogSlowCommit(int count, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Handing message {MessageId} to its recipients failed after it was committed")]
     private partial void LogOnCommittedFailed(Exception exception, long messageId);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Committing a batch of {Count} messages failed; their senders get an error")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Committing a batch of {Count} messages failed; their senders get an error")]
     private partial void LogBatchFailed(Exception exception, int count);
 
     private sealed class PendingMessage(NewMessage message)

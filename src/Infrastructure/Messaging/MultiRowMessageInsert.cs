@@ -60,8 +60,36 @@ internal sealed class MultiRowMessageInsert
 
         await InsertMessagesAsync(db, transaction, stored);
         await InsertClientIdsAsync(db, transaction, stored);
-        await transaction.CommitAsync();
+        try
+        {
+            await transaction.CommitAsync();
+        }
+        catch (Exception ex) when (stored.Count > 0)
+        {
+            // The COMMIT may have been carried out although its answer was lost (the server died, the
+            // connection broke): only the database can tell.
+            var (id, message) = stored[0];
+            throw new CommitOutcomeUnknownException(new CommitProbe(id, message.RoomId, message.FromDeviceId, message.Content), results, ex);
+        }
+
         return results;
+    }
+
+    /// <summary>Whether the batch that <paramref name="probe"/> belongs to was committed: its first new row is there, exactly.</summary>
+    public async Task<bool> WasCommittedAsync(RoomsDbContext db, CommitProbe probe, CancellationToken cancellationToken)
+    {
+        var sql = Sql(db, "probe", 1, () =>
+        {
+            var table = Table<MessageRow>(db);
+            return $"SELECT COUNT(*) FROM {table.Name} WHERE {Column(table, nameof(MessageRow.Id))} = @p0 AND {Column(table, nameof(MessageRow.RoomId))} = @p1 " +
+                $"AND {Column(table, nameof(MessageRow.FromDeviceId))} = @p2 AND {Column(table, nameof(MessageRow.MessageContent))} = @p3;";
+        });
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        await using var command = Command(db.Database.GetDbConnection(), sql, probe.MessageId, probe.RoomId, probe.FromDeviceId, probe.Content);
+
+        // The batch is one transaction: its first row being there means all of it is. Another writer may have
+        // reused the id after a rollback, which is why room, sender and content must match too.
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 1;
     }
 
     /// <returns>The first of <paramref name="count"/> reserved ids.</returns>
@@ -174,8 +202,14 @@ internal sealed class MultiRowMessageInsert
 
     private static DbCommand Command(DbTransaction transaction, string sql, params object?[] values)
     {
-        var command = transaction.Connection!.CreateCommand();
+        var command = Command(transaction.Connection!, sql, values);
         command.Transaction = transaction;
+        return command;
+    }
+
+    private static DbCommand Command(DbConnection connection, string sql, params object?[] values)
+    {
+        var command = connection.CreateCommand();
         command.CommandText = sql;
         foreach (var value in values)
         {
@@ -220,4 +254,17 @@ internal sealed class MultiRowMessageInsert
 
     private static string Column((IEntityType Entity, string Name) table, string property) =>
         table.Entity.FindProperty(property)!.GetColumnName(StoreObjectIdentifier.Table(table.Name, table.Entity.GetSchema()))!;
+}
+
+/// <summary>The first new row of a batch whose COMMIT failed: enough to recognise the batch in the table.</summary>
+internal sealed record CommitProbe(long MessageId, string RoomId, string FromDeviceId, string Content);
+
+/// <summary>The COMMIT of a batch failed in a way that does not say whether it was carried out.</summary>
+internal sealed class CommitOutcomeUnknownException(CommitProbe probe, StoredMessage[] results, Exception inner)
+    : Exception("The commit of a message batch failed; whether it was carried out is unknown.", inner)
+{
+    public CommitProbe Probe { get; } = probe;
+
+    /// <summary>What the batch's senders are told if it was committed.</summary>
+    public StoredMessage[] Results { get; } = results;
 }

@@ -1,5 +1,8 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.Logging;
+using MySqlConnector;
 
 namespace Rooms.Infrastructure.Persistence;
 
@@ -13,16 +16,42 @@ public static class DatabaseProviderSetup
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(settings);
+        // A failed command is the outage Rooms reports itself, once (StorageOutageLog); EF Core would log
+        // each one as an error with its stack trace.
+        options.ConfigureWarnings(w => w.Log(
+            (RelationalEventId.CommandError, LogLevel.Debug),
+            (RelationalEventId.ConnectionError, LogLevel.Debug),
+            (RelationalEventId.TransactionError, LogLevel.Debug),
+            (CoreEventId.SaveChangesFailed, LogLevel.Debug),
+            (CoreEventId.QueryIterationFailed, LogLevel.Debug)));
         return settings.Provider switch
         {
             DatabaseProvider.Sqlite => options.UseSqlite(
                 settings.ConnectionString, sqlite => sqlite.MigrationsAssembly(SqliteMigrationsAssembly)),
             DatabaseProvider.MySql => options.UseMySql(
-                settings.ConnectionString,
+                BoundedPool(settings),
                 ServerVersion.Parse(settings.MySqlServerVersion),
                 mySql => mySql.MigrationsAssembly(MySqlMigrationsAssembly)),
             _ => throw new InvalidOperationException($"Unknown Database:Provider '{settings.Provider}'. Use Sqlite or MySql."),
         };
+    }
+
+    /// <summary>
+    /// The connection string with <see cref="DatabaseSettings.MaxPoolSize"/> as its pool limit, unless it sets
+    /// one itself. Past the limit, work waits for a connection instead of opening more: a burst of connects
+    /// on one node must not use up the server's <c>max_connections</c> (151 by default) for every other node.
+    /// </summary>
+    public static string BoundedPool(DatabaseSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var builder = new MySqlConnectionStringBuilder(settings.ConnectionString);
+        if (!settings.ConnectionString.Contains("pool size", StringComparison.OrdinalIgnoreCase)
+            && !settings.ConnectionString.Contains("maxpoolsize", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.MaximumPoolSize = (uint)settings.MaxPoolSize;
+        }
+
+        return builder.ConnectionString;
     }
 
     /// <summary>A context outside dependency injection: design-time tools, tests, one-off tasks.</summary>

@@ -24,6 +24,9 @@ public sealed class DatabaseSettings
     /// <summary>The MySQL server the SQL is written for, e.g. <c>8.0.36-mysql</c> or <c>10.11.6-mariadb</c>. Fixed rather than detected, so tools work without a live server.</summary>
     public string MySqlServerVersion { get; set; } = DefaultMySqlServerVersion;
 
+    /// <summary>MySQL/MariaDB connections this node opens at most (unless the connection string sets <c>Maximum Pool Size</c>); more work waits.</summary>
+    public int MaxPoolSize { get; set; } = 32;
+
     /// <summary>At most this many messages per group-commit transaction.</summary>
     public int MessageBatchSize { get; set; } = 256;
 
@@ -41,6 +44,11 @@ public sealed class DatabaseSettings
         if (MessageBatchSize is < 1 or > MaxMessageBatchSize)
         {
             throw new InvalidOperationException($"Database:MessageBatchSize must be between 1 and {MaxMessageBatchSize}");
+        }
+
+        if (MaxPoolSize is < 2 or > 1000)
+        {
+            throw new InvalidOperationException("Database:MaxPoolSize must be between 2 and 1000");
         }
 
         if (MessageQueueCapacity < 1)

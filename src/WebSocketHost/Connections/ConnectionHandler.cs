@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net.WebSockets;
 using MediatR;
 using Rooms.Application.Connections.Disconnect;
+using Rooms.Application.Rooms.Identify;
 using Rooms.Application.Sessions;
 using Rooms.WebSocketHost.Frames;
 
@@ -114,6 +115,13 @@ internal sealed partial class ConnectionHandler(
                 LogMalformed(session.Id, translation.Error);
             }
 
+            var identifying = awaitingIdentify && translation.Request is IdentifyCommand;
+            if (identifying)
+            {
+                // The deadline is the client's: its identify arrived, however long the server then takes to store it.
+                identifyDeadline.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            }
+
             var error = translation.Error ?? await translation.Dispatch!(mediator);
             if (error is not null)
             {
@@ -125,6 +133,11 @@ internal sealed partial class ConnectionHandler(
                 // Frees the timer now rather than holding it for the connection's lifetime.
                 awaitingIdentify = false;
                 await identifyDeadline.DisposeAsync();
+            }
+            else if (identifying)
+            {
+                // The identify failed (bad fields, storage down): the client gets a full deadline for its next try.
+                identifyDeadline.Change(settings.IdentifyTimeout, Timeout.InfiniteTimeSpan);
             }
         }
     }

@@ -11,10 +11,13 @@ internal sealed partial class HousekeepingService(
     NodeLifecycle lifecycle,
     ClientMessageIdJanitor clientIds,
     ClusterSettings settings,
+    ReadinessGate readiness,
     ILogger<HousekeepingService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // The first heartbeat must follow the start-up sweep, which closes rows at the previous last heartbeat.
+        await readiness.WhenOpen.WaitAsync(stoppingToken);
         using var timer = new PeriodicTimer(settings.HeartbeatInterval);
         var failing = false;
         while (await timer.WaitForNextTickAsync(stoppingToken))

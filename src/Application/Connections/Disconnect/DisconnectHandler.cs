@@ -12,6 +12,8 @@ public sealed partial class DisconnectHandler(
     IClientNotifier notifier,
     ProtocolSettings settings,
     IClock clock,
+    IConnectionCloseRetries closeRetries,
+    StorageOutageLog outage,
     ILogger<DisconnectHandler> logger) : IRequestHandler<DisconnectCommand, Result<bool>>
 {
     /// <returns>Whether the session had identified (and so had a room and a connection row).</returns>
@@ -30,15 +32,17 @@ public sealed partial class DisconnectHandler(
         }
 
         LogDisconnected(member.DeviceId, session.RoomId!, session.ClientIp);
+        var disconnectedAt = clock.UtcNow;
         try
         {
-            await repository.CloseConnectionAsync(session.ConnectionRowId, clock.UtcNow, cancellationToken);
+            await repository.CloseConnectionAsync(session.ConnectionRowId, disconnectedAt, cancellationToken);
+            outage.Succeeded();
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // The row stays open; the next start-up closes it.
-            LogStoreFailed(ex, member.DeviceId, session.ConnectionRowId);
-            return Result<bool>.Fail("Disconnect not recorded");
+            // Stored later, with this time, when the database is back.
+            outage.Failed("disconnect", ex);
+            closeRetries.Add(session.ConnectionRowId, disconnectedAt);
         }
 
         return Result<bool>.Ok(true);
@@ -46,7 +50,4 @@ public sealed partial class DisconnectHandler(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} left room {RoomId} ({ClientIp})")]
     private partial void LogDisconnected(string deviceId, string roomId, string clientIp);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Closing connection row {ConnectionRowId} of device {DeviceId} failed")]
-    private partial void LogStoreFailed(Exception exception, string deviceId, long connectionRowId);
 }

@@ -1,5 +1,4 @@
 using MediatR;
-using Microsoft.Extensions.Logging;
 using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
@@ -7,10 +6,10 @@ using Rooms.Domain.Messages;
 
 namespace Rooms.Application.Messages.History;
 
-public sealed partial class HistoryHandler(
+public sealed class HistoryHandler(
     IMessageHistory history,
     IClientNotifier notifier,
-    ILogger<HistoryHandler> logger) : IRequestHandler<HistoryQuery, Result<HistoryDto>>
+    StorageOutageLog outage) : IRequestHandler<HistoryQuery, Result<HistoryDto>>
 {
     public async Task<Result<HistoryDto>> Handle(HistoryQuery request, CancellationToken cancellationToken)
     {
@@ -24,10 +23,11 @@ public sealed partial class HistoryHandler(
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            LogReadFailed(ex, roomId);
+            outage.Failed("history", ex);
             return Result<HistoryDto>.Fail("History failed: storage unavailable, try again");
         }
 
+        outage.Succeeded();
         var answer = new HistoryDto(roomId, [.. page.Messages.Select(ToDelivered)], page.HasMore);
         notifier.SendHistory(session, answer);
         return Result<HistoryDto>.Ok(answer);
@@ -39,7 +39,4 @@ public sealed partial class HistoryHandler(
         ArgumentNullException.ThrowIfNull(message);
         return new DeliveredMessageDto(message.Content, message.FromDeviceId, message.Type.ToName(), FieldRules.FormatTimestamp(message.SentAt), message.Id);
     }
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Reading the history of room {RoomId} failed")]
-    private partial void LogReadFailed(Exception exception, string roomId);
 }

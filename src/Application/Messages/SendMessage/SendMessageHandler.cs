@@ -12,6 +12,7 @@ public sealed partial class SendMessageHandler(
     IPresence presence,
     IClientNotifier notifier,
     IClock clock,
+    StorageOutageLog outage,
     ILogger<SendMessageHandler> logger) : IRequestHandler<SendMessageCommand, Result<SendReceiptDto>>
 {
     public async Task<Result<SendReceiptDto>> Handle(SendMessageCommand request, CancellationToken cancellationToken)
@@ -53,10 +54,11 @@ public sealed partial class SendMessageHandler(
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            LogStoreFailed(ex, from.DeviceId, roomId);
+            outage.Failed("message", ex);
             return Result<SendReceiptDto>.Fail("Message not delivered: storage unavailable, try again");
         }
 
+        outage.Succeeded();
         if (stored.Duplicate)
         {
             // A resend of a message already stored (its ack was lost): the same ack again, nothing delivered twice.
@@ -91,9 +93,6 @@ public sealed partial class SendMessageHandler(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Device {DeviceId} sent to {TargetDeviceId}, not connected in room {RoomId}")]
     private partial void LogTargetNotFound(string deviceId, string targetDeviceId, string roomId);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Storing a message of device {DeviceId} in room {RoomId} failed")]
-    private partial void LogStoreFailed(Exception exception, string deviceId, string roomId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Message {MessageId} from {DeviceId} in room {RoomId} forwarded to {Recipients}")]
     private partial void LogForwarded(long messageId, string deviceId, string roomId, int recipients);

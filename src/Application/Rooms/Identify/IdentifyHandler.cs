@@ -16,6 +16,7 @@ public sealed partial class IdentifyHandler(
     ProtocolSettings settings,
     NodeIdentity node,
     IClock clock,
+    StorageOutageLog outage,
     ILogger<IdentifyHandler> logger) : IRequestHandler<IdentifyCommand, Result<RoomAssignedDto>>
 {
     /// <summary>Room ids are drawn from 36^6 values; a handful of collisions in a row means something else is wrong.</summary>
@@ -50,6 +51,7 @@ public sealed partial class IdentifyHandler(
                 ? await CreateRoomAsync(device, identity, session.ClientIp, now, cancellationToken)
                 : await JoinRoomAsync(device, status == AssignmentStatus.Reconnected ? device.LastRoomId! : request.RoomId!, identity, session.ClientIp, now, cancellationToken);
 
+            outage.Succeeded();
             var member = new RoomMember(deviceId, identity, connectionRowId, node.NodeId);
             session.Identified(member, roomId);
             notifier.TrackForReplacement(session);
@@ -77,7 +79,7 @@ public sealed partial class IdentifyHandler(
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            LogStorageFailed(ex, deviceId);
+            outage.Failed("identify", ex);
             return Result<RoomAssignedDto>.Fail("Identify failed: storage unavailable, try again");
         }
     }
@@ -150,6 +152,4 @@ public sealed partial class IdentifyHandler(
     [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId}: connection {ConnectionId} closed at once, a newer connection of the device joined first")]
     private partial void LogSuperseded(string deviceId, long connectionId);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Storing the identify of device {DeviceId} failed")]
-    private partial void LogStorageFailed(Exception exception, string deviceId);
 }

@@ -1,19 +1,18 @@
 using AutoMapper;
 using MediatR;
-using Microsoft.Extensions.Logging;
 using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
 
 namespace Rooms.Application.Rooms.QueryRoom;
 
-public sealed partial class QueryRoomHandler(
+public sealed class QueryRoomHandler(
     IRoomRepository repository,
     IPresence presence,
     IClientNotifier notifier,
     IMapper mapper,
     IClock clock,
-    ILogger<QueryRoomHandler> logger) : IRequestHandler<QueryRoomQuery, Result<RoomInfoDto>>
+    StorageOutageLog outage) : IRequestHandler<QueryRoomQuery, Result<RoomInfoDto>>
 {
     public async Task<Result<RoomInfoDto>> Handle(QueryRoomQuery request, CancellationToken cancellationToken)
     {
@@ -26,10 +25,11 @@ public sealed partial class QueryRoomHandler(
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            LogStoreFailed(ex, deviceId, roomId);
+            outage.Failed("room query", ex);
             return Result<RoomInfoDto>.Fail("Room query failed: storage unavailable, try again");
         }
 
+        outage.Succeeded();
         var members = await presence.MembersAsync(roomId, cancellationToken);
         var others = members.Where(m => m.DeviceId != deviceId).Select(mapper.Map<ClientInfoDto>).ToList();
 
@@ -38,7 +38,4 @@ public sealed partial class QueryRoomHandler(
         notifier.SendRoomInfo(session, info);
         return Result<RoomInfoDto>.Ok(info);
     }
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Storing a room query of device {DeviceId} in room {RoomId} failed")]
-    private partial void LogStoreFailed(Exception exception, string deviceId, string roomId);
 }

@@ -1,0 +1,91 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Rooms.Application.Ports;
+
+namespace Rooms.Infrastructure.Persistence;
+
+/// <summary>
+/// Keeps trying to store the closes that failed, every <see cref="RetryInterval"/>, until each is stored.
+/// A close is idempotent (it only sets <c>disconnected_at</c> where it is still empty), so a retry after an
+/// unknown outcome is harmless. What is still pending when the node stops is closed by the node's next
+/// start, at its last heartbeat (<see cref="Cluster.NodeLifecycle"/>).
+/// </summary>
+public sealed partial class ConnectionCloseRetries : IConnectionCloseRetries, IAsyncDisposable
+{
+    public static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(1);
+
+    private readonly ConcurrentDictionary<long, DateTime> _pending = new();
+    private readonly IRoomRepository _repository;
+    private readonly ILogger<ConnectionCloseRetries> _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _loop;
+
+    public ConnectionCloseRetries(IRoomRepository repository, ILogger<ConnectionCloseRetries> logger)
+    {
+        _repository = repository;
+        _logger = logger;
+        _loop = Task.Run(RetryLoopAsync);
+    }
+
+    public int Pending => _pending.Count;
+
+    public void Add(long connectionRowId, DateTime disconnectedAt) => _pending[connectionRowId] = disconnectedAt;
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        await _loop;
+        _stopping.Dispose();
+        if (!_pending.IsEmpty)
+        {
+            LogLeftOpen(_pending.Count);
+        }
+    }
+
+    private async Task RetryLoopAsync()
+    {
+        using var timer = new PeriodicTimer(RetryInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            {
+                await RetryPendingAsync(_stopping.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    private async Task RetryPendingAsync(CancellationToken cancellationToken)
+    {
+        var stored = 0;
+        foreach (var (rowId, disconnectedAt) in _pending.OrderBy(p => p.Key))
+        {
+            try
+            {
+                await _repository.CloseConnectionAsync(rowId, disconnectedAt, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Still down: the outage is already reported; try again next interval.
+                break;
+            }
+
+            _pending.TryRemove(rowId, out _);
+            stored++;
+        }
+
+        if (stored > 0)
+        {
+            LogStored(stored, _pending.Count);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stored {Count} disconnects that had failed ({Pending} still pending)")]
+    private partial void LogStored(int count, int pending);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stopping with {Count} connection rows not closed: this node's next start closes them at its last heartbeat")]
+    private partial void LogLeftOpen(int count);
+}
