@@ -23,7 +23,14 @@ public sealed class RoomsSettings
     /// <summary>How long a closing connection may take to answer the close handshake before it is aborted.</summary>
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often the server pings each client (WebSocket ping frames).</summary>
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A client that does not answer a ping within this time (it stopped reading, or vanished) is dropped.</summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A message whose first bytes arrived must be complete within this time, or the client is dropped (a stalled or dribbling sender).</summary>
+    public TimeSpan MessageReceiveTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Whether the members of a room hear <c>presence</c> events (joined / left).</summary>
     public bool PresenceEvents { get; set; } = true;
@@ -38,6 +45,9 @@ public sealed class RoomsSettings
         Require(IdentifyTimeout > TimeSpan.Zero, "Rooms:IdentifyTimeout must be positive");
         Require(SendQueueCapacity >= 1, "Rooms:SendQueueCapacity must be at least 1");
         Require(CloseTimeout > TimeSpan.Zero, "Rooms:CloseTimeout must be positive");
+        Require(KeepAliveInterval > TimeSpan.Zero, "Rooms:KeepAliveInterval must be positive");
+        Require(KeepAliveTimeout > TimeSpan.Zero, "Rooms:KeepAliveTimeout must be positive");
+        Require(MessageReceiveTimeout > TimeSpan.Zero, "Rooms:MessageReceiveTimeout must be positive");
         Require(StatusInterval > TimeSpan.Zero, "Rooms:StatusInterval must be positive");
     }
 

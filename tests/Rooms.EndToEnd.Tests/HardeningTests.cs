@@ -44,4 +44,56 @@ public sealed class HardeningTests : IAsyncLifetime
         await using var db = _database.OpenContext();
         Assert.Equal(0, await db.Messages.CountAsync());
     }
+
+    [Fact]
+    public async Task ClientThatStopsReading_DroppedByKeepAliveTimeout_RowClosedRoomHearsLeft()
+    {
+        await using var server = await RoomsServer.StartAsync(_database, "--Rooms:KeepAliveInterval=00:00:00.500", "--Rooms:KeepAliveTimeout=00:00:01");
+        var (alice, room) = await TestClient.IdentifiedAsync(server, "alice");
+        var roomId = room.GetProperty("room_id").GetString();
+        var (silent, _) = await TestClient.IdentifiedAsync(server, "silent", roomId);
+        Assert.Equal("joined", (await alice.ReceiveAsync()).GetProperty("event").GetString());
+
+        // "silent" never reads again, so it never answers a ping; alice keeps reading (and answering).
+        var left = await alice.ReceiveAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(("presence", "left", "silent"), (left.GetProperty("type").GetString(), left.GetProperty("event").GetString(), left.GetProperty("device_id").GetString()));
+        Assert.Equal(1, (await alice.QueryRoomAsync()).GetProperty("total_clients").GetInt32());
+        await WaitUntilAsync(async () =>
+        {
+            await using var db = _database.OpenContext();
+            return await db.Connections.AnyAsync(c => c.DeviceId == "silent" && c.DisconnectedAt != null);
+        });
+        await silent.DisposeAsync();
+        await alice.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task ClientStalledInsideAMessage_DroppedAfterMessageReceiveTimeout()
+    {
+        await using var server = await RoomsServer.StartAsync(_database, "--Rooms:MessageReceiveTimeout=00:00:01");
+        var (alice, room) = await TestClient.IdentifiedAsync(server, "alice");
+        var (staller, _) = await TestClient.IdentifiedAsync(server, "staller", room.GetProperty("room_id").GetString());
+        Assert.Equal("joined", (await alice.ReceiveAsync()).GetProperty("event").GetString());
+
+        // The first half of a message, then nothing; the staller keeps reading, so pings alone would not drop it.
+        await staller.SendFragmentAsync("""{"type":"message","con""");
+        var ended = staller.ExpectEndAsync(TimeSpan.FromSeconds(10));
+
+        var left = await alice.ReceiveAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(("left", "staller"), (left.GetProperty("event").GetString(), left.GetProperty("device_id").GetString()));
+        await ended;
+        await alice.DisposeAsync();
+        await staller.DisposeAsync();
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met within 10 s");
+            await Task.Delay(50);
+        }
+    }
 }

@@ -64,6 +64,26 @@ public sealed class TestClient : IAsyncDisposable
     public async Task SendAsync(byte[] bytes, WebSocketMessageType type) =>
         await _socket.SendAsync(bytes, type, endOfMessage: true, CancellationToken.None);
 
+    /// <summary>The start of a text message that is never finished.</summary>
+    public async Task SendFragmentAsync(string text) =>
+        await _socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, endOfMessage: false, CancellationToken.None);
+
+    /// <summary>Reads until the server ends the connection, by a close frame or by dropping it.</summary>
+    public async Task ExpectEndAsync(TimeSpan wait)
+    {
+        using var timeout = new CancellationTokenSource(wait);
+        try
+        {
+            while ((await _socket.ReceiveAsync(_buffer, timeout.Token)).MessageType != WebSocketMessageType.Close)
+            {
+            }
+        }
+        catch (WebSocketException)
+        {
+            // Dropped without a close frame: ended too.
+        }
+    }
+
     public Task SendObjectAsync(object message) => SendAsync(JsonSerializer.Serialize(message));
 
     public async Task<string> ReceiveTextAsync(TimeSpan? wait = null)

@@ -80,6 +80,7 @@ internal sealed partial class ConnectionHandler(
     private async Task ReceiveLoopAsync(WebSocket socket, ClientConnection connection, ClientSession session, Timer identifyDeadline)
     {
         var awaitingIdentify = true;
+        using var messageDeadline = new CancellationTokenSource();
         while (true)
         {
             // Wait for the next frame without holding a buffer: an idle connection owns none.
@@ -90,7 +91,20 @@ internal sealed partial class ConnectionHandler(
             }
 
             Translation translation;
-            var message = await ReceiveMessageAsync(socket, header);
+            ReceivedMessage message;
+            messageDeadline.CancelAfter(settings.MessageReceiveTimeout);
+            try
+            {
+                message = await ReceiveMessageAsync(socket, header, messageDeadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // A stalled or dribbling sender: the cancelled receive has aborted the socket.
+                LogMessageTimeout(session.Id, settings.MessageReceiveTimeout.TotalSeconds);
+                throw;
+            }
+
+            messageDeadline.TryReset();
             try
             {
                 if (message.TooBig)
@@ -143,7 +157,7 @@ internal sealed partial class ConnectionHandler(
     }
 
     /// <summary>Reads one whole message into pooled memory, growing it up to one byte past the size cap.</summary>
-    private async Task<ReceivedMessage> ReceiveMessageAsync(WebSocket socket, ValueWebSocketReceiveResult header)
+    private async Task<ReceivedMessage> ReceiveMessageAsync(WebSocket socket, ValueWebSocketReceiveResult header, CancellationToken deadline)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(InitialReceiveBuffer);
         var count = 0;
@@ -158,7 +172,17 @@ internal sealed partial class ConnectionHandler(
                 buffer = larger;
             }
 
-            var result = await socket.ReceiveAsync(buffer.AsMemory(count), CancellationToken.None);
+            ValueWebSocketReceiveResult result;
+            try
+            {
+                result = await socket.ReceiveAsync(buffer.AsMemory(count), deadline);
+            }
+            catch
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                throw;
+            }
+
             count += result.Count;
             endOfMessage = result.EndOfMessage;
             if (count > settings.MaxMessageBytes)
@@ -209,6 +233,9 @@ internal sealed partial class ConnectionHandler(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} sent a message over {MaxMessageBytes} bytes; closing (1009)")]
     private partial void LogTooBig(long sessionId, int maxMessageBytes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} did not complete a message within {Seconds} s; dropped")]
+    private partial void LogMessageTimeout(long sessionId, double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} sent a malformed frame: {Error}")]
     private partial void LogMalformed(long sessionId, string error);
