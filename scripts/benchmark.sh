@@ -54,8 +54,9 @@ fi
 urls=()
 for i in $(seq 1 "$nodes"); do
   port=$(free_port)
-  # Information logs each connect; Warning keeps the console out of the measurement.
-  Serilog__MinimumLevel__Default=Warning ASPNETCORE_URLS="http://127.0.0.1:$port" Cluster__NodeId="bench-$i" \
+  # Information logs each connect; Warning keeps the console out of the measurement. Every simulated
+  # device connects from 127.0.0.1, so the per-IP connection cap is lifted to the machine's ceiling.
+  Rooms__MaxConnectionsPerIp=20000 Rooms__MaxConnections=20000 Serilog__MinimumLevel__Default=Warning ASPNETCORE_URLS="http://127.0.0.1:$port" Cluster__NodeId="bench-$i" \
     dotnet src/WebSocketHost/bin/Release/net10.0/Rooms.WebSocketHost.dll >"$work/server-$i.log" 2>&1 &
   server_pids+=($!)
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done

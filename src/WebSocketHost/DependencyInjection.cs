@@ -15,6 +15,7 @@ public static class DependencyInjection
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<ILocalDelivery>(provider => provider.GetRequiredService<ConnectionRegistry>());
         services.AddSingleton<IClientNotifier, ConnectionNotifier>();
+        services.AddSingleton<Admission>();
         services.AddSingleton<ConnectionHandler>();
         services.AddHostedService<StatusMonitor>();
         services.AddHostedService<HousekeepingService>();

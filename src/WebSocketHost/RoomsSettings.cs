@@ -32,6 +32,26 @@ public sealed class RoomsSettings
     /// <summary>A message whose first bytes arrived must be complete within this time, or the client is dropped (a stalled or dribbling sender).</summary>
     public TimeSpan MessageReceiveTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Frames a connection may send per second, sustained (a token bucket); more get an error frame and are not handled.</summary>
+    public int MessagesPerSecond { get; set; } = 100;
+
+    /// <summary>Frames a connection may send at once above the sustained rate.</summary>
+    public int MessageBurst { get; set; } = 200;
+
+    /// <summary>A connection with more refused frames than this within <see cref="RejectionWindow"/> is closed (1008).</summary>
+    public int MaxRejectedMessages { get; set; } = 100;
+
+    public static readonly TimeSpan RejectionWindow = TimeSpan.FromSeconds(10);
+
+    /// <summary>Open connections this node accepts in total; past it, upgrades get 503.</summary>
+    public int MaxConnections { get; set; } = 15_000;
+
+    /// <summary>Open connections per client IP (after X-Forwarded-For from a loopback proxy); past it, upgrades get 503.</summary>
+    public int MaxConnectionsPerIp { get; set; } = 1_000;
+
+    /// <summary>Browser origins allowed to connect (e.g. <c>https://app.example.com</c>); empty allows all. Clients that send no Origin (non-browsers) are not affected.</summary>
+    public string[] AllowedOrigins { get; set; } = [];
+
     /// <summary>Whether the members of a room hear <c>presence</c> events (joined / left).</summary>
     public bool PresenceEvents { get; set; } = true;
 
@@ -48,6 +68,11 @@ public sealed class RoomsSettings
         Require(KeepAliveInterval > TimeSpan.Zero, "Rooms:KeepAliveInterval must be positive");
         Require(KeepAliveTimeout > TimeSpan.Zero, "Rooms:KeepAliveTimeout must be positive");
         Require(MessageReceiveTimeout > TimeSpan.Zero, "Rooms:MessageReceiveTimeout must be positive");
+        Require(MessagesPerSecond >= 1, "Rooms:MessagesPerSecond must be at least 1");
+        Require(MessageBurst >= 1, "Rooms:MessageBurst must be at least 1");
+        Require(MaxRejectedMessages >= 1, "Rooms:MaxRejectedMessages must be at least 1");
+        Require(MaxConnections >= 1, "Rooms:MaxConnections must be at least 1");
+        Require(MaxConnectionsPerIp >= 1, "Rooms:MaxConnectionsPerIp must be at least 1");
         Require(StatusInterval > TimeSpan.Zero, "Rooms:StatusInterval must be positive");
     }
 

@@ -96,4 +96,78 @@ public sealed class HardeningTests : IAsyncLifetime
             await Task.Delay(50);
         }
     }
+
+    [Fact]
+    public async Task OverTheRateLimit_ErrorFrameNothingStored_SustainedAbuseClosedWith1008()
+    {
+        await using var server = await RoomsServer.StartAsync(_database, "--Rooms:MessagesPerSecond=10", "--Rooms:MessageBurst=20", "--Rooms:MaxRejectedMessages=30");
+        var (alice, room) = await TestClient.IdentifiedAsync(server, "alice");
+        var (bob, _) = await TestClient.IdentifiedAsync(server, "bob", room.GetProperty("room_id").GetString());
+        alice.IgnoresPresence = bob.IgnoresPresence = true;
+
+        // 100 frames at once: the burst (20, less the identify) passes, the rest is refused, and 30+ refusals close the connection.
+        for (var i = 0; i < 100; i++)
+        {
+            await alice.SendAsync($$"""{"type":"message","content":"m{{i}}","id":"c{{i}}"}""");
+        }
+
+        var (acks, errors) = (0, 0);
+        while (true)
+        {
+            string text;
+            try
+            {
+                text = await alice.ReceiveTextAsync();
+            }
+            catch (InvalidOperationException closed)
+            {
+                Assert.Contains("PolicyViolation", closed.Message);
+                break;
+            }
+
+            if (text.Contains("\"ack\"", StringComparison.Ordinal))
+            {
+                acks++;
+            }
+            else
+            {
+                Assert.Contains("Rate limit exceeded", text);
+                errors++;
+            }
+        }
+
+        Assert.InRange(acks, 15, 40);
+        Assert.InRange(errors, 30, 85);
+        await using var db = _database.OpenContext();
+        Assert.Equal(acks, await db.Messages.CountAsync(m => m.FromDeviceId == "alice"));
+        Assert.Equal(1, (await bob.QueryRoomAsync()).GetProperty("total_clients").GetInt32());
+    }
+
+    [Fact]
+    public async Task ConnectionCaps_PerIpAndTotal_UpgradesRefusedWith503()
+    {
+        await using var server = await RoomsServer.StartAsync(_database, "--Rooms:MaxConnectionsPerIp=2", "--Rooms:MaxConnections=3");
+        var uri = server.WebSocketUri();
+        await using var a1 = await TestClient.ConnectAsync(uri, forwardedFor: "203.0.113.1");
+        await using var a2 = await TestClient.ConnectAsync(uri, forwardedFor: "203.0.113.1");
+
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, await TestClient.TryConnectAsync(uri, forwardedFor: "203.0.113.1"));
+        await using var b1 = await TestClient.ConnectAsync(uri, forwardedFor: "203.0.113.2");
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, await TestClient.TryConnectAsync(uri, forwardedFor: "203.0.113.3"));
+
+        // A slot is free again once its connection ends.
+        await a1.CloseAsync();
+        await WaitUntilAsync(async () => await TestClient.TryConnectAsync(uri, forwardedFor: "203.0.113.1") == System.Net.HttpStatusCode.SwitchingProtocols);
+    }
+
+    [Fact]
+    public async Task AllowedOrigins_BrowserFromOtherOriginRefused403_NoOriginStillAccepted()
+    {
+        await using var server = await RoomsServer.StartAsync(_database, "--Rooms:AllowedOrigins:0=https://app.example.com");
+        var uri = server.WebSocketUri();
+
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, await TestClient.TryConnectAsync(uri, origin: "https://evil.example.net"));
+        Assert.Equal(System.Net.HttpStatusCode.SwitchingProtocols, await TestClient.TryConnectAsync(uri, origin: "https://app.example.com"));
+        Assert.Equal(System.Net.HttpStatusCode.SwitchingProtocols, await TestClient.TryConnectAsync(uri));
+    }
 }

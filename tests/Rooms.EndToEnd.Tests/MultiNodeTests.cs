@@ -426,6 +426,7 @@ public sealed class MultiNodeTests : IAsyncLifetime
             "--Cluster:PresenceRefreshInterval=00:00:00.500",
             "--Cluster:HeartbeatInterval=00:00:00.500",
             "--Cluster:NodeTimeout=00:00:03",
+            .. RoomsServer.Unthrottled,
         ]);
         _servers.Add(server);
         return server;

@@ -18,7 +18,7 @@ public abstract class ProtocolTests(DatabaseProvider provider) : IAsyncLifetime
     private readonly List<TestClient> _clients = [];
     private RoomsServer _server = null!;
 
-    protected virtual string[] ServerArgs => ["--Rooms:IdentifyTimeout=00:00:02", "--Rooms:MaxMessageBytes=65536"];
+    protected virtual string[] ServerArgs => ["--Rooms:IdentifyTimeout=00:00:02", "--Rooms:MaxMessageBytes=65536", .. RoomsServer.Unthrottled];
 
     public async Task InitializeAsync() => _server = await RoomsServer.StartAsync(_database, ServerArgs);
 

@@ -18,6 +18,9 @@ public sealed class RoomsServer : IAsyncDisposable
         BaseUri = baseUri;
     }
 
+    /// <summary>For tests about order and volume, not about the per-connection rate limit: they send hundreds of frames at once.</summary>
+    public static readonly string[] Unthrottled = ["--Rooms:MessagesPerSecond=1000000", "--Rooms:MessageBurst=1000000"];
+
     public Uri BaseUri { get; }
 
     public Uri WebSocketUri(string path = "/") => new($"ws://{BaseUri.Authority}{path}");

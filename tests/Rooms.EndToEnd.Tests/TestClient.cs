@@ -35,6 +35,34 @@ public sealed class TestClient : IAsyncDisposable
         return client;
     }
 
+    /// <summary>Tries an upgrade and returns the HTTP status it got (101 when it became a WebSocket, then closed again).</summary>
+    public static async Task<System.Net.HttpStatusCode> TryConnectAsync(Uri uri, string? origin = null, string? forwardedFor = null)
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        if (origin is not null)
+        {
+            socket.Options.SetRequestHeader("Origin", origin);
+        }
+
+        if (forwardedFor is not null)
+        {
+            socket.Options.SetRequestHeader("X-Forwarded-For", forwardedFor);
+        }
+
+        try
+        {
+            await socket.ConnectAsync(uri, CancellationToken.None);
+            await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "probe", CancellationToken.None);
+        }
+        catch (WebSocketException)
+        {
+            // Refused: the status says why.
+        }
+
+        return socket.HttpStatusCode;
+    }
+
     /// <summary>Connects, checks the connection frame, identifies and returns the client with its <c>room</c> answer.</summary>
     public static async Task<(TestClient Client, JsonElement Room)> IdentifiedAsync(RoomsServer server, string deviceId, string? roomId = null, string? identity = null)
     {

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.WebSockets;
+using System.Threading.RateLimiting;
 using MediatR;
 using Rooms.Application.Connections.Disconnect;
 using Rooms.Application.Rooms.Identify;
@@ -15,18 +16,38 @@ namespace Rooms.WebSocketHost.Connections;
 /// </summary>
 internal sealed partial class ConnectionHandler(
     ConnectionRegistry registry,
+    Admission admission,
     IMediator mediator,
     RoomsSettings settings,
-    ILogger<ConnectionHandler> logger)
+    ILogger<ConnectionHandler> logger) : IDisposable
 {
     private const int InitialReceiveBuffer = 4 * 1024;
     private const string BinaryRefused = "Binary frames are not supported: send JSON as text frames";
 
+    // One token bucket per session, replenished by the limiter's single 100 ms timer (not a timer per
+    // connection); a partition left idle with a full bucket is dropped by the limiter itself.
+    private readonly PartitionedRateLimiter<long> _rateLimit = PartitionedRateLimiter.Create<long, long>(sessionId =>
+        RateLimitPartition.GetTokenBucketLimiter(sessionId, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = settings.MessageBurst,
+            TokensPerPeriod = settings.MessagesPerSecond >= 10 ? (settings.MessagesPerSecond + 9) / 10 : 1,
+            ReplenishmentPeriod = settings.MessagesPerSecond >= 10 ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromSeconds(1.0 / settings.MessagesPerSecond),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+
+    public void Dispose() => _rateLimit.Dispose();
+
     public async Task HandleAsync(HttpContext context)
     {
+        var clientIp = Admission.ClientIp(context);
+        using var slot = await admission.TryAdmitAsync(context, clientIp);
+        if (slot is null)
+        {
+            return;
+        }
+
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        var address = context.Connection.RemoteIpAddress;
-        var clientIp = (address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address)?.ToString() ?? "unknown";
         var session = new ClientSession(registry.NextSessionId(), clientIp);
         using var connection = new ClientConnection(session.Id, socket, settings.SendQueueCapacity, settings.CloseTimeout, logger)
         {
@@ -81,6 +102,7 @@ internal sealed partial class ConnectionHandler(
     {
         var awaitingIdentify = true;
         using var messageDeadline = new CancellationTokenSource();
+        var rejections = new RejectionCount();
         while (true)
         {
             // Wait for the next frame without holding a buffer: an idle connection owns none.
@@ -113,6 +135,11 @@ internal sealed partial class ConnectionHandler(
                     connection.RequestClose(WebSocketCloseStatus.MessageTooBig, "Message too big");
                     await DrainUntilCloseAsync(socket);
                     return;
+                }
+
+                if (!TryTakeToken(session, connection, ref rejections))
+                {
+                    continue;
                 }
 
                 translation = header.MessageType == WebSocketMessageType.Binary
@@ -155,6 +182,45 @@ internal sealed partial class ConnectionHandler(
             }
         }
     }
+
+    /// <summary>
+    /// One token per frame, taken before the frame is parsed: a frame over the rate gets an error and is not
+    /// handled (nothing stored); a connection that keeps sending over it is closed.
+    /// </summary>
+    private bool TryTakeToken(ClientSession session, ClientConnection connection, ref RejectionCount rejections)
+    {
+        using var lease = _rateLimit.AttemptAcquire(session.Id);
+        if (lease.IsAcquired)
+        {
+            return true;
+        }
+
+        var now = Environment.TickCount64;
+        if (now - rejections.WindowStartedAt > (long)RoomsSettings.RejectionWindow.TotalMilliseconds)
+        {
+            rejections = new RejectionCount(now, 0);
+        }
+
+        rejections.Count++;
+        if (rejections.Count > settings.MaxRejectedMessages)
+        {
+            LogRateLimitClose(session.Id, session.ClientIp, settings.MessagesPerSecond);
+            connection.RequestClose(WebSocketCloseStatus.PolicyViolation, "Rate limit exceeded");
+        }
+        else if (rejections.Count == 1)
+        {
+            // Once per window: an abusive client must not be able to flood the log either.
+            LogRateLimited(session.Id, session.ClientIp, settings.MessagesPerSecond);
+        }
+
+        connection.TrySend(FrameWriter.Error(RateLimitedError(settings.MessagesPerSecond, settings.MessageBurst)));
+        return false;
+    }
+
+    public static string RateLimitedError(int perSecond, int burst) =>
+        $"Rate limit exceeded: at most {perSecond} messages per second (bursts of {burst}); this message was not handled";
+
+    private record struct RejectionCount(long WindowStartedAt, int Count);
 
     /// <summary>Reads one whole message into pooled memory, growing it up to one byte past the size cap.</summary>
     private async Task<ReceivedMessage> ReceiveMessageAsync(WebSocket socket, ValueWebSocketReceiveResult header, CancellationToken deadline)
@@ -236,6 +302,12 @@ internal sealed partial class ConnectionHandler(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} did not complete a message within {Seconds} s; dropped")]
     private partial void LogMessageTimeout(long sessionId, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} from {ClientIp} is over the rate limit of {PerSecond} messages/s; its excess frames are refused")]
+    private partial void LogRateLimited(long sessionId, string clientIp, int perSecond);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} from {ClientIp} kept sending over {PerSecond} messages/s; closing (1008)")]
+    private partial void LogRateLimitClose(long sessionId, string clientIp, int perSecond);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} sent a malformed frame: {Error}")]
     private partial void LogMalformed(long sessionId, string error);
