@@ -140,7 +140,12 @@ public sealed class HardeningTests : IAsyncLifetime
         Assert.InRange(errors, 30, 85);
         await using var db = _database.OpenContext();
         Assert.Equal(acks, await db.Messages.CountAsync(m => m.FromDeviceId == "alice"));
-        Assert.Equal(1, (await bob.QueryRoomAsync()).GetProperty("total_clients").GetInt32());
+        for (var i = 0; i < acks; i++)
+        {
+            Assert.Equal("message", (await bob.ReceiveAsync()).GetProperty("type").GetString());
+        }
+
+        Assert.Equal("room_info", (await bob.QueryRoomAsync()).GetProperty("type").GetString());
     }
 
     [Fact]
