@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Rooms.Application.Common;
 using Rooms.Application.Ports;
+using Rooms.Infrastructure.Auth;
 using Rooms.Infrastructure.Cluster;
 using Rooms.Infrastructure.Messaging;
 using Rooms.Infrastructure.Persistence;
@@ -18,10 +19,21 @@ public static class DependencyInjection
     /// Storage, and presence and fan-out: in memory for a node alone, through Redis when
     /// <see cref="ClusterSettings.Redis"/> is set. The host provides <see cref="ILocalDelivery"/> and <see cref="IClientNotifier"/>.
     /// </summary>
-    public static IServiceCollection AddInfrastructure(this IServiceCollection services, DatabaseSettings settings, ClusterSettings cluster)
+    public static IServiceCollection AddInfrastructure(this IServiceCollection services, DatabaseSettings settings, ClusterSettings cluster, AuthSettings auth)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(cluster);
+        ArgumentNullException.ThrowIfNull(auth);
+        services.AddSingleton(auth);
+        if (auth.Mode == AuthMode.Token)
+        {
+            services.AddSingleton<IDeviceAuthenticator, JwtDeviceAuthenticator>();
+        }
+        else
+        {
+            services.AddSingleton<IDeviceAuthenticator, OpenDeviceAuthenticator>();
+        }
+
         if (settings.Provider == DatabaseProvider.Sqlite)
         {
             DatabaseProviderSetup.EnsureSqliteFolder(settings.ConnectionString);

@@ -1,7 +1,22 @@
 using Rooms.Infrastructure.Persistence;
 using Rooms.WebSocketHost;
 
-var app = RoomsHost.Build(args);
+if (args.FirstOrDefault() == RoomsHost.TokenCommand)
+{
+    return RoomsHost.PrintToken(args);
+}
+
+WebApplication app;
+try
+{
+    app = RoomsHost.Build(args);
+}
+catch (InvalidOperationException invalid)
+{
+    // A setting out of range: one line saying which, not a stack trace.
+    Console.Error.WriteLine($"Rooms cannot start: {invalid.Message}");
+    return 1;
+}
 
 if (args.Contains(RoomsHost.MigrateCommand))
 {

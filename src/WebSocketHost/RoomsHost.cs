@@ -1,6 +1,7 @@
 using Rooms.Application;
 using Rooms.Application.Common;
 using Rooms.Infrastructure;
+using Rooms.Infrastructure.Auth;
 using Rooms.Infrastructure.Cluster;
 using Rooms.Infrastructure.Persistence;
 using Serilog;
@@ -13,14 +14,44 @@ public static partial class RoomsHost
 {
     public const string MigrateCommand = "migrate";
 
+    public const string TokenCommand = "token";
+
+    /// <summary>
+    /// <c>token DEVICE_ID [ROOM_ID...]</c>: prints a device token signed with the configured Auth:SigningKey,
+    /// valid for Auth:TokenLifetime, restricted to the rooms named (any room when none). What a backend does.
+    /// </summary>
+    public static int PrintToken(string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var positional = args.Skip(1).TakeWhile(a => !a.StartsWith('-')).ToArray();
+        if (positional.Length == 0)
+        {
+            Console.Error.WriteLine("usage: token DEVICE_ID [ROOM_ID...]   (signs with Auth:SigningKey, e.g. Auth__SigningKey=...)");
+            return 2;
+        }
+
+        var builder = CreateBuilder(args.Skip(1 + positional.Length).ToArray());
+        var auth = builder.Configuration.GetSection(AuthSettings.SectionName).Get<AuthSettings>() ?? new AuthSettings();
+        if (auth.KeyBytes.Length < AuthSettings.MinimumKeyBytes)
+        {
+            Console.Error.WriteLine($"Auth:SigningKey must be set and at least {AuthSettings.MinimumKeyBytes} bytes to sign tokens.");
+            return 1;
+        }
+
+        Console.WriteLine(JwtDeviceAuthenticator.Mint(auth, positional[0], positional[1..], DateTime.UtcNow + auth.TokenLifetime));
+        return 0;
+    }
+
+    /// <summary>appsettings.json ships beside the binary; relative paths in settings (the SQLite file) stay relative to the working directory.</summary>
+    private static WebApplicationBuilder CreateBuilder(string[] args) => WebApplication.CreateBuilder(new WebApplicationOptions
+    {
+        Args = args.Where(a => a != MigrateCommand).ToArray(),
+        ContentRootPath = AppContext.BaseDirectory,
+    });
+
     public static WebApplication Build(string[] args)
     {
-        // appsettings.json ships beside the binary; relative paths in settings (the SQLite file) stay relative to the working directory.
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
-        {
-            Args = args.Where(a => a != MigrateCommand).ToArray(),
-            ContentRootPath = AppContext.BaseDirectory,
-        });
+        var builder = CreateBuilder(args);
         if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
         {
             // Only when neither --urls nor ASPNETCORE_URLS names an address.
@@ -47,10 +78,12 @@ public static partial class RoomsHost
         database.Validate();
         var cluster = builder.Configuration.GetSection(ClusterSettings.SectionName).Get<ClusterSettings>() ?? new ClusterSettings();
         cluster.Validate();
+        var auth = builder.Configuration.GetSection(AuthSettings.SectionName).Get<AuthSettings>() ?? new AuthSettings();
+        auth.Validate();
 
         builder.Services
             .AddApplication(new ProtocolSettings(rooms.MaxContentLength, rooms.PresenceEvents))
-            .AddInfrastructure(database, cluster)
+            .AddInfrastructure(database, cluster, auth)
             .AddWebSocketHost(rooms);
 
         var app = builder.Build();

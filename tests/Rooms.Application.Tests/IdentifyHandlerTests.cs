@@ -16,16 +16,18 @@ public sealed class IdentifyHandlerTests
     private readonly Mock<IClientNotifier> _notifier = new();
     private readonly Mock<IMessageHistory> _history = new();
     private readonly Mock<IClock> _clock = new();
+    private readonly Mock<IDeviceAuthenticator> _authenticator = new();
 
     public IdentifyHandlerTests()
     {
+        _authenticator.Setup(a => a.AuthorizeAsync(It.IsAny<string?>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync(DeviceAuthorization.Anyone);
         _clock.Setup(c => c.UtcNow).Returns(TestData.Now);
         _presence.Setup(p => p.JoinAsync(It.IsAny<string>(), It.IsAny<RoomMember>(), It.IsAny<CancellationToken>())).ReturnsAsync(PresenceJoin.Added(null, null));
         _history.Setup(h => h.LastIdAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync(4811);
     }
 
     private IdentifyHandler Handler() =>
-        new(_repository.Object, _presence.Object, _notifier.Object, _history.Object, new ProtocolSettings(), TestData.Node, _clock.Object,
+        new(_repository.Object, _presence.Object, _notifier.Object, _history.Object, _authenticator.Object, new ProtocolSettings(), TestData.Node, _clock.Object,
             TestData.Outage(), NullLogger<IdentifyHandler>.Instance);
 
     [Fact]
@@ -200,5 +202,35 @@ public sealed class IdentifyHandlerTests
         Assert.False(session.IsIdentified);
         _presence.VerifyNoOtherCalls();
         _notifier.VerifyNoOtherCalls();
+    }
+
+    [Fact]
+    public async Task Handle_TokenRefused_ErrorAndClose4003_NothingStored()
+    {
+        var session = TestData.NewSession();
+        _authenticator.Setup(a => a.AuthorizeAsync("bad", "d1", It.IsAny<CancellationToken>())).ReturnsAsync(DeviceAuthorization.Refused("Authentication failed: the token is not valid"));
+
+        var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", null, "bad"), CancellationToken.None);
+
+        Assert.Equal("Authentication failed: the token is not valid", result.Error);
+        _notifier.Verify(n => n.RefuseUnauthorized(session, "Authentication failed: the token is not valid"));
+        _repository.VerifyNoOtherCalls();
+        Assert.False(session.IsIdentified);
+    }
+
+    [Fact]
+    public async Task Handle_TokenRestrictedToOtherRoom_RefusedBeforeAnythingIsStored()
+    {
+        var session = TestData.NewSession();
+        _authenticator.Setup(a => a.AuthorizeAsync("t", "d1", It.IsAny<CancellationToken>()))
+            .ReturnsAsync(new DeviceAuthorization(null, new HashSet<string> { "ROOM1" }));
+        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
+        _repository.Setup(r => r.RoomExistsAsync("ROOM2", It.IsAny<CancellationToken>())).ReturnsAsync(true);
+
+        var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "ROOM2", "t"), CancellationToken.None);
+
+        Assert.Equal("Not allowed: the token does not allow room ROOM2", result.Error);
+        _notifier.Verify(n => n.RefuseUnauthorized(session, result.Error!));
+        _repository.Verify(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>()), Times.Never);
     }
 }

@@ -33,6 +33,7 @@ public sealed class PipelineTests
         services.AddSingleton(TestData.Node);
         services.AddSingleton(Mock.Of<IClock>(c => c.UtcNow == TestData.Now));
         services.AddSingleton(Mock.Of<IConnectionCloseRetries>());
+        services.AddSingleton(Mock.Of<IDeviceAuthenticator>());
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true }).GetRequiredService<IMediator>();
     }
 

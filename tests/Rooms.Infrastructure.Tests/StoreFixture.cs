@@ -37,7 +37,7 @@ internal sealed class StoreFixture : IAsyncDisposable
         var services = new ServiceCollection()
             .AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance)
             .AddSingleton(typeof(ILogger<>), typeof(NullLogger<>))
-            .AddInfrastructure(database.Settings, new ClusterSettings { NodeId = nodeId })
+            .AddInfrastructure(database.Settings, new ClusterSettings { NodeId = nodeId }, new Rooms.Infrastructure.Auth.AuthSettings())
             .BuildServiceProvider();
         await services.GetRequiredService<DatabaseMigrator>().MigrateAsync(CancellationToken.None);
         return new StoreFixture(database, services, ownsDatabase);

@@ -13,6 +13,9 @@ public sealed class ClientSession(long id, string clientIp)
 
     public string ClientIp { get; } = clientIp;
 
+    /// <summary>The <c>access_token</c> of the upgrade URL, for device authentication (browsers cannot set headers).</summary>
+    public string? AccessToken { get; init; }
+
     /// <summary>Set by a successful identify; null before.</summary>
     public RoomMember? Member { get; private set; }
 

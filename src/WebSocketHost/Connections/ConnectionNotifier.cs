@@ -17,6 +17,8 @@ internal sealed class ConnectionNotifier(ConnectionRegistry registry, IClusterBu
     /// <summary>Private close code of the protocol (docs/protocol.md): a newer connection of the same device took over.</summary>
     public const WebSocketCloseStatus ReplacedCloseStatus = (WebSocketCloseStatus)4001;
 
+    public const WebSocketCloseStatus UnauthorizedCloseStatus = (WebSocketCloseStatus)4003;
+
     public const string ReplacedReason = "replaced";
 
     public void SendRoomAssigned(ClientSession session, RoomAssignedDto room) =>
@@ -24,6 +26,16 @@ internal sealed class ConnectionNotifier(ConnectionRegistry registry, IClusterBu
 
     public void SendRoomInfo(ClientSession session, RoomInfoDto roomInfo) =>
         registry.Find(session.Id)?.TrySend(FrameWriter.RoomInfo(roomInfo));
+
+    public void RefuseUnauthorized(ClientSession session, string error)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        if (registry.Find(session.Id) is { } connection)
+        {
+            connection.TrySend(FrameWriter.Error(error));
+            connection.RequestClose(UnauthorizedCloseStatus, "Unauthorized");
+        }
+    }
 
     public void TrackForReplacement(ClientSession session)
     {

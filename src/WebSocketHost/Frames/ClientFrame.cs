@@ -16,6 +16,7 @@ internal struct ClientFrame
     public string? Id;
     public string? AfterMessageId;
     public int? Limit;
+    public string? Token;
     public string? WrongTypeField;
     public string? WrongTypeExpected;
 

@@ -35,7 +35,7 @@ internal static class FrameTranslator
             // The seed protocol's identify has no type; after identify, a typeless frame is an error.
             case null when !session.IsIdentified || frame.LooksLikeIdentify:
             case "identify":
-                return Translation.For(new IdentifyCommand(session, frame.DeviceId, frame.Identity, frame.RoomId));
+                return Translation.For(new IdentifyCommand(session, frame.DeviceId, frame.Identity, frame.RoomId, frame.Token));
             case null:
                 return Translation.Failed("Missing 'type': expected \"message\", \"query_room\" or \"history\"");
             case "message":
@@ -126,6 +126,10 @@ internal static class FrameTranslator
         else if (reader.ValueTextEquals("after_message_id"u8))
         {
             frame.AfterMessageId = ReadString(ref reader, "after_message_id", ref frame);
+        }
+        else if (reader.ValueTextEquals("token"u8))
+        {
+            frame.Token = ReadString(ref reader, "token", ref frame);
         }
         else if (reader.ValueTextEquals("limit"u8))
         {

@@ -6,5 +6,6 @@ using Rooms.Application.Sessions;
 namespace Rooms.Application.Rooms.Identify;
 
 /// <summary>The first frame: who the device is and, optionally, which room it wants.</summary>
-public sealed record IdentifyCommand(ClientSession Session, string? DeviceId, string? Identity, string? RoomId)
+/// <param name="Token">The device's token, when authentication is on and it did not come with the upgrade URL.</param>
+public sealed record IdentifyCommand(ClientSession Session, string? DeviceId, string? Identity, string? RoomId, string? Token = null)
     : IRequest<Result<RoomAssignedDto>>;

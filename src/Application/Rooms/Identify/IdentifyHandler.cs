@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
+using Rooms.Application.Sessions;
 using Rooms.Domain.Devices;
 using Rooms.Domain.Rooms;
 
@@ -13,6 +14,7 @@ public sealed partial class IdentifyHandler(
     IPresence presence,
     IClientNotifier notifier,
     IMessageHistory history,
+    IDeviceAuthenticator authenticator,
     ProtocolSettings settings,
     NodeIdentity node,
     IClock clock,
@@ -27,6 +29,12 @@ public sealed partial class IdentifyHandler(
         var session = request.Session;
         var deviceId = request.DeviceId!;
         var identity = request.Identity!;
+        var authorization = await authenticator.AuthorizeAsync(request.Token ?? session.AccessToken, deviceId, cancellationToken);
+        if (!authorization.IsAllowed)
+        {
+            return Refuse(session, deviceId, authorization.Error!);
+        }
+
         try
         {
             var device = await repository.FindDeviceAsync(deviceId, cancellationToken);
@@ -37,6 +45,19 @@ public sealed partial class IdentifyHandler(
                 && await repository.RoomExistsAsync(device.LastRoomId, cancellationToken);
 
             var status = RoomAssignment.Decide(request.RoomId, requestedExists, lastRoomExists);
+            var joining = status switch
+            {
+                AssignmentStatus.Reconnected => device!.LastRoomId,
+                AssignmentStatus.CreatedNew => null,
+                _ => request.RoomId,
+            };
+            if (authorization.AllowedRooms is not null && (joining is null || !authorization.MayJoin(joining)))
+            {
+                return Refuse(session, deviceId, joining is null
+                    ? "Not allowed: the token names the rooms this device may join; send one of them as room_id"
+                    : $"Not allowed: the token does not allow room {joining}");
+            }
+
             if (status == AssignmentStatus.RoomNotFound)
             {
                 LogRoomNotFound(deviceId, request.RoomId!);
@@ -82,6 +103,13 @@ public sealed partial class IdentifyHandler(
             outage.Failed("identify", ex);
             return Result<RoomAssignedDto>.Fail("Identify failed: storage unavailable, try again");
         }
+    }
+
+    private Result<RoomAssignedDto> Refuse(ClientSession session, string deviceId, string error)
+    {
+        LogRefused(deviceId, session.ClientIp, error);
+        notifier.RefuseUnauthorized(session, error);
+        return Result<RoomAssignedDto>.Fail(error);
     }
 
     /// <summary>
@@ -142,6 +170,9 @@ public sealed partial class IdentifyHandler(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} ({Identity}) {Status} room {RoomId} from {ClientIp}")]
     private partial void LogAssigned(string deviceId, string identity, string roomId, string status, string clientIp);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Identify as device {DeviceId} from {ClientIp} refused: {Reason}")]
+    private partial void LogRefused(string deviceId, string clientIp, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Device {DeviceId} asked for room {RoomId}, which does not exist")]
     private partial void LogRoomNotFound(string deviceId, string roomId);
