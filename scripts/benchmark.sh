@@ -6,6 +6,7 @@
 #   scripts/benchmark.sh mariadb ramp --from 1000 --step 1000 --to 9000 --svg docs/perf/ramp-mariadb.svg
 #   scripts/benchmark.sh sqlite run --rate 3000 --duration 30
 #   scripts/benchmark.sh sqlite connections -n 10000        (the server's pid is passed for you)
+#   scripts/benchmark.sh mariadb storm -n 10000               (all devices reconnect at once)
 # With NODES=2 (mariadb only) it also starts a throwaway Redis and runs that many nodes of one
 # cluster; the load tool spreads every room's devices over all of them:
 #   NODES=2 scripts/benchmark.sh mariadb ramp --from 1000 --step 1000 --to 9000
@@ -59,7 +60,7 @@ for i in $(seq 1 "$nodes"); do
   Rooms__MaxConnectionsPerIp=20000 Rooms__MaxConnections=20000 Serilog__MinimumLevel__Default=Warning ASPNETCORE_URLS="http://127.0.0.1:$port" Cluster__NodeId="bench-$i" \
     dotnet src/WebSocketHost/bin/Release/net10.0/Rooms.WebSocketHost.dll >"$work/server-$i.log" 2>&1 &
   server_pids+=($!)
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.2; done
   urls+=("ws://127.0.0.1:$port/")
 done
 
@@ -70,7 +71,7 @@ dotnet tests/Rooms.LoadTest/bin/Release/net10.0/Rooms.LoadTest.dll "$mode" --url
 status=${PIPESTATUS[0]}
 set -e
 
-if [ "$mode" != connections ]; then
+if [ "$mode" != connections ] && [ "$mode" != storm ]; then
   sent=$(grep -oE 'total sent \(warm-up included\): [0-9]+|"total_sent": [0-9]+' "$work/load.log" | grep -oE '[0-9]+$' | tail -1)
   stored=$(count_messages)
   echo "messages table: $stored rows for $sent messages sent"

@@ -29,6 +29,12 @@ internal sealed class SimulatedDevice : IAsyncDisposable
 
     public string RoomId { get; private set; } = string.Empty;
 
+    /// <summary>The room frame's status (created_new, joined_existing, reconnected).</summary>
+    public string Status { get; private set; } = string.Empty;
+
+    /// <summary>From sending identify to receiving the room frame.</summary>
+    public TimeSpan IdentifyLatency { get; private set; }
+
     public static async Task<SimulatedDevice> ConnectAsync(Uri server, string deviceId, string? roomId, CancellationToken cancellationToken)
     {
         var device = new SimulatedDevice(deviceId);
@@ -38,9 +44,12 @@ internal sealed class SimulatedDevice : IAsyncDisposable
         var identify = roomId is null
             ? $$"""{"device_id":"{{deviceId}}","identity":"load"}"""
             : $$"""{"device_id":"{{deviceId}}","identity":"load","room_id":"{{roomId}}"}""";
+        var sentAt = Stopwatch.GetTimestamp();
         await device._socket.SendAsync(Encoding.UTF8.GetBytes(identify), WebSocketMessageType.Text, true, cancellationToken);
         using var room = JsonDocument.Parse(buffer.AsMemory(0, await device.ReceiveFrameAsync(buffer, cancellationToken)));
+        device.IdentifyLatency = Stopwatch.GetElapsedTime(sentAt);
         var status = room.RootElement.GetProperty("status").GetString();
+        device.Status = status ?? string.Empty;
         if (status is not ("created_new" or "joined_existing" or "reconnected"))
         {
             throw new InvalidOperationException($"{deviceId} could not join {roomId}: {status}");

@@ -17,6 +17,8 @@ internal sealed class Swarm : IAsyncDisposable
 
     public int DeviceCount => _devices.Length;
 
+    public IEnumerable<(string DeviceId, string RoomId)> Members => _devices.Select(d => (d.DeviceId, d.RoomId));
+
     /// <summary>Connects room by room: the first device creates the room, the others join it by id.</summary>
     /// <summary>Device d of every room connects to <c>servers[d % servers.Count]</c>, so each room spans all of them.</summary>
     public static async Task<Swarm> ConnectAsync(IReadOnlyList<Uri> servers, int rooms, int devicesPerRoom, Action<int>? progress, CancellationToken cancellationToken)
