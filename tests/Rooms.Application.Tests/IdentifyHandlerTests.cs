@@ -14,7 +14,6 @@ public sealed class IdentifyHandlerTests
     private readonly Mock<IRoomRepository> _repository = new(MockBehavior.Strict);
     private readonly Mock<IPresence> _presence = new();
     private readonly Mock<IClientNotifier> _notifier = new();
-    private readonly Mock<IMessageHistory> _history = new();
     private readonly Mock<IClock> _clock = new();
     private readonly Mock<IDeviceAuthenticator> _authenticator = new();
 
@@ -23,11 +22,10 @@ public sealed class IdentifyHandlerTests
         _authenticator.Setup(a => a.AuthorizeAsync(It.IsAny<string?>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync(DeviceAuthorization.Anyone);
         _clock.Setup(c => c.UtcNow).Returns(TestData.Now);
         _presence.Setup(p => p.JoinAsync(It.IsAny<string>(), It.IsAny<RoomMember>(), It.IsAny<CancellationToken>())).ReturnsAsync(PresenceJoin.Added(null, null));
-        _history.Setup(h => h.LastIdAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync(4811);
     }
 
     private IdentifyHandler Handler() =>
-        new(_repository.Object, _presence.Object, _notifier.Object, _history.Object, _authenticator.Object, new ProtocolSettings(), TestData.Node, _clock.Object,
+        new(_repository.Object, _presence.Object, _notifier.Object, _authenticator.Object, new ProtocolSettings(), TestData.Node, _clock.Object,
             TestData.Outage(), NullLogger<IdentifyHandler>.Instance);
 
     [Fact]
@@ -55,7 +53,7 @@ public sealed class IdentifyHandlerTests
         Assert.Equal(TestData.NodeId, stored.NodeId);
         _presence.Verify(p => p.JoinAsync(result.Value.RoomId, new RoomMember("d1", "phone", 42, TestData.NodeId), It.IsAny<CancellationToken>()));
         _notifier.Verify(n => n.SendRoomAssigned(session, result.Value));
-        _notifier.Verify(n => n.Attach(session, 4811));
+        _notifier.Verify(n => n.AttachAsync(session, It.IsAny<CancellationToken>()));
         _notifier.Verify(n => n.SendPresence(result.Value.RoomId, "d1", new PresenceEventDto("joined", result.Value.RoomId, "d1", "phone")));
     }
 

@@ -46,6 +46,52 @@ public sealed class RoomRepositoryTests
         Assert.True(rowId > 0);
     }
 
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.MySql)]
+    public async Task RecordConnectionAsync_ManyAtOnceWithOneTakenRoom_BatchedAndOnlyTheBadOneFails(DatabaseProvider provider)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(provider);
+        await fixture.SeedRoomAsync("TAKEN1");
+        var repository = fixture.Services.GetRequiredService<IRoomRepository>();
+        var now = DateTime.UtcNow;
+        NewConnection Connect(int i, string roomId, bool roomIsNew)
+        {
+            var device = Device.FirstSeen($"storm{i}", "s", now);
+            device.ConnectedTo(roomId, "s", now);
+            return new NewConnection(device, roomId, roomIsNew, "127.0.0.1", "node-a", now);
+        }
+
+        // 300 identifies at once, ten to a room; one of them draws a room id that already exists.
+        var attempts = Enumerable.Range(0, 300)
+            .Select(i => i == 155 ? Connect(i, "TAKEN1", roomIsNew: true) : Connect(i, $"R{i / 10:D5}", roomIsNew: i % 10 == 0))
+            .ToList();
+        var results = await Task.WhenAll(attempts.Select(async (c, i) =>
+        {
+            // The first device of each room creates it before the others join.
+            if (i % 10 != 0)
+            {
+                await Task.Delay(200);
+            }
+
+            try
+            {
+                return await repository.RecordConnectionAsync(c, CancellationToken.None);
+            }
+            catch (RoomIdTakenException)
+            {
+                return -1L;
+            }
+        }));
+
+        Assert.Equal(-1L, results[155]);
+        Assert.Equal(299, results.Where(id => id > 0).Distinct().Count());
+        await using var db = fixture.Database.OpenContext();
+        Assert.Equal(299, await db.Connections.CountAsync());
+        Assert.Equal(299, await db.Devices.CountAsync(d => d.DeviceId.StartsWith("storm")));
+        Assert.False(await db.Devices.AnyAsync(d => d.DeviceId == "storm155"));
+    }
+
     [Fact]
     public async Task RecordConnectionAsync_SameNewDeviceOnTwoNodesAtOnce_BothStored()
     {

@@ -29,10 +29,10 @@ public interface IClientNotifier
     void SendHistory(ClientSession session, HistoryDto history);
 
     /// <summary>
-    /// From now on the identified session receives what is sent to its room and to its device: the
-    /// room's messages after <paramref name="lastMessageId"/>, in id order.
+    /// From now on the identified session receives what is sent to its room and to its device: the room's
+    /// messages stored from now on, in id order (earlier ones are in its history).
     /// </summary>
-    void Attach(ClientSession session, long lastMessageId);
+    Task AttachAsync(ClientSession session, CancellationToken cancellationToken);
 
     /// <summary>Tells every member of the room but <paramref name="exceptDeviceId"/>, on every node, that a device joined or left.</summary>
     void SendPresence(string roomId, string exceptDeviceId, PresenceEventDto presenceEvent);

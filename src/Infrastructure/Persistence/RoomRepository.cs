@@ -5,18 +5,29 @@ using Rooms.Infrastructure.Persistence.Rows;
 
 namespace Rooms.Infrastructure.Persistence;
 
-/// <summary>Each call is one unit of work with its own pooled DbContext.</summary>
-public sealed class RoomRepository(IDbContextFactory<RoomsDbContext> contexts) : IRoomRepository
+/// <summary>Each call is one unit of work with its own pooled DbContext; identifies are written in batches.</summary>
+public sealed class RoomRepository : IRoomRepository, IAsyncDisposable
 {
+    private readonly IDbContextFactory<RoomsDbContext> _contexts;
+    private readonly ConnectionBatchWriter _batches;
+
+    public RoomRepository(IDbContextFactory<RoomsDbContext> contexts)
+    {
+        _contexts = contexts;
+        _batches = new ConnectionBatchWriter(contexts, RecordConnectionAloneAsync);
+    }
+
+    public ValueTask DisposeAsync() => _batches.DisposeAsync();
+
     public async Task<bool> RoomExistsAsync(string roomId, CancellationToken cancellationToken)
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var db = await _contexts.CreateDbContextAsync(cancellationToken);
         return await db.Rooms.AnyAsync(r => r.RoomId == roomId, cancellationToken);
     }
 
     public async Task<Device?> FindDeviceAsync(string deviceId, CancellationToken cancellationToken)
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var db = await _contexts.CreateDbContextAsync(cancellationToken);
         var row = await db.Devices.AsNoTracking().SingleOrDefaultAsync(d => d.DeviceId == deviceId, cancellationToken);
         return row is null ? null : Device.Restore(row.DeviceId, row.Identity, row.LastConnectedAt, row.LastRoomId);
     }
@@ -28,9 +39,15 @@ public sealed class RoomRepository(IDbContextFactory<RoomsDbContext> contexts) :
     /// </summary>
     private const int MaxConnectionAttempts = 5;
 
-    public async Task<long> RecordConnectionAsync(NewConnection connection, CancellationToken cancellationToken)
+    public Task<long> RecordConnectionAsync(NewConnection connection, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connection);
+        return _batches.RecordAsync(connection, cancellationToken);
+    }
+
+    /// <summary>One identify in a transaction of its own: what a failed batch falls back to.</summary>
+    private async Task<long> RecordConnectionAloneAsync(NewConnection connection, CancellationToken cancellationToken)
+    {
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -67,7 +84,7 @@ public sealed class RoomRepository(IDbContextFactory<RoomsDbContext> contexts) :
     private async Task<long> RecordConnectionOnceAsync(NewConnection connection, CancellationToken cancellationToken)
     {
         var device = connection.Device;
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var db = await _contexts.CreateDbContextAsync(cancellationToken);
         if (connection.RoomIsNew)
         {
             db.Rooms.Add(new RoomRow { RoomId = connection.RoomId, CreatedAt = connection.ConnectedAt });
@@ -101,7 +118,7 @@ public sealed class RoomRepository(IDbContextFactory<RoomsDbContext> contexts) :
 
     public async Task CloseConnectionAsync(long connectionRowId, DateTime disconnectedAt, CancellationToken cancellationToken)
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var db = await _contexts.CreateDbContextAsync(cancellationToken);
         await db.Connections
             .Where(c => c.Id == connectionRowId && c.DisconnectedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(c => c.DisconnectedAt, disconnectedAt), cancellationToken);
@@ -109,7 +126,7 @@ public sealed class RoomRepository(IDbContextFactory<RoomsDbContext> contexts) :
 
     public async Task RecordRoomQueryAsync(string deviceId, string roomId, DateTime queriedAt, CancellationToken cancellationToken)
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var db = await _contexts.CreateDbContextAsync(cancellationToken);
         db.RoomQueries.Add(new RoomQueryRow { DeviceId = deviceId, RoomId = roomId, QueriedAt = queriedAt });
         await db.SaveChangesAsync(cancellationToken);
     }

@@ -52,13 +52,13 @@ internal sealed class ConnectionNotifier(ConnectionRegistry registry, IClusterBu
     public void SendHistory(ClientSession session, HistoryDto history) =>
         registry.Find(session.Id)?.TrySend(FrameWriter.History(history));
 
-    public void Attach(ClientSession session, long lastMessageId)
+    public async Task AttachAsync(ClientSession session, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
         var member = session.Member ?? throw new InvalidOperationException("Only an identified session joins its room.");
         if (registry.Find(session.Id) is { } connection)
         {
-            registry.Attach(connection, new ConnectionMembership(session.RoomId!, member.DeviceId), lastMessageId);
+            await registry.AttachAsync(connection, new ConnectionMembership(session.RoomId!, member.DeviceId), cancellationToken);
         }
     }
 

@@ -76,14 +76,43 @@ internal sealed class ConnectionRegistry(IMessageHistory history, ILogger<Connec
     /// connection on this node starts its delivery order after <paramref name="lastMessageId"/>; later
     /// ones join the order where it stands.
     /// </summary>
+    public async Task AttachAsync(ClientConnection connection, ConnectionMembership membership, CancellationToken cancellationToken)
+    {
+        if (!_orders.ContainsKey(membership.RoomId))
+        {
+            // Only the room's first connection on this node needs the room's last message id: in a reconnect
+            // storm of 10 devices per room that is one read per room, not one per identify.
+            Attach(connection, membership, await history.LastIdAsync(membership.RoomId, cancellationToken));
+            return;
+        }
+
+        lock (_roomsGate)
+        {
+            if (_orders.ContainsKey(membership.RoomId))
+            {
+                AddMember(connection, membership);
+                return;
+            }
+        }
+
+        // The room's last local member left meanwhile: start its order afresh.
+        Attach(connection, membership, await history.LastIdAsync(membership.RoomId, cancellationToken));
+    }
+
     public void Attach(ClientConnection connection, ConnectionMembership membership, long lastMessageId)
     {
-        connection.Membership = membership;
         lock (_roomsGate)
         {
             _orders.GetOrAdd(membership.RoomId, room => new RoomDeliveryOrder(room, lastMessageId, FetchBetweenAsync, logger));
-            _rooms[membership.RoomId] = _rooms.TryGetValue(membership.RoomId, out var members) ? [.. members, connection] : [connection];
+            AddMember(connection, membership);
         }
+    }
+
+    // Under _roomsGate.
+    private void AddMember(ClientConnection connection, ConnectionMembership membership)
+    {
+        connection.Membership = membership;
+        _rooms[membership.RoomId] = _rooms.TryGetValue(membership.RoomId, out var members) ? [.. members, connection] : [connection];
     }
 
     /// <summary>

@@ -13,7 +13,6 @@ public sealed partial class IdentifyHandler(
     IRoomRepository repository,
     IPresence presence,
     IClientNotifier notifier,
-    IMessageHistory history,
     IDeviceAuthenticator authenticator,
     ProtocolSettings settings,
     NodeIdentity node,
@@ -80,10 +79,9 @@ public sealed partial class IdentifyHandler(
             // Joined (and, on a cluster, listening to the room) before the reply goes out, so whatever the room
             // sends after the client saw its reply reaches it; the reply is queued before attaching, so it comes first.
             var join = await presence.JoinAsync(roomId, member, cancellationToken);
-            var lastMessageId = await history.LastIdAsync(roomId, cancellationToken);
             var assigned = new RoomAssignedDto(roomId, status.ToWireName());
             notifier.SendRoomAssigned(session, assigned);
-            notifier.Attach(session, lastMessageId);
+            await notifier.AttachAsync(session, cancellationToken);
             if (join.Superseded)
             {
                 // A newer connection of the device joined first: it stays, this one goes.
