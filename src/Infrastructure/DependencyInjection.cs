@@ -46,6 +46,7 @@ public static class DependencyInjection
         // A pool keeps every context it ever handed out at once; bursts of identifies would otherwise
         // leave up to 1 024 contexts (and their service scopes) alive for good.
         services.AddPooledDbContextFactory<RoomsDbContext>(options => options.UseRoomsDatabase(settings), poolSize: ContextPoolSize);
+        services.AddSingleton<DatabaseGate>();
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<NodeLifecycle>();
         services.AddSingleton<IRoomRepository, RoomRepository>();

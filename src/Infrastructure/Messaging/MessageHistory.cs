@@ -10,12 +10,13 @@ namespace Rooms.Infrastructure.Messaging;
 /// Stored messages by key: every query seeks the (room_id, id) index to the cursor and reads forward,
 /// so a page costs the same on a table of ten million rows as on ten.
 /// </summary>
-public sealed class MessageHistory(IDbContextFactory<RoomsDbContext> contexts) : IMessageHistory
+public sealed class MessageHistory(DatabaseGate gate) : IMessageHistory
 {
     public async Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> PageAsync(
         string roomId, string deviceId, long afterId, int limit, CancellationToken cancellationToken)
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var lease = await gate.OpenAsync(cancellationToken);
+        var db = lease.Db;
         var rows = await db.Messages.AsNoTracking()
             .Where(m => m.RoomId == roomId && m.Id > afterId && (m.ToDeviceId == null || m.ToDeviceId == deviceId || m.FromDeviceId == deviceId))
             .OrderBy(m => m.Id)
@@ -27,7 +28,8 @@ public sealed class MessageHistory(IDbContextFactory<RoomsDbContext> contexts) :
 
     public async Task<IReadOnlyList<HistoryMessage>> BetweenAsync(string roomId, long afterId, long beforeId, CancellationToken cancellationToken)
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var lease = await gate.OpenAsync(cancellationToken);
+        var db = lease.Db;
         var rows = await db.Messages.AsNoTracking()
             .Where(m => m.RoomId == roomId && m.Id > afterId && m.Id < beforeId)
             .OrderBy(m => m.Id)
@@ -37,7 +39,8 @@ public sealed class MessageHistory(IDbContextFactory<RoomsDbContext> contexts) :
 
     public async Task<long> LastIdAsync(string roomId, CancellationToken cancellationToken)
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var lease = await gate.OpenAsync(cancellationToken);
+        var db = lease.Db;
         return await db.Messages.Where(m => m.RoomId == roomId).MaxAsync(m => (long?)m.Id, cancellationToken) ?? 0;
     }
 

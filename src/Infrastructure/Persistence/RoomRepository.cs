@@ -8,12 +8,12 @@ namespace Rooms.Infrastructure.Persistence;
 /// <summary>Each call is one unit of work with its own pooled DbContext; identifies are written in batches.</summary>
 public sealed class RoomRepository : IRoomRepository, IAsyncDisposable
 {
-    private readonly IDbContextFactory<RoomsDbContext> _contexts;
+    private readonly DatabaseGate _gate;
     private readonly ConnectionBatchWriter _batches;
 
-    public RoomRepository(IDbContextFactory<RoomsDbContext> contexts)
+    public RoomRepository(IDbContextFactory<RoomsDbContext> contexts, DatabaseGate gate)
     {
-        _contexts = contexts;
+        _gate = gate;
         _batches = new ConnectionBatchWriter(contexts, RecordConnectionAloneAsync);
     }
 
@@ -21,13 +21,15 @@ public sealed class RoomRepository : IRoomRepository, IAsyncDisposable
 
     public async Task<bool> RoomExistsAsync(string roomId, CancellationToken cancellationToken)
     {
-        await using var db = await _contexts.CreateDbContextAsync(cancellationToken);
+        await using var lease = await _gate.OpenAsync(cancellationToken);
+        var db = lease.Db;
         return await db.Rooms.AnyAsync(r => r.RoomId == roomId, cancellationToken);
     }
 
     public async Task<Device?> FindDeviceAsync(string deviceId, CancellationToken cancellationToken)
     {
-        await using var db = await _contexts.CreateDbContextAsync(cancellationToken);
+        await using var lease = await _gate.OpenAsync(cancellationToken);
+        var db = lease.Db;
         var row = await db.Devices.AsNoTracking().SingleOrDefaultAsync(d => d.DeviceId == deviceId, cancellationToken);
         return row is null ? null : Device.Restore(row.DeviceId, row.Identity, row.LastConnectedAt, row.LastRoomId);
     }
@@ -84,7 +86,8 @@ public sealed class RoomRepository : IRoomRepository, IAsyncDisposable
     private async Task<long> RecordConnectionOnceAsync(NewConnection connection, CancellationToken cancellationToken)
     {
         var device = connection.Device;
-        await using var db = await _contexts.CreateDbContextAsync(cancellationToken);
+        await using var lease = await _gate.OpenAsync(cancellationToken);
+        var db = lease.Db;
         if (connection.RoomIsNew)
         {
             db.Rooms.Add(new RoomRow { RoomId = connection.RoomId, CreatedAt = connection.ConnectedAt });
@@ -118,7 +121,8 @@ public sealed class RoomRepository : IRoomRepository, IAsyncDisposable
 
     public async Task CloseConnectionAsync(long connectionRowId, DateTime disconnectedAt, CancellationToken cancellationToken)
     {
-        await using var db = await _contexts.CreateDbContextAsync(cancellationToken);
+        await using var lease = await _gate.OpenAsync(cancellationToken);
+        var db = lease.Db;
         await db.Connections
             .Where(c => c.Id == connectionRowId && c.DisconnectedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(c => c.DisconnectedAt, disconnectedAt), cancellationToken);
@@ -126,7 +130,8 @@ public sealed class RoomRepository : IRoomRepository, IAsyncDisposable
 
     public async Task RecordRoomQueryAsync(string deviceId, string roomId, DateTime queriedAt, CancellationToken cancellationToken)
     {
-        await using var db = await _contexts.CreateDbContextAsync(cancellationToken);
+        await using var lease = await _gate.OpenAsync(cancellationToken);
+        var db = lease.Db;
         db.RoomQueries.Add(new RoomQueryRow { DeviceId = deviceId, RoomId = roomId, QueriedAt = queriedAt });
         await db.SaveChangesAsync(cancellationToken);
     }
