@@ -19,18 +19,23 @@ public sealed class RoomRepository : IRoomRepository, IAsyncDisposable
 
     public ValueTask DisposeAsync() => _batches.DisposeAsync();
 
+    // Compiled once: every identify runs one of these, and a storm runs thousands at once.
+    private static readonly Func<RoomsDbContext, string, CancellationToken, Task<bool>> RoomExists =
+        EF.CompileAsyncQuery((RoomsDbContext db, string roomId, CancellationToken _) => db.Rooms.Any(r => r.RoomId == roomId));
+
+    private static readonly Func<RoomsDbContext, string, CancellationToken, Task<DeviceRow?>> DeviceById =
+        EF.CompileAsyncQuery((RoomsDbContext db, string deviceId, CancellationToken _) => db.Devices.AsNoTracking().SingleOrDefault(d => d.DeviceId == deviceId));
+
     public async Task<bool> RoomExistsAsync(string roomId, CancellationToken cancellationToken)
     {
         await using var lease = await _gate.OpenAsync(cancellationToken);
-        var db = lease.Db;
-        return await db.Rooms.AnyAsync(r => r.RoomId == roomId, cancellationToken);
+        return await RoomExists(lease.Db, roomId, cancellationToken);
     }
 
     public async Task<Device?> FindDeviceAsync(string deviceId, CancellationToken cancellationToken)
     {
         await using var lease = await _gate.OpenAsync(cancellationToken);
-        var db = lease.Db;
-        var row = await db.Devices.AsNoTracking().SingleOrDefaultAsync(d => d.DeviceId == deviceId, cancellationToken);
+        var row = await DeviceById(lease.Db, deviceId, cancellationToken);
         return row is null ? null : Device.Restore(row.DeviceId, row.Identity, row.LastConnectedAt, row.LastRoomId);
     }
 

@@ -39,9 +39,9 @@ public sealed partial class IdentifyHandler(
             var device = await repository.FindDeviceAsync(deviceId, cancellationToken);
             var requestedExists = request.RoomId is not null
                 && await repository.RoomExistsAsync(request.RoomId, cancellationToken);
-            var lastRoomExists = request.RoomId is null
-                && device?.LastRoomId is not null
-                && await repository.RoomExistsAsync(device.LastRoomId, cancellationToken);
+            // Rooms are never deleted (and devices.last_room_id references rooms), so a last room exists:
+            // a reconnect costs one read, which is what a reconnect storm after a restart is made of.
+            var lastRoomExists = request.RoomId is null && device?.LastRoomId is not null;
 
             var status = RoomAssignment.Decide(request.RoomId, requestedExists, lastRoomExists);
             var joining = status switch
