@@ -58,6 +58,11 @@ public static partial class RoomsHost
             builder.WebHost.UseUrls(RoomsSettings.DefaultUrl);
         }
 
+        // After a restart every device reconnects at once: with Kestrel's default accept backlog (512) most of
+        // their SYNs are dropped and retried a second or more later (measured with the load tool's storm mode).
+        // The kernel caps it at net.core.somaxconn.
+        builder.WebHost.UseSockets(sockets => sockets.Backlog = RoomsSettings.ListenBacklog);
+
         // ASP.NET Core's per-request diagnostics keep an Activity alive for as long as a WebSocket stays
         // open; Rooms logs its own connection events, so that category is switched off entirely.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);

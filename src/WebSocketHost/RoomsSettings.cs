@@ -9,6 +9,9 @@ public sealed class RoomsSettings
 
     public const string DefaultUrl = "http://0.0.0.0:8765";
 
+    /// <summary>Pending TCP connections the kernel queues for the server (capped by net.core.somaxconn).</summary>
+    public const int ListenBacklog = 4096;
+
     /// <summary>A larger message closes the connection with 1009.</summary>
     public int MaxMessageBytes { get; set; } = 64 * 1024;
 
