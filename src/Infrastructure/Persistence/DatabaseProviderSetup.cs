@@ -37,8 +37,8 @@ public static class DatabaseProviderSetup
     }
 
     /// <summary>
-    /// The connection string with <see cref="DatabaseSettings.MaxPoolSize"/> as its pool limit, unless it sets
-    /// one itself. Past the limit, work waits for a connection instead of opening more: a burst of connects
+    /// The connection string with <see cref="DatabaseSettings.MaxPoolSize"/> as its pool limit and without the
+    /// per-checkout reset, unless it sets these itself. Past the limit, work waits for a connection instead of opening more: a burst of connects
     /// on one node must not use up the server's <c>max_connections</c> (151 by default) for every other node.
     /// </summary>
     public static string BoundedPool(DatabaseSettings settings)
@@ -49,6 +49,15 @@ public static class DatabaseProviderSetup
             && !settings.ConnectionString.Contains("maxpoolsize", StringComparison.OrdinalIgnoreCase))
         {
             builder.MaximumPoolSize = (uint)settings.MaxPoolSize;
+        }
+
+        if (!settings.ConnectionString.Contains("connection reset", StringComparison.OrdinalIgnoreCase)
+            && !settings.ConnectionString.Contains("connectionreset", StringComparison.OrdinalIgnoreCase))
+        {
+            // Rooms keeps no session state on a connection (no temporary tables, no session variables), so the
+            // reset round trip MySqlConnector makes on every checkout from the pool buys nothing: measured, it was
+            // a tenth of the server's time in a reconnect storm.
+            builder.ConnectionReset = false;
         }
 
         return builder.ConnectionString;
