@@ -5,19 +5,31 @@ using Rooms.Infrastructure.Persistence.Rows;
 
 namespace Rooms.Infrastructure.Persistence;
 
-/// <summary>Each call is one unit of work with its own pooled DbContext; identifies are written in batches.</summary>
+/// <summary>
+/// Each read is one unit of work with its own pooled DbContext (behind the <see cref="DatabaseGate"/>);
+/// identifies and disconnects are group-committed, so a reconnect storm or a mass disconnect costs a
+/// few commits rather than one per device.
+/// </summary>
 public sealed class RoomRepository : IRoomRepository, IAsyncDisposable
 {
+    private readonly IDbContextFactory<RoomsDbContext> _contexts;
     private readonly DatabaseGate _gate;
-    private readonly ConnectionBatchWriter _batches;
+    private readonly GroupCommit<NewConnection, long> _identifies;
+    private readonly GroupCommit<ConnectionClose, bool> _closes;
 
     public RoomRepository(IDbContextFactory<RoomsDbContext> contexts, DatabaseGate gate)
     {
+        _contexts = contexts;
         _gate = gate;
-        _batches = new ConnectionBatchWriter(contexts, RecordConnectionAloneAsync);
+        _identifies = new GroupCommit<NewConnection, long>(RecordConnectionsAsync, c => RecordConnectionAloneAsync(c, CancellationToken.None), c => c.Device.DeviceId);
+        _closes = new GroupCommit<ConnectionClose, bool>(CloseConnectionsAsync, CloseConnectionAloneAsync, c => c.RowId.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    public ValueTask DisposeAsync() => _batches.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _identifies.DisposeAsync();
+        await _closes.DisposeAsync();
+    }
 
     // Compiled once: every identify runs one of these, and a storm runs thousands at once.
     private static readonly Func<RoomsDbContext, string, CancellationToken, Task<bool>> RoomExists =
@@ -49,7 +61,36 @@ public sealed class RoomRepository : IRoomRepository, IAsyncDisposable
     public Task<long> RecordConnectionAsync(NewConnection connection, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        return _batches.RecordAsync(connection, cancellationToken);
+        return _identifies.WriteAsync(connection, cancellationToken);
+    }
+
+    /// <summary>A batch of identifies in one transaction; a device appears at most once (see <see cref="GroupCommit{TItem, TResult}"/>).</summary>
+    private async Task<long[]> RecordConnectionsAsync(IReadOnlyList<NewConnection> batch)
+    {
+        await using var db = await _contexts.CreateDbContextAsync();
+        var deviceIds = batch.Select(c => c.Device.DeviceId).ToList();
+        var devices = await db.Devices.Where(d => EF.Constant(deviceIds).Contains(d.DeviceId)).ToDictionaryAsync(d => d.DeviceId, StringComparer.Ordinal);
+        var rows = new ConnectionRow[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var connection = batch[i];
+            if (connection.RoomIsNew)
+            {
+                db.Rooms.Add(new RoomRow { RoomId = connection.RoomId, CreatedAt = connection.ConnectedAt });
+            }
+
+            var deviceRow = devices.GetValueOrDefault(connection.Device.DeviceId);
+            if (deviceRow is null)
+            {
+                deviceRow = new DeviceRow { DeviceId = connection.Device.DeviceId, Identity = connection.Device.Identity };
+                db.Devices.Add(deviceRow);
+            }
+
+            rows[i] = Stage(db, connection, deviceRow);
+        }
+
+        await db.SaveChangesAsync();
+        return [.. rows.Select(r => r.Id)];
     }
 
     /// <summary>One identify in a transaction of its own: what a failed batch falls back to.</summary>
@@ -105,10 +146,20 @@ public sealed class RoomRepository : IRoomRepository, IAsyncDisposable
             db.Devices.Add(deviceRow);
         }
 
+        var row = Stage(db, connection, deviceRow);
+
+        // One SaveChanges is one transaction: room, device and connection land together or not at all.
+        await db.SaveChangesAsync(cancellationToken);
+        return row.Id;
+    }
+
+    /// <summary>Updates the device's row and adds the open connection row (not saved yet).</summary>
+    private static ConnectionRow Stage(RoomsDbContext db, NewConnection connection, DeviceRow deviceRow)
+    {
+        var device = connection.Device;
         deviceRow.Identity = device.Identity;
         deviceRow.LastConnectedAt = device.LastConnectedAt;
         deviceRow.LastRoomId = device.LastRoomId;
-
         var row = new ConnectionRow
         {
             DeviceId = device.DeviceId,
@@ -118,20 +169,39 @@ public sealed class RoomRepository : IRoomRepository, IAsyncDisposable
             ConnectedAt = connection.ConnectedAt,
         };
         db.Connections.Add(row);
-
-        // One SaveChanges is one transaction: room, device and connection land together or not at all.
-        await db.SaveChangesAsync(cancellationToken);
-        return row.Id;
+        return row;
     }
 
-    public async Task CloseConnectionAsync(long connectionRowId, DateTime disconnectedAt, CancellationToken cancellationToken)
+    public Task CloseConnectionAsync(long connectionRowId, DateTime disconnectedAt, CancellationToken cancellationToken) =>
+        _closes.WriteAsync(new ConnectionClose(connectionRowId, disconnectedAt), cancellationToken);
+
+    /// <summary>Only a row still open is closed, so closing twice (a retry after an unknown outcome) changes nothing.</summary>
+    private static Task Close(RoomsDbContext db, ConnectionClose close) =>
+        db.Connections
+            .Where(c => c.Id == close.RowId && c.DisconnectedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(c => c.DisconnectedAt, close.DisconnectedAt));
+
+    private async Task<bool[]> CloseConnectionsAsync(IReadOnlyList<ConnectionClose> batch)
     {
-        await using var lease = await _gate.OpenAsync(cancellationToken);
-        var db = lease.Db;
-        await db.Connections
-            .Where(c => c.Id == connectionRowId && c.DisconnectedAt == null)
-            .ExecuteUpdateAsync(s => s.SetProperty(c => c.DisconnectedAt, disconnectedAt), cancellationToken);
+        await using var db = await _contexts.CreateDbContextAsync();
+        await using var transaction = await db.Database.BeginTransactionAsync();
+        foreach (var close in batch)
+        {
+            await Close(db, close);
+        }
+
+        await transaction.CommitAsync();
+        return new bool[batch.Count];
     }
+
+    private async Task<bool> CloseConnectionAloneAsync(ConnectionClose close)
+    {
+        await using var lease = await _gate.OpenAsync(CancellationToken.None);
+        await Close(lease.Db, close);
+        return true;
+    }
+
+    private readonly record struct ConnectionClose(long RowId, DateTime DisconnectedAt);
 
     public async Task RecordRoomQueryAsync(string deviceId, string roomId, DateTime queriedAt, CancellationToken cancellationToken)
     {
