@@ -31,23 +31,24 @@ public sealed class RoomRepository : IRoomRepository, IAsyncDisposable
         await _closes.DisposeAsync();
     }
 
-    // Compiled once: every identify runs one of these, and a storm runs thousands at once.
-    private static readonly Func<RoomsDbContext, string, CancellationToken, Task<bool>> RoomExists =
+    // Compiled once per repository (a compiled query belongs to one model, i.e. one provider): every identify
+    // runs one of these, and a storm runs thousands at once.
+    private readonly Func<RoomsDbContext, string, CancellationToken, Task<bool>> _roomExists =
         EF.CompileAsyncQuery((RoomsDbContext db, string roomId, CancellationToken _) => db.Rooms.Any(r => r.RoomId == roomId));
 
-    private static readonly Func<RoomsDbContext, string, CancellationToken, Task<DeviceRow?>> DeviceById =
+    private readonly Func<RoomsDbContext, string, CancellationToken, Task<DeviceRow?>> _deviceById =
         EF.CompileAsyncQuery((RoomsDbContext db, string deviceId, CancellationToken _) => db.Devices.AsNoTracking().SingleOrDefault(d => d.DeviceId == deviceId));
 
     public async Task<bool> RoomExistsAsync(string roomId, CancellationToken cancellationToken)
     {
         await using var lease = await _gate.OpenAsync(cancellationToken);
-        return await RoomExists(lease.Db, roomId, cancellationToken);
+        return await _roomExists(lease.Db, roomId, cancellationToken);
     }
 
     public async Task<Device?> FindDeviceAsync(string deviceId, CancellationToken cancellationToken)
     {
         await using var lease = await _gate.OpenAsync(cancellationToken);
-        var row = await DeviceById(lease.Db, deviceId, cancellationToken);
+        var row = await _deviceById(lease.Db, deviceId, cancellationToken);
         return row is null ? null : Device.Restore(row.DeviceId, row.Identity, row.LastConnectedAt, row.LastRoomId);
     }
 
