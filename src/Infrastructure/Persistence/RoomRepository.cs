@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata;
 using Rooms.Application.Ports;
 using Rooms.Domain.Devices;
 using Rooms.Infrastructure.Persistence.Rows;
@@ -14,21 +15,24 @@ public sealed class RoomRepository : IRoomRepository, IAsyncDisposable
 {
     private readonly IDbContextFactory<RoomsDbContext> _contexts;
     private readonly DatabaseGate _gate;
-    private readonly GroupCommit<NewConnection, long> _identifies;
-    private readonly GroupCommit<ConnectionClose, bool> _closes;
+    private readonly BatchingQueue<NewConnection, long> _identifies;
+    private readonly BatchingQueue<ConnectionClose, bool> _closes;
+    private readonly BatchingQueue<string, DeviceRow?> _deviceReads;
 
     public RoomRepository(IDbContextFactory<RoomsDbContext> contexts, DatabaseGate gate)
     {
         _contexts = contexts;
         _gate = gate;
-        _identifies = new GroupCommit<NewConnection, long>(RecordConnectionsAsync, c => RecordConnectionAloneAsync(c, CancellationToken.None), c => c.Device.DeviceId);
-        _closes = new GroupCommit<ConnectionClose, bool>(CloseConnectionsAsync, CloseConnectionAloneAsync, c => c.RowId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        _identifies = new BatchingQueue<NewConnection, long>(RecordConnectionsAsync, c => RecordConnectionAloneAsync(c, CancellationToken.None), c => c.Device.DeviceId);
+        _closes = new BatchingQueue<ConnectionClose, bool>(CloseConnectionsAsync, CloseConnectionAloneAsync, c => c.RowId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        _deviceReads = new BatchingQueue<string, DeviceRow?>(FindDevicesAsync, FindDeviceAloneAsync, id => id);
     }
 
     public async ValueTask DisposeAsync()
     {
         await _identifies.DisposeAsync();
         await _closes.DisposeAsync();
+        await _deviceReads.DisposeAsync();
     }
 
     // Compiled once per repository (a compiled query belongs to one model, i.e. one provider): every identify
@@ -45,11 +49,40 @@ public sealed class RoomRepository : IRoomRepository, IAsyncDisposable
         return await _roomExists(lease.Db, roomId, cancellationToken);
     }
 
+    /// <summary>Every identify reads its device: in a storm, thousands at once are read a batch per query.</summary>
     public async Task<Device?> FindDeviceAsync(string deviceId, CancellationToken cancellationToken)
     {
-        await using var lease = await _gate.OpenAsync(cancellationToken);
-        var row = await _deviceById(lease.Db, deviceId, cancellationToken);
+        var row = await _deviceReads.WriteAsync(deviceId, cancellationToken);
         return row is null ? null : Device.Restore(row.DeviceId, row.Identity, row.LastConnectedAt, row.LastRoomId);
+    }
+
+    private async Task<DeviceRow?[]> FindDevicesAsync(IReadOnlyList<string> deviceIds)
+    {
+        await using var lease = await _gate.OpenAsync(CancellationToken.None);
+        var rows = await DevicesIn(lease.Db, deviceIds).AsNoTracking().ToDictionaryAsync(d => d.DeviceId, StringComparer.Ordinal);
+        return [.. deviceIds.Select(id => rows.GetValueOrDefault(id))];
+    }
+
+    /// <summary>
+    /// <c>WHERE device_id IN (@p0, @p1, ...)</c>: one statement text per batch size, where a LINQ Contains would
+    /// either inline the ids (a new query to compile per batch) or depend on the server's JSON functions.
+    /// </summary>
+    private static IQueryable<DeviceRow> DevicesIn(RoomsDbContext db, IReadOnlyList<string> deviceIds)
+    {
+        var entity = db.Model.FindEntityType(typeof(DeviceRow))!;
+        var table = entity.GetTableName()!;
+        var column = entity.FindProperty(nameof(DeviceRow.DeviceId))!.GetColumnName(StoreObjectIdentifier.Table(table, entity.GetSchema()))!;
+        var placeholders = string.Join(", ", Enumerable.Range(0, deviceIds.Count).Select(i => "{" + i + "}"));
+
+        // Only names from the model go into the text; the ids are parameters.
+        var sql = "SELECT * FROM " + table + " WHERE " + column + " IN (" + placeholders + ")";
+        return db.Devices.FromSqlRaw(sql, [.. deviceIds]);
+    }
+
+    private async Task<DeviceRow?> FindDeviceAloneAsync(string deviceId)
+    {
+        await using var lease = await _gate.OpenAsync(CancellationToken.None);
+        return await _deviceById(lease.Db, deviceId, CancellationToken.None);
     }
 
     /// <summary>
@@ -65,12 +98,12 @@ public sealed class RoomRepository : IRoomRepository, IAsyncDisposable
         return _identifies.WriteAsync(connection, cancellationToken);
     }
 
-    /// <summary>A batch of identifies in one transaction; a device appears at most once (see <see cref="GroupCommit{TItem, TResult}"/>).</summary>
+    /// <summary>A batch of identifies in one transaction; a device appears at most once (see <see cref="BatchingQueue{TItem, TResult}"/>).</summary>
     private async Task<long[]> RecordConnectionsAsync(IReadOnlyList<NewConnection> batch)
     {
         await using var db = await _contexts.CreateDbContextAsync();
         var deviceIds = batch.Select(c => c.Device.DeviceId).ToList();
-        var devices = await db.Devices.Where(d => EF.Constant(deviceIds).Contains(d.DeviceId)).ToDictionaryAsync(d => d.DeviceId, StringComparer.Ordinal);
+        var devices = await DevicesIn(db, deviceIds).ToDictionaryAsync(d => d.DeviceId, StringComparer.Ordinal);
         var rows = new ConnectionRow[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {

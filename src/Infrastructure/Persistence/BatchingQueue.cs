@@ -3,14 +3,15 @@ using System.Threading.Channels;
 namespace Rooms.Infrastructure.Persistence;
 
 /// <summary>
-/// Group commit for writes other than messages (those have <see cref="Messaging.GroupCommitMessageStore"/>):
-/// one writer takes every item that queued up while the previous batch was being stored and stores them
-/// together, in one transaction (one commit, one fsync), so a burst of identifies or disconnects costs a
-/// handful of commits instead of one each. A batch that fails is done again one item at a time, so one bad
-/// item (a room id drawn twice, a device raced by another node) fails or retries alone. Items with the same
-/// key never share a batch, so the later one is stored after the earlier one (its row id is higher).
+/// Group commit for writes other than messages (those have <see cref="Messaging.GroupCommitMessageStore"/>),
+/// and the same for reads: one worker takes every item that queued up while the previous batch was being
+/// handled and handles them together, in one transaction (one commit, one fsync) or one query, so a burst of
+/// identifies or disconnects costs a handful of round trips and commits instead of one each. No timer adds
+/// latency: under light load a batch is one item. A batch that fails is done again one item at a time, so one
+/// bad item (a room id drawn twice, a device raced by another node) fails or retries alone. Items with the
+/// same key never share a batch, so the later one is stored after the earlier one (its row id is higher).
 /// </summary>
-internal sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
+internal sealed class BatchingQueue<TItem, TResult> : IAsyncDisposable
     where TItem : notnull
 {
     private const int MaxBatch = 256;
@@ -21,10 +22,10 @@ internal sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _writer;
 
-    /// <param name="writeBatch">Stores the items in one transaction; results in the items' order.</param>
-    /// <param name="writeOne">Stores one item on its own (in its own transaction).</param>
+    /// <param name="writeBatch">Handles the items in one transaction or query; results in the items' order.</param>
+    /// <param name="writeOne">Handles one item on its own.</param>
     /// <param name="key">Items with equal keys go into different batches.</param>
-    public GroupCommit(Func<IReadOnlyList<TItem>, Task<TResult[]>> writeBatch, Func<TItem, Task<TResult>> writeOne, Func<TItem, string> key)
+    public BatchingQueue(Func<IReadOnlyList<TItem>, Task<TResult[]>> writeBatch, Func<TItem, Task<TResult>> writeOne, Func<TItem, string> key)
     {
         _writeBatch = writeBatch;
         _writeOne = writeOne;
