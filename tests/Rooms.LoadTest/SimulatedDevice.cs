@@ -17,6 +17,10 @@ internal sealed class SimulatedDevice : IAsyncDisposable
     private static readonly byte[] ContentMarker = "\"content\":\"t:"u8.ToArray();
     private static readonly byte[] ErrorMarker = "\"type\":\"error\""u8.ToArray();
 
+    // One HTTP handler for all devices: a ClientWebSocket without one builds its own handler per connect,
+    // which made the load tool, not the server, the busiest process of a 10 000-device storm.
+    private static readonly HttpMessageInvoker SharedInvoker = new(new SocketsHttpHandler());
+
     private readonly ClientWebSocket _socket = new();
     private readonly Channel<Outgoing> _outgoing = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ArrayBufferWriter<byte> _sendBuffer = new(256);
@@ -38,7 +42,7 @@ internal sealed class SimulatedDevice : IAsyncDisposable
     public static async Task<SimulatedDevice> ConnectAsync(Uri server, string deviceId, string? roomId, CancellationToken cancellationToken)
     {
         var device = new SimulatedDevice(deviceId);
-        await device._socket.ConnectAsync(server, cancellationToken);
+        await device._socket.ConnectAsync(server, SharedInvoker, cancellationToken);
         var buffer = new byte[4096];
         await device.ReceiveFrameAsync(buffer, cancellationToken); // {"type":"connection",...}
         var identify = roomId is null
