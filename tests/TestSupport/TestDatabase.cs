@@ -19,16 +19,23 @@ public sealed class TestDatabase : IDisposable
 
     public string ConnectionString => Settings.ConnectionString;
 
+    /// <summary>A new database on <paramref name="server"/> (a private one a test may stop and kill).</summary>
+    public static TestDatabase OnServer(MariaDbServer server)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        return new TestDatabase(new DatabaseSettings
+        {
+            Provider = DatabaseProvider.MySql,
+            ConnectionString = server.CreateDatabase(),
+            MySqlServerVersion = "10.11.0-mariadb",
+        }, null);
+    }
+
     public static TestDatabase Create(DatabaseProvider provider)
     {
         if (provider == DatabaseProvider.MySql)
         {
-            return new TestDatabase(new DatabaseSettings
-            {
-                Provider = DatabaseProvider.MySql,
-                ConnectionString = MariaDbServer.Shared.CreateDatabase(),
-                MySqlServerVersion = "10.11.0-mariadb",
-            }, null);
+            return OnServer(MariaDbServer.Shared);
         }
 
         var folder = Path.Combine(Path.GetTempPath(), "rooms-sqlite-" + Guid.NewGuid().ToString("N")[..8]);

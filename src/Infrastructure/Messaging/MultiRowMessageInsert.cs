@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Globalization;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Storage;
 using Rooms.Application.Ports;
 using Rooms.Domain.Messages;
 using Rooms.Infrastructure.Persistence;
@@ -29,9 +30,9 @@ internal sealed class MultiRowMessageInsert
 
     public async Task<StoredMessage[]> InsertAsync(RoomsDbContext db, IReadOnlyList<NewMessage> messages)
     {
-        var connection = db.Database.GetDbConnection();
-        await db.Database.OpenConnectionAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
+        // EF Core's transaction (not the connection's own), so its interceptors and diagnostics see the commit.
+        await using var efTransaction = await db.Database.BeginTransactionAsync();
+        var transaction = efTransaction.GetDbTransaction();
 
         var firstId = await ReserveIdsAsync(db, transaction, messages.Count);
         var results = new StoredMessage[messages.Count];
@@ -62,7 +63,7 @@ internal sealed class MultiRowMessageInsert
         await InsertClientIdsAsync(db, transaction, stored);
         try
         {
-            await transaction.CommitAsync();
+            await efTransaction.CommitAsync();
         }
         catch (Exception ex) when (stored.Count > 0)
         {

@@ -1,0 +1,97 @@
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using Rooms.Application.Ports;
+using Rooms.Domain.Messages;
+using Rooms.Infrastructure.Messaging;
+using Rooms.Infrastructure.Persistence;
+
+namespace Rooms.Infrastructure.Tests;
+
+/// <summary>
+/// A COMMIT that the database carried out but whose answer never arrived (the server died, the connection
+/// broke): the store must ask before it answers, or it tells a sender "not delivered" about a stored message.
+/// </summary>
+public sealed class CommitOutcomeTests
+{
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.MySql)]
+    public async Task CommitSucceededButItsAnswerWasLost_SenderIsToldStoredAndTheRowIsThereOnce(DatabaseProvider provider)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(provider);
+        await fixture.SeedRoomAsync("ROOM01", "alice");
+        var lostAnswer = new LoseTheAnswerOfTheNextCommit();
+        await using var store = new GroupCommitMessageStore(Contexts(fixture, lostAnswer), fixture.Database.Settings, NullLogger<GroupCommitMessageStore>.Instance);
+        var delivered = new List<long>();
+
+        var stored = await store.AppendAsync(
+            new NewMessage("ROOM01", "alice", null, MessageType.Broadcast, "kept", DateTime.UtcNow, OnCommitted: m => delivered.Add(m.Id)), CancellationToken.None);
+
+        Assert.True(lostAnswer.Fired);
+        Assert.False(stored.Duplicate);
+        Assert.Equal([stored.Id], delivered);
+        var rows = await fixture.MessagesAsync();
+        Assert.Equal(("kept", stored.Id), (Assert.Single(rows).MessageContent, rows[0].Id));
+    }
+
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.MySql)]
+    public async Task CommitFailedForReal_SenderGetsTheErrorAndNothingIsStored(DatabaseProvider provider)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(provider);
+        await fixture.SeedRoomAsync("ROOM01", "alice");
+        var failing = new FailTheNextCommit();
+        await using var store = new GroupCommitMessageStore(Contexts(fixture, failing), fixture.Database.Settings, NullLogger<GroupCommitMessageStore>.Instance);
+
+        await Assert.ThrowsAnyAsync<Exception>(async () =>
+            await store.AppendAsync(new NewMessage("ROOM01", "alice", null, MessageType.Broadcast, "lost", DateTime.UtcNow), CancellationToken.None));
+
+        Assert.Empty(await fixture.MessagesAsync());
+    }
+
+    private static PooledDbContextFactory<RoomsDbContext> Contexts(StoreFixture fixture, IInterceptor interceptor)
+    {
+        var options = new DbContextOptionsBuilder<RoomsDbContext>();
+        options.UseRoomsDatabase(fixture.Database.Settings).AddInterceptors(interceptor);
+        return new PooledDbContextFactory<RoomsDbContext>(options.Options);
+    }
+
+    /// <summary>Lets the COMMIT happen, then fails as if its answer had been lost on the way back.</summary>
+    private sealed class LoseTheAnswerOfTheNextCommit : DbTransactionInterceptor
+    {
+        public bool Fired { get; private set; }
+
+        public override Task TransactionCommittedAsync(DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default)
+        {
+            if (Fired)
+            {
+                return Task.CompletedTask;
+            }
+
+            Fired = true;
+            throw new InvalidOperationException("Connection lost after COMMIT was sent");
+        }
+    }
+
+    /// <summary>Rolls the transaction back instead of committing, then fails the commit.</summary>
+    private sealed class FailTheNextCommit : DbTransactionInterceptor
+    {
+        private bool _fired;
+
+        public override async ValueTask<InterceptionResult> TransactionCommittingAsync(DbTransaction transaction, TransactionEventData eventData, InterceptionResult result, CancellationToken cancellationToken = default)
+        {
+            if (_fired)
+            {
+                return result;
+            }
+
+            _fired = true;
+            await transaction.RollbackAsync(cancellationToken);
+            throw new InvalidOperationException("Connection lost before COMMIT");
+        }
+    }
+}
