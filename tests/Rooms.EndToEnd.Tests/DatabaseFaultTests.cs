@@ -28,7 +28,7 @@ public sealed class DatabaseFaultTests(PrivateMariaDb mariaDb) : IClassFixture<P
 
     public async Task DisposeAsync()
     {
-        Db.Resume();
+        Db.EnsureRunning();
         foreach (var disposable in Enumerable.Reverse(_disposables))
         {
             await disposable.DisposeAsync();
@@ -208,6 +208,166 @@ public sealed class DatabaseFaultTests(PrivateMariaDb mariaDb) : IClassFixture<P
         }));
 
         Assert.All(rooms, r => Assert.Equal(("reconnected", r.Expected), (r.Status, r.RoomId)));
+    }
+
+    [Fact]
+    public async Task OutageUnderTraffic_LoggedOnceWithItsExceptionThenCountedThenItsEnd()
+    {
+        using var work = new WorkFolder();
+        var port = MariaDbServer.FreePort();
+        using var host = HostProcess.Start(work.Path, [], HostEnvironment(port, "log-node"));
+        await host.WaitForHealthAsync(port);
+        await using var client = await TestClient.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/"));
+        await client.ReceiveAsync();
+        await client.IdentifyAsync("chatty");
+
+        Db.Kill();
+        for (var i = 0; i < 200; i++)
+        {
+            await client.SendAsync($$"""{"type":"message","content":"m{{i}}","id":"c{{i}}"}""");
+            await client.ExpectErrorAsync("Message not delivered");
+        }
+
+        Db.Restart();
+        await WaitUntilAsync(TimeSpan.FromSeconds(30), async () =>
+        {
+            await client.SendAsync("""{"type":"message","content":"back","id":"back"}""");
+            return (await client.ReceiveAsync(TimeSpan.FromSeconds(30))).GetProperty("type").GetString() == "ack";
+        });
+        await WaitUntilAsync(TimeSpan.FromSeconds(10), () => Task.FromResult(host.Output.Contains("Storage available again", StringComparison.Ordinal)));
+
+        var output = host.Output;
+        var stackLines = output.Split('\n').Count(l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal));
+        Assert.Equal(1, Occurrences(output, "Storage unavailable (message failed)"));
+        Assert.InRange(stackLines, 1, 150);
+        Assert.Contains("operations failed meanwhile", output);
+    }
+
+    [Fact]
+    public async Task SigtermWithTheDatabaseDown_RowsClosedByTheNodesNextStartAtItsLastHeartbeat()
+    {
+        using var work = new WorkFolder();
+        var port = MariaDbServer.FreePort();
+        var environment = HostEnvironment(port, "term-node");
+        using (var host = HostProcess.Start(work.Path, [], environment))
+        {
+            await host.WaitForHealthAsync(port);
+            for (var i = 0; i < 5; i++)
+            {
+                var client = await TestClient.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/"));
+                _disposables.Add(client);
+                await client.ReceiveAsync();
+                await client.IdentifyAsync($"term{i}");
+            }
+
+            Db.Kill();
+            host.Terminate();
+            Assert.True(host.Process.WaitForExit(30_000), "the node did not stop on SIGTERM");
+        }
+
+        Db.Restart();
+        using (var restarted = HostProcess.Start(work.Path, [], environment))
+        {
+            await restarted.WaitForHealthAsync(port);
+        }
+
+        await using var db = _database.OpenContext();
+        var rows = await db.Connections.Where(c => c.NodeId == "term-node").ToListAsync();
+        Assert.Equal(5, rows.Count);
+        Assert.All(rows, r => Assert.True(r.DisconnectedAt >= r.ConnectedAt, $"closed at {r.DisconnectedAt}, opened at {r.ConnectedAt}"));
+    }
+
+    [Fact]
+    public async Task ServerKilledUnderLoadThenRestarted_EveryMessageAnyClientReceivedIsStored()
+    {
+        using var work = new WorkFolder();
+        var port = MariaDbServer.FreePort();
+        var environment = HostEnvironment(port, "doomed-node");
+        var received = new List<string>();
+        using (var host = HostProcess.Start(work.Path, [], environment))
+        {
+            await host.WaitForHealthAsync(port);
+            var uri = new Uri($"ws://127.0.0.1:{port}/");
+            await using var sender = await TestClient.ConnectAsync(uri);
+            await sender.ReceiveAsync();
+            var roomId = (await sender.IdentifyAsync("sender")).GetProperty("room_id").GetString();
+            await using var reader = await TestClient.ConnectAsync(uri);
+            await reader.ReceiveAsync();
+            await reader.IdentifyAsync("reader", roomId);
+            reader.IgnoresPresence = sender.IgnoresPresence = true;
+
+            var reading = Task.Run(async () =>
+            {
+                try
+                {
+                    while (true)
+                    {
+                        var content = (await reader.ReceiveAsync(TimeSpan.FromSeconds(10))).GetProperty("content").GetString()!;
+                        lock (received)
+                        {
+                            received.Add(content);
+                        }
+                    }
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or System.Net.WebSockets.WebSocketException or OperationCanceledException)
+                {
+                    // The server is gone.
+                }
+            });
+            var sending = Task.Run(async () =>
+            {
+                try
+                {
+                    for (var i = 0; ; i++)
+                    {
+                        await sender.SendAsync($$"""{"type":"message","content":"k{{i}}"}""");
+                        await Task.Delay(2);
+                    }
+                }
+                catch (Exception ex) when (ex is System.Net.WebSockets.WebSocketException or ObjectDisposedException or IOException)
+                {
+                    // The server is gone.
+                }
+            });
+
+            await WaitUntilAsync(TimeSpan.FromSeconds(30), () => Task.FromResult(Volatile.Read(ref received).Count >= 300));
+            host.Process.Kill(entireProcessTree: true);
+            await host.Process.WaitForExitAsync();
+            await Task.WhenAll(reading, sending);
+        }
+
+        using (var restarted = HostProcess.Start(work.Path, [], environment))
+        {
+            await restarted.WaitForHealthAsync(port);
+        }
+
+        await using var db = _database.OpenContext();
+        var stored = (await db.Messages.Select(m => m.MessageContent).ToListAsync()).ToHashSet();
+        Assert.True(received.Count >= 300);
+        Assert.All(received, content => Assert.Contains(content, stored));
+        Assert.Equal(0, await db.Connections.CountAsync(c => c.NodeId == "doomed-node" && c.DisconnectedAt == null));
+    }
+
+    private Dictionary<string, string> HostEnvironment(int port, string nodeId) => new()
+    {
+        ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+        ["Database__Provider"] = "MySql",
+        ["ConnectionStrings__Rooms"] = _database.ConnectionString,
+        ["Database__MySqlServerVersion"] = _database.Settings.MySqlServerVersion,
+        ["Cluster__NodeId"] = nodeId,
+        ["Cluster__HeartbeatInterval"] = "00:00:00.500",
+        ["Rooms__MessagesPerSecond"] = "100000",
+        ["Rooms__MessageBurst"] = "100000",
+    };
+
+    private static int Occurrences(string text, string value) => text.Split(value).Length - 1;
+
+    /// <summary>The working directory of a host process, removed afterwards.</summary>
+    private sealed class WorkFolder : IDisposable
+    {
+        public string Path { get; } = Directory.CreateTempSubdirectory("rooms-fault-").FullName;
+
+        public void Dispose() => Directory.Delete(Path, recursive: true);
     }
 
     private static async Task WaitUntilAsync(TimeSpan bound, Func<Task<bool>> condition)

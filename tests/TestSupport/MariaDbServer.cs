@@ -99,6 +99,19 @@ public sealed class MariaDbServer : IDisposable
     /// <summary>Lets a paused server go on (SIGCONT).</summary>
     public void Resume() => Signal(18);
 
+    /// <summary>Running and answering again, whatever a test did to it (for clean-up between tests).</summary>
+    public void EnsureRunning()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            kill(process.Id, 18);
+        }
+        else if (_folder is not null)
+        {
+            Launch();
+        }
+    }
+
     /// <summary>Kills the server (SIGKILL), as a crash would; the data folder stays.</summary>
     public void Kill()
     {

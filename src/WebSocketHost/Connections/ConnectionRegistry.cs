@@ -82,7 +82,7 @@ internal sealed class ConnectionRegistry(IMessageHistory history, ILogger<Connec
         {
             // Only the room's first connection on this node needs the room's last message id: in a reconnect
             // storm of 10 devices per room that is one read per room, not one per identify.
-            Attach(connection, membership, await history.LastIdAsync(membership.RoomId, cancellationToken));
+            Attach(connection, membership, await LastIdAsync(membership.RoomId, cancellationToken));
             return;
         }
 
@@ -96,7 +96,20 @@ internal sealed class ConnectionRegistry(IMessageHistory history, ILogger<Connec
         }
 
         // The room's last local member left meanwhile: start its order afresh.
-        Attach(connection, membership, await history.LastIdAsync(membership.RoomId, cancellationToken));
+        Attach(connection, membership, await LastIdAsync(membership.RoomId, cancellationToken));
+    }
+
+    /// <summary>The device was already told its room: a database outage must not turn that into a failed identify.</summary>
+    private async Task<long> LastIdAsync(string roomId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await history.LastIdAsync(roomId, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return RoomDeliveryOrder.StartAtFirstOffered;
+        }
     }
 
     public void Attach(ClientConnection connection, ConnectionMembership membership, long lastMessageId)

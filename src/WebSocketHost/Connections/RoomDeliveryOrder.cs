@@ -17,6 +17,9 @@ internal sealed partial class RoomDeliveryOrder(
 {
     public static readonly TimeSpan GapTimeout = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>The room's last id could not be read (the database was down): start at the first message offered.</summary>
+    public const long StartAtFirstOffered = -1;
+
     private readonly Lock _gate = new();
     private readonly SortedList<long, OrderedDelivery> _waiting = [];
     private long _lastDelivered = lastDelivered;
@@ -27,6 +30,12 @@ internal sealed partial class RoomDeliveryOrder(
     {
         lock (_gate)
         {
+            if (_lastDelivered == StartAtFirstOffered)
+            {
+                // Nothing can have been stored while the database was down, so its predecessor is the room's last message.
+                _lastDelivered = delivery.PreviousId;
+            }
+
             if (delivery.Id <= _lastDelivered || !_waiting.TryAdd(delivery.Id, delivery))
             {
                 // Before this node's members joined, or already delivered (filled from the database).
