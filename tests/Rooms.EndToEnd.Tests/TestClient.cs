@@ -92,6 +92,24 @@ public sealed class TestClient : IAsyncDisposable
     public async Task SendAsync(byte[] bytes, WebSocketMessageType type) =>
         await _socket.SendAsync(bytes, type, endOfMessage: true, CancellationToken.None);
 
+    /// <summary>The close status the server sent, once the connection is closed.</summary>
+    public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
+
+    /// <summary>One message split into <paramref name="fragments"/> WebSocket frames.</summary>
+    public async Task SendFragmentsAsync(byte[] payload, WebSocketMessageType type, int fragments)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        var size = Math.Max(1, (payload.Length + fragments - 1) / fragments);
+        var offset = 0;
+        do
+        {
+            var length = Math.Min(size, payload.Length - offset);
+            offset += length;
+            await _socket.SendAsync(payload.AsMemory(offset - length, length), type, endOfMessage: offset >= payload.Length, CancellationToken.None);
+        }
+        while (offset < payload.Length);
+    }
+
     /// <summary>The start of a text message that is never finished.</summary>
     public async Task SendFragmentAsync(string text) =>
         await _socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, endOfMessage: false, CancellationToken.None);
