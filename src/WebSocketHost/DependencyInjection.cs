@@ -19,6 +19,7 @@ public static class DependencyInjection
         services.AddSingleton<ConnectionHandler>();
         services.AddHostedService<StatusMonitor>();
         services.AddHostedService<HousekeepingService>();
+        services.AddHostedService<MemoryReclaimer>();
         return services;
     }
 
