@@ -1,4 +1,3 @@
-using Rooms.Infrastructure.Persistence;
 using Rooms.WebSocketHost;
 
 if (args.FirstOrDefault() == RoomsHost.TokenCommand)
@@ -21,8 +20,7 @@ catch (InvalidOperationException invalid)
 if (args.Contains(RoomsHost.MigrateCommand))
 {
     // What CI and deploys run: apply pending migrations, then exit.
-    await app.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(CancellationToken.None);
-    return 0;
+    return await app.MigrateAsync();
 }
 
 var exitCode = await app.StartServingAsync();

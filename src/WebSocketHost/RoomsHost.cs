@@ -116,7 +116,18 @@ public static partial class RoomsHost
             return 1;
         }
 
-        if (!await app.PrepareDatabaseAsync(cancellationToken))
+        bool prepared;
+        try
+        {
+            prepared = await app.PrepareDatabaseAsync(cancellationToken);
+        }
+        catch (Exception ex) when (IsDatabaseFailure(ex))
+        {
+            LogDatabaseUnreachable(logger, app.Services.GetRequiredService<DatabaseSettings>().Describe(), Innermost(ex).Message);
+            prepared = false;
+        }
+
+        if (!prepared)
         {
             await app.StopAsync(cancellationToken);
             return 1;
@@ -159,7 +170,7 @@ public static partial class RoomsHost
             await bus.EnsureNodeChannelAsync();
         }
 
-        LogStarted(logger, app.Services.GetRequiredService<NodeIdentity>().NodeId, app.Services.GetRequiredService<ClusterSettings>().Enabled ? "Redis" : "none, single node");
+        LogStarted(logger, app.Services.GetRequiredService<NodeIdentity>().NodeId, app.Services.GetRequiredService<ClusterSettings>().Enabled ? "Redis" : "none, single node", settings.Describe());
         return true;
     }
 
@@ -167,15 +178,49 @@ public static partial class RoomsHost
         Message = "The database schema is behind (pending: {Pending}) and Database:MigrateOnStartup is false. Run 'dotnet run --project src/WebSocketHost -- migrate' first.")]
     private static partial void LogSchemaBehind(ILogger logger, string pending);
 
+    /// <summary>The <c>migrate</c> command: applies pending migrations; 1 with one clear line when the database cannot be reached.</summary>
+    public static async Task<int> MigrateAsync(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        try
+        {
+            await app.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(CancellationToken.None);
+            return 0;
+        }
+        catch (Exception ex) when (IsDatabaseFailure(ex))
+        {
+            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RoomsHost));
+            LogDatabaseUnreachable(logger, app.Services.GetRequiredService<DatabaseSettings>().Describe(), Innermost(ex).Message);
+            return 1;
+        }
+    }
+
+    /// <summary>A wrong password, an unknown host, a stopped server: EF Core wraps them, the cause is inside.</summary>
+    private static bool IsDatabaseFailure(Exception exception) =>
+        Innermost(exception) is System.Data.Common.DbException or System.Net.Sockets.SocketException or TimeoutException;
+
+    private static Exception Innermost(Exception exception)
+    {
+        while (exception.InnerException is not null)
+        {
+            exception = exception.InnerException;
+        }
+
+        return exception;
+    }
+
     /// <summary>The generic host logs a failed bind with its whole stack trace; <see cref="StartServingAsync"/> says it in one line.</summary>
     private static bool IsBindFailureOfTheHost(Serilog.Events.LogEvent logEvent) =>
         logEvent.Exception is IOException { InnerException: Microsoft.AspNetCore.Connections.AddressInUseException }
         && logEvent.Properties.TryGetValue("SourceContext", out var source)
         && source.ToString() == "\"Microsoft.Extensions.Hosting.Internal.Host\"";
 
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Rooms cannot use its database ({Database}): {Reason}. Check ConnectionStrings:Rooms and that the server is running.")]
+    private static partial void LogDatabaseUnreachable(ILogger logger, string database, string reason);
+
     [LoggerMessage(Level = LogLevel.Critical, Message = "Rooms cannot listen: {Reason}. Nothing was changed; is another server running on that port?")]
     private static partial void LogBindFailed(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} ready (cluster: {Cluster})")]
-    private static partial void LogStarted(ILogger logger, string nodeId, string cluster);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} ready (cluster: {Cluster}; storage: {Storage})")]
+    private static partial void LogStarted(ILogger logger, string nodeId, string cluster, string storage);
 }

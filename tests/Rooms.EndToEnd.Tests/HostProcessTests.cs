@@ -50,9 +50,9 @@ public sealed class HostProcessTests : IDisposable
         var port = MariaDbServer.FreePort();
         var environment = new Dictionary<string, string> { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}" };
 
+        string output;
         using (var server = Start([], environment))
         {
-
             await WaitForHealthAsync(port, server);
             await using var client = await TestClient.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/"));
             await client.ReceiveAsync();
@@ -60,10 +60,12 @@ public sealed class HostProcessTests : IDisposable
 
             server.Process.Kill(entireProcessTree: true);
             await server.Process.WaitForExitAsync();
+            output = server.Output;
         }
 
         var file = Path.Combine(_workDir, "data", "rooms.db");
         Assert.True(File.Exists(file), "the embedded default creates data/rooms.db under the working directory");
+        Assert.Contains($"storage: SQLite file {file}", output);
         var embedded = new DatabaseSettings { ConnectionString = $"Data Source={file}" };
         Assert.Equal(1, await CountOpenConnectionsAsync(embedded));
 
@@ -95,6 +97,25 @@ public sealed class HostProcessTests : IDisposable
         var embedded = new DatabaseSettings { ConnectionString = $"Data Source={Path.Combine(_workDir, "data", "rooms.db")}" };
         Assert.Equal(1, await CountOpenConnectionsAsync(embedded));
         Assert.Equal(1, (await client.QueryRoomAsync()).GetProperty("total_clients").GetInt32());
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task WrongDatabasePassword_StartAndMigrateExitOneWithOneClearLine(bool migrate)
+    {
+        using var database = TestDatabase.Create(DatabaseProvider.MySql);
+        var environment = DatabaseEnvironment(database);
+        environment["ConnectionStrings__Rooms"] = new MySqlConnector.MySqlConnectionStringBuilder(database.ConnectionString) { Password = "not-the-password" }.ConnectionString;
+        environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{MariaDbServer.FreePort()}";
+
+        var (exitCode, output) = await RunToExitAsync(migrate ? ["migrate"] : [], environment);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("Rooms cannot use its database (MySQL server 127.0.0.1:", output);
+        Assert.Contains("Access denied", output);
+        Assert.DoesNotContain("   at ", output);
+        Assert.DoesNotContain("not-the-password", output);
     }
 
     [Fact]

@@ -69,5 +69,18 @@ public sealed class DatabaseSettings
 
     public const string DefaultSqliteConnectionString = "Data Source=data/rooms.db";
 
+    /// <summary>Which database this is, for logs: the server and database name, or the SQLite file's full path; never the password.</summary>
+    public string Describe()
+    {
+        if (Provider == DatabaseProvider.Sqlite)
+        {
+            var file = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(ConnectionString).DataSource;
+            return $"SQLite file {Path.GetFullPath(file)}";
+        }
+
+        var mySql = new MySqlConnector.MySqlConnectionStringBuilder(ConnectionString);
+        return $"MySQL server {mySql.Server}:{mySql.Port}, database '{mySql.Database}', user '{mySql.UserID}'";
+    }
+
     public const string DefaultMySqlServerVersion = "8.0.36-mysql";
 }
