@@ -102,29 +102,7 @@ public sealed class RoomRepository : IRoomRepository, IAsyncDisposable
     private async Task<long[]> RecordConnectionsAsync(IReadOnlyList<NewConnection> batch)
     {
         await using var db = await _contexts.CreateDbContextAsync();
-        var deviceIds = batch.Select(c => c.Device.DeviceId).ToList();
-        var devices = await DevicesIn(db, deviceIds).ToDictionaryAsync(d => d.DeviceId, StringComparer.Ordinal);
-        var rows = new ConnectionRow[batch.Count];
-        for (var i = 0; i < batch.Count; i++)
-        {
-            var connection = batch[i];
-            if (connection.RoomIsNew)
-            {
-                db.Rooms.Add(new RoomRow { RoomId = connection.RoomId, CreatedAt = connection.ConnectedAt });
-            }
-
-            var deviceRow = devices.GetValueOrDefault(connection.Device.DeviceId);
-            if (deviceRow is null)
-            {
-                deviceRow = new DeviceRow { DeviceId = connection.Device.DeviceId, Identity = connection.Device.Identity };
-                db.Devices.Add(deviceRow);
-            }
-
-            rows[i] = Stage(db, connection, deviceRow);
-        }
-
-        await db.SaveChangesAsync();
-        return [.. rows.Select(r => r.Id)];
+        return await ConnectionBatchInsert.InsertAsync(db, batch);
     }
 
     /// <summary>One identify in a transaction of its own: what a failed batch falls back to.</summary>
