@@ -1,7 +1,10 @@
 using System.Net.WebSockets;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Rooms.Application.Ports;
 using Rooms.WebSocketHost.Connections;
+using Rooms.WebSocketHost.Health;
 using Rooms.WebSocketHost.Monitoring;
 
 namespace Rooms.WebSocketHost;
@@ -20,6 +23,7 @@ public static class DependencyInjection
         services.AddHostedService<StatusMonitor>();
         services.AddHostedService<HousekeepingService>();
         services.AddHostedService<MemoryReclaimer>();
+        services.AddReadinessChecks();
         return services;
     }
 
@@ -41,13 +45,28 @@ public static class DependencyInjection
         app.Use((context, next) => context.WebSockets.IsWebSocketRequest && context.Request.Path.Value is "/" or "/ws"
             ? readiness.IsOpen ? handler.HandleAsync(context) : ReadinessGate.RefuseAsync(context)
             : next(context));
+        // Live: the process answers (what a supervisor restarts on). Ready: it can serve devices (what a load balancer routes on).
         app.MapGet("/healthz", () => Results.Text("ok"));
-        app.MapGet("/health/ready", () => readiness.IsOpen
-            ? Results.Text("ready")
-            : Results.Text("starting", statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains(ReadinessChecks.Tag),
+            ResponseWriter = WriteReadinessAsync,
+        });
         app.MapGet("/", () => Results.Text(
             "Rooms WebSocket server. Connect a WebSocket client to ws://<host>:<port>/ or /ws.",
             statusCode: StatusCodes.Status426UpgradeRequired));
         return app;
+    }
+
+    /// <summary>Each check's status and why, so an operator sees what is missing without reading logs.</summary>
+    private static Task WriteReadinessAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsJsonAsync(new
+        {
+            status = report.Status.ToString(),
+            checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description }),
+        });
     }
 }

@@ -76,6 +76,28 @@ public sealed class DatabaseFaultTests(PrivateMariaDb mariaDb) : IClassFixture<P
     }
 
     [Fact]
+    public async Task Readiness_FalseWhileTheDatabaseIsDown_TrueWhenItIsBack()
+    {
+        var server = await StartServerAsync();
+        using var http = new HttpClient { BaseAddress = server.BaseUri };
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri("/health/ready", UriKind.Relative))).StatusCode);
+
+        Db.Kill();
+        var down = await http.GetAsync(new Uri("/health/ready", UriKind.Relative));
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, down.StatusCode);
+        using (var report = JsonDocument.Parse(await down.Content.ReadAsStringAsync()))
+        {
+            var database = report.RootElement.GetProperty("checks").GetProperty("database");
+            Assert.Equal("Unhealthy", database.GetProperty("status").GetString());
+            Assert.Contains("unreachable", database.GetProperty("description").GetString());
+        }
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri("/health/live", UriKind.Relative))).StatusCode);
+        Db.Restart();
+        await WaitUntilAsync(TimeSpan.FromSeconds(30), async () => (await http.GetAsync(new Uri("/health/ready", UriKind.Relative))).IsSuccessStatusCode);
+    }
+
+    [Fact]
     public async Task DisconnectsWhileTheDatabaseIsDown_RowsClosedWithTheirTimeOnceItIsBack()
     {
         var server = await StartServerAsync();

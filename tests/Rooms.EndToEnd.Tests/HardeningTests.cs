@@ -175,4 +175,25 @@ public sealed class HardeningTests : IAsyncLifetime
         Assert.Equal(System.Net.HttpStatusCode.SwitchingProtocols, await TestClient.TryConnectAsync(uri, origin: "https://app.example.com"));
         Assert.Equal(System.Net.HttpStatusCode.SwitchingProtocols, await TestClient.TryConnectAsync(uri));
     }
+
+    [Fact]
+    public async Task Health_LiveAndReady_ReportEachCheck()
+    {
+        using var http = new HttpClient { BaseAddress = _server.BaseUri };
+
+        var ready = await http.GetAsync(new Uri("/health/ready", UriKind.Relative));
+        var live = await http.GetAsync(new Uri("/health/live", UriKind.Relative));
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.OK, live.StatusCode);
+        using var report = System.Text.Json.JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
+        var checks = report.RootElement.GetProperty("checks");
+        foreach (var name in new[] { "started", "database", "message-writer", "cluster" })
+        {
+            Assert.Equal("Healthy", checks.GetProperty(name).GetProperty("status").GetString());
+        }
+
+        Assert.Contains("schema up to date", checks.GetProperty("database").GetProperty("description").GetString());
+        Assert.Equal("single node", checks.GetProperty("cluster").GetProperty("description").GetString());
+    }
 }

@@ -219,6 +219,29 @@ public sealed class MultiNodeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Readiness_FollowsRedisDelivery_NotJustTheConnection()
+    {
+        var redis = RedisServer.Start();
+        _disposables.Add(redis);
+        var a = await Node("node-a", redis);
+        using var http = new HttpClient { BaseAddress = a.BaseUri };
+        await WaitUntil(async () => (await http.GetAsync(new Uri("/health/ready", UriKind.Relative))).IsSuccessStatusCode);
+
+        redis.Kill();
+        var down = await http.GetAsync(new Uri("/health/ready", UriKind.Relative));
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, down.StatusCode);
+        using (var report = JsonDocument.Parse(await down.Content.ReadAsStringAsync()))
+        {
+            Assert.Equal("Unhealthy", report.RootElement.GetProperty("checks").GetProperty("cluster").GetProperty("status").GetString());
+            Assert.Equal("Healthy", report.RootElement.GetProperty("checks").GetProperty("database").GetProperty("status").GetString());
+        }
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri("/health/live", UriKind.Relative))).StatusCode);
+        redis.Restart();
+        await WaitUntil(async () => (await http.GetAsync(new Uri("/health/ready", UriKind.Relative))).IsSuccessStatusCode);
+    }
+
+    [Fact]
     public async Task RedisKilledAndRestarted_NodesKeepServingLocallyThenSpanAgain()
     {
         var redis = RedisServer.Start();

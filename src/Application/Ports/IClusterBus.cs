@@ -30,6 +30,9 @@ public enum EnvelopeKind : byte
 
     /// <summary>Close the device's connection of <see cref="ClusterEnvelope.Generation"/> with 4001 (replaced).</summary>
     CloseReplaced = 3,
+
+    /// <summary>A node's health probe to its own channel: proves that subscriptions deliver, not only that Redis answers.</summary>
+    Probe = 4,
 }
 
 /// <param name="Frame">The serialized frame, as the recipients get it (empty for a close).</param>

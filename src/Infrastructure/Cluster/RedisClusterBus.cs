@@ -34,6 +34,9 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable
         _logger = logger;
     }
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, TaskCompletionSource> _probes = new();
+    private long _lastProbe;
+
     public long Published => Interlocked.Read(ref _published);
 
     public long Received => Interlocked.Read(ref _received);
@@ -76,6 +79,34 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             _redis.Failed(ex);
+        }
+    }
+
+    /// <summary>
+    /// Publishes a probe to this node's own channel and waits for it to come back through the subscription:
+    /// true only when delivery works end to end (a connection that answers PING can still have lost its
+    /// subscriptions).
+    /// </summary>
+    public async Task<bool> ProbeAsync(TimeSpan timeout)
+    {
+        await EnsureNodeChannelAsync();
+        var id = Interlocked.Increment(ref _lastProbe);
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _probes[id] = arrived;
+        try
+        {
+            var probe = new ClusterEnvelope(EnvelopeKind.Probe, string.Empty, string.Empty, id, ReadOnlyMemory<byte>.Empty);
+            await _redis.Multiplexer.GetSubscriber().PublishAsync(_keys.NodeChannel(_node.NodeId), EnvelopeCodec.Encode(probe, _node.NodeId));
+            await arrived.Task.WaitAsync(timeout);
+            return true;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            return false;
+        }
+        finally
+        {
+            _probes.TryRemove(id, out _);
         }
     }
 
@@ -194,6 +225,16 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable
             }
 
             var (envelope, origin) = EnvelopeCodec.Decode((ReadOnlyMemory<byte>)message.Message);
+            if (envelope.Kind == EnvelopeKind.Probe)
+            {
+                if (origin == _node.NodeId && _probes.TryGetValue(envelope.Generation, out var probe))
+                {
+                    probe.TrySetResult();
+                }
+
+                return;
+            }
+
             if (origin == _node.NodeId)
             {
                 // This node delivered to its own members before publishing.

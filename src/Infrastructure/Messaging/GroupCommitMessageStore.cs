@@ -44,6 +44,9 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
         _writer = Task.Run(WriteLoopAsync);
     }
 
+    /// <summary>Whether the single writer still runs (it only ends when the store is disposed, or by a bug).</summary>
+    public bool WriterAlive => !_writer.IsCompleted;
+
     public async ValueTask<StoredMessage> AppendAsync(NewMessage message, CancellationToken cancellationToken)
     {
         var pending = new PendingMessage(message);

@@ -1,0 +1,72 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Rooms.Application.Ports;
+using Rooms.Infrastructure.Cluster;
+using Rooms.Infrastructure.Messaging;
+using Rooms.Infrastructure.Persistence;
+
+namespace Rooms.WebSocketHost.Health;
+
+/// <summary>
+/// What <c>GET /health/ready</c> checks: the node finished starting, its database answers with the schema
+/// up to date, its message writer runs, and on a cluster Redis delivers what the node publishes.
+/// </summary>
+public static class ReadinessChecks
+{
+    public const string Tag = "ready";
+
+    /// <summary>A check that cannot answer within this is unhealthy: a stalled dependency is not a ready one.</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(3);
+
+    public static IHealthChecksBuilder AddReadinessChecks(this IServiceCollection services) => services.AddHealthChecks()
+        .AddCheck<StartedCheck>("started", tags: [Tag])
+        .AddCheck<DatabaseCheck>("database", tags: [Tag], timeout: Timeout)
+        .AddCheck<MessageWriterCheck>("message-writer", tags: [Tag])
+        .AddCheck<ClusterCheck>("cluster", tags: [Tag], timeout: Timeout);
+
+    internal sealed class StartedCheck(ReadinessGate gate) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(gate.IsOpen ? HealthCheckResult.Healthy("started") : HealthCheckResult.Unhealthy("starting: preparing the database"));
+    }
+
+    internal sealed class DatabaseCheck(DatabaseMigrator migrator, DatabaseSettings settings) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                var pending = await migrator.PendingMigrationsAsync(cancellationToken);
+                return pending.Count == 0
+                    ? HealthCheckResult.Healthy($"{settings.Describe()}: reachable, schema up to date")
+                    : HealthCheckResult.Unhealthy($"migrations pending: {string.Join(", ", pending)}");
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                return HealthCheckResult.Unhealthy($"{settings.Describe()}: unreachable ({ex.GetBaseException().Message})");
+            }
+        }
+    }
+
+    internal sealed class MessageWriterCheck(IMessageStore store) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(store is GroupCommitMessageStore { WriterAlive: false }
+                ? HealthCheckResult.Unhealthy("the message writer has stopped")
+                : HealthCheckResult.Healthy("the message writer runs"));
+    }
+
+    internal sealed class ClusterCheck(IServiceProvider services) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            if (services.GetService<RedisClusterBus>() is not { } bus)
+            {
+                return HealthCheckResult.Healthy("single node");
+            }
+
+            return await bus.ProbeAsync(Timeout)
+                ? HealthCheckResult.Healthy("Redis delivers this node's publications")
+                : HealthCheckResult.Unhealthy("Redis does not deliver: a probe published to this node's channel did not come back");
+        }
+    }
+}
