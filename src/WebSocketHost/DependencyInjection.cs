@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.HttpOverrides;
+using Prometheus;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Rooms.Application.Ports;
 using Rooms.WebSocketHost.Connections;
@@ -24,6 +25,8 @@ public static class DependencyInjection
         services.AddHostedService<HousekeepingService>();
         services.AddHostedService<MemoryReclaimer>();
         services.AddReadinessChecks();
+        services.AddSingleton<HostMetrics>();
+        services.AddSingleton<PrometheusExport>();
         return services;
     }
 
@@ -34,6 +37,7 @@ public static class DependencyInjection
         var handler = app.Services.GetRequiredService<ConnectionHandler>();
         var registry = app.Services.GetRequiredService<ConnectionRegistry>();
         var readiness = app.Services.GetRequiredService<ReadinessGate>();
+        app.Services.GetRequiredService<HostMetrics>();
 
         // Tell clients the server is going away rather than dropping them.
         app.Lifetime.ApplicationStopping.Register(() => registry.CloseAll(WebSocketCloseStatus.EndpointUnavailable, "Server shutting down"));
@@ -53,6 +57,8 @@ public static class DependencyInjection
             Predicate = check => check.Tags.Contains(ReadinessChecks.Tag),
             ResponseWriter = WriteReadinessAsync,
         });
+        // Prometheus text format: Rooms' meter, Kestrel's and the runtime's (prometheus-net exports every .NET Meter).
+        app.MapMetrics("/metrics", app.Services.GetRequiredService<PrometheusExport>().Registry);
         app.MapGet("/", () => Results.Text(
             "Rooms WebSocket server. Connect a WebSocket client to ws://<host>:<port>/ or /ws.",
             statusCode: StatusCodes.Status426UpgradeRequired));

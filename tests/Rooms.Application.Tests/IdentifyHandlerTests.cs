@@ -26,7 +26,7 @@ public sealed class IdentifyHandlerTests
 
     private IdentifyHandler Handler() =>
         new(_repository.Object, _presence.Object, _notifier.Object, _authenticator.Object, new ProtocolSettings(), TestData.Node, _clock.Object,
-            TestData.Outage(), NullLogger<IdentifyHandler>.Instance);
+            TestData.Outage(), TestData.Metrics(), NullLogger<IdentifyHandler>.Instance);
 
     [Fact]
     public async Task Handle_NoRoomIdUnknownDevice_CreatesRoomAndJoins()

@@ -34,6 +34,7 @@ public sealed class PipelineTests
         services.AddSingleton(Mock.Of<IClock>(c => c.UtcNow == TestData.Now));
         services.AddSingleton(Mock.Of<IConnectionCloseRetries>());
         services.AddSingleton(Mock.Of<IDeviceAuthenticator>());
+        services.AddSingleton(TestData.Metrics());
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true }).GetRequiredService<IMediator>();
     }
 

@@ -32,7 +32,7 @@ public sealed class SendMessageHandlerTests
     }
 
     private SendMessageHandler Handler() =>
-        new(_store.Object, _presence.Object, _notifier.Object, _clock.Object, TestData.Outage(), NullLogger<SendMessageHandler>.Instance);
+        new(_store.Object, _presence.Object, _notifier.Object, _clock.Object, TestData.Outage(), TestData.Metrics(), NullLogger<SendMessageHandler>.Instance);
 
     [Fact]
     public async Task Handle_Broadcast_StoresThenSendsToRoomExceptSender()

@@ -25,6 +25,18 @@ internal static class TestData
         return session;
     }
 
+    public static RoomsMetrics Metrics() => new(new TestMeterFactory());
+
+    /// <summary>Meters of their own per test, not shared through a container.</summary>
+    private sealed class TestMeterFactory : System.Diagnostics.Metrics.IMeterFactory
+    {
+        public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options) => new(options);
+
+        public void Dispose()
+        {
+        }
+    }
+
     public static StorageOutageLog Outage() =>
         new(Microsoft.Extensions.Logging.Abstractions.NullLogger<StorageOutageLog>.Instance, Moq.Mock.Of<global::Rooms.Application.Ports.IClock>(c => c.UtcNow == Now));
 

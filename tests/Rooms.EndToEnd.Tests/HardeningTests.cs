@@ -196,4 +196,40 @@ public sealed class HardeningTests : IAsyncLifetime
         Assert.Contains("schema up to date", checks.GetProperty("database").GetProperty("description").GetString());
         Assert.Equal("single node", checks.GetProperty("cluster").GetProperty("description").GetString());
     }
+
+    [Fact]
+    public async Task Metrics_PrometheusTextMovesWhenMessagesFlow_KestrelMetersToo()
+    {
+        using var http = new HttpClient { BaseAddress = _server.BaseUri };
+        var (alice, room) = await TestClient.IdentifiedAsync(_server, "metered-a");
+        var (bob, _) = await TestClient.IdentifiedAsync(_server, "metered-b", room.GetProperty("room_id").GetString());
+        alice.IgnoresPresence = bob.IgnoresPresence = true;
+        var before = Sample(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)), "rooms_messages_stored{type=\"broadcast\"}");
+
+        for (var i = 0; i < 5; i++)
+        {
+            await alice.SendObjectAsync(new { type = "message", content = $"m{i}" });
+            await bob.ReceiveAsync();
+        }
+
+        await alice.SendAsync("not json");
+        await alice.ExpectErrorAsync("Invalid JSON");
+        var text = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        Assert.Equal(before + 5, Sample(text, "rooms_messages_stored{type=\"broadcast\"}"));
+        Assert.True(Sample(text, "rooms_messages_forwarded{type=\"broadcast\"}") >= 5);
+        Assert.True(Sample(text, "rooms_errors{kind=\"invalid_frame\"}") >= 1);
+        Assert.True(Sample(text, "rooms_connections_open") >= 2);
+        Assert.True(Sample(text, "rooms_identifies{status=\"created_new\"}") >= 1);
+        Assert.Contains("rooms_store_commit_duration_bucket{le=\"0.005\"}", text);
+        Assert.Contains("microsoft_aspnetcore_server_kestrel", text);
+        await alice.DisposeAsync();
+        await bob.DisposeAsync();
+    }
+
+    /// <summary>The value of one series in Prometheus text format (0 when absent).</summary>
+    private static double Sample(string text, string series)
+    {
+        var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
+        return line is null ? 0 : double.Parse(line[(series.Length + 1)..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+    }
 }

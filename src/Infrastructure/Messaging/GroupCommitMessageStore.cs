@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
+using Rooms.Application.Common;
 using Rooms.Application.Ports;
+using Rooms.Domain.Messages;
 using Rooms.Infrastructure.Persistence;
 
 namespace Rooms.Infrastructure.Messaging;
@@ -23,6 +25,7 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
     private readonly Task _writer;
     private readonly MultiRowMessageInsert _insert = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly RoomsMetrics? _metrics;
 
     // Reused by the single writer, batch after batch.
     private readonly List<NewMessage> _messages = [];
@@ -30,10 +33,11 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
     /// <summary>A commit slower than this is logged: senders wait for it.</summary>
     private static readonly TimeSpan SlowCommit = TimeSpan.FromMilliseconds(100);
 
-    public GroupCommitMessageStore(IDbContextFactory<RoomsDbContext> contexts, DatabaseSettings settings, ILogger<GroupCommitMessageStore> logger)
+    public GroupCommitMessageStore(IDbContextFactory<RoomsDbContext> contexts, DatabaseSettings settings, ILogger<GroupCommitMessageStore> logger, RoomsMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         _contexts = contexts;
+        _metrics = metrics;
         _logger = logger;
         _maxBatch = settings.MessageBatchSize;
         _queue = Channel.CreateBounded<PendingMessage>(new BoundedChannelOptions(settings.MessageQueueCapacity)
@@ -132,6 +136,18 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
         }
 
         var elapsed = Stopwatch.GetElapsedTime(started);
+        if (_metrics is not null)
+        {
+            _metrics.BatchCommitted(batch.Count, elapsed);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (!stored[i].Duplicate)
+                {
+                    _metrics.MessageStored(batch[i].Message.Type.ToName());
+                }
+            }
+        }
+
         if (elapsed > SlowCommit)
         {
             LogSlowCommit(batch.Count, elapsed.TotalMilliseconds);

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net.WebSockets;
 using System.Threading.RateLimiting;
 using MediatR;
+using Rooms.Application.Common;
 using Rooms.Application.Connections.Disconnect;
 using Rooms.Application.Rooms.Identify;
 using Rooms.Application.Sessions;
@@ -18,6 +19,7 @@ internal sealed partial class ConnectionHandler(
     ConnectionRegistry registry,
     Admission admission,
     IMediator mediator,
+    RoomsMetrics metrics,
     RoomsSettings settings,
     ILogger<ConnectionHandler> logger) : IDisposable
 {
@@ -155,6 +157,7 @@ internal sealed partial class ConnectionHandler(
             if (translation.Error is not null)
             {
                 LogMalformed(session.Id, translation.Error);
+                metrics.Error("invalid_frame");
             }
 
             var identifying = awaitingIdentify && translation.Request is IdentifyCommand;
@@ -167,6 +170,11 @@ internal sealed partial class ConnectionHandler(
             var error = translation.Error ?? await translation.Dispatch!(mediator);
             if (error is not null)
             {
+                if (translation.Error is null)
+                {
+                    metrics.Error("rejected");
+                }
+
                 connection.TrySend(FrameWriter.Error(error));
             }
 
@@ -214,6 +222,7 @@ internal sealed partial class ConnectionHandler(
             LogRateLimited(session.Id, session.ClientIp, settings.MessagesPerSecond);
         }
 
+        metrics.Error("rate_limited");
         connection.TrySend(FrameWriter.Error(RateLimitedError(settings.MessagesPerSecond, settings.MessageBurst)));
         return false;
     }

@@ -13,6 +13,7 @@ public sealed partial class SendMessageHandler(
     IClientNotifier notifier,
     IClock clock,
     StorageOutageLog outage,
+    RoomsMetrics metrics,
     ILogger<SendMessageHandler> logger) : IRequestHandler<SendMessageCommand, Result<SendReceiptDto>>
 {
     public async Task<Result<SendReceiptDto>> Handle(SendMessageCommand request, CancellationToken cancellationToken)
@@ -22,6 +23,7 @@ public sealed partial class SendMessageHandler(
         var roomId = session.RoomId!;
         var target = request.TargetDeviceId;
         var type = target is null ? MessageType.Broadcast : MessageType.Direct;
+        metrics.MessageReceived(type.ToName());
 
         // A direct message needs its target connected in the same room (on any node); never the sender itself.
         if (target is not null && (target == from.DeviceId || await presence.FindAsync(roomId, target, cancellationToken) is null))
@@ -43,6 +45,7 @@ public sealed partial class SendMessageHandler(
             handedTo = target is null
                 ? notifier.SendToRoom(roomId, from.DeviceId, delivered)
                 : notifier.SendToDevice(roomId, target, delivered);
+            metrics.MessageForwarded(type.ToName(), handedTo);
         }
 
         StoredMessage stored;

@@ -18,6 +18,7 @@ public sealed partial class IdentifyHandler(
     NodeIdentity node,
     IClock clock,
     StorageOutageLog outage,
+    RoomsMetrics metrics,
     ILogger<IdentifyHandler> logger) : IRequestHandler<IdentifyCommand, Result<RoomAssignedDto>>
 {
     /// <summary>Room ids are drawn from 36^6 values; a handful of collisions in a row means something else is wrong.</summary>
@@ -60,6 +61,7 @@ public sealed partial class IdentifyHandler(
             if (status == AssignmentStatus.RoomNotFound)
             {
                 LogRoomNotFound(deviceId, request.RoomId!);
+                metrics.Identify(status.ToWireName());
                 var notFound = new RoomAssignedDto(request.RoomId!, status.ToWireName());
                 notifier.SendRoomAssigned(session, notFound);
                 return Result<RoomAssignedDto>.Ok(notFound);
@@ -94,11 +96,13 @@ public sealed partial class IdentifyHandler(
             }
 
             LogAssigned(deviceId, identity, roomId, assigned.Status, session.ClientIp);
+            metrics.Identify(assigned.Status);
             return Result<RoomAssignedDto>.Ok(assigned);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             outage.Failed("identify", ex);
+            metrics.Identify("failed");
             return Result<RoomAssignedDto>.Fail("Identify failed: storage unavailable, try again");
         }
     }
@@ -106,6 +110,7 @@ public sealed partial class IdentifyHandler(
     private Result<RoomAssignedDto> Refuse(ClientSession session, string deviceId, string error)
     {
         LogRefused(deviceId, session.ClientIp, error);
+        metrics.Identify("refused");
         notifier.RefuseUnauthorized(session, error);
         return Result<RoomAssignedDto>.Fail(error);
     }

@@ -1,0 +1,25 @@
+using Rooms.Application.Common;
+using Rooms.Application.Ports;
+using Rooms.Infrastructure.Cluster;
+using Rooms.WebSocketHost.Connections;
+
+namespace Rooms.WebSocketHost.Monitoring;
+
+/// <summary>The gauges of what the host holds, observed when /metrics is scraped (nothing is counted twice).</summary>
+internal sealed class HostMetrics
+{
+    public HostMetrics(RoomsMetrics metrics, ConnectionRegistry registry, IPresence presence, IServiceProvider services)
+    {
+        var meter = metrics.Meter;
+        meter.CreateObservableGauge("connections.open", () => registry.Count, "{connection}", "Open WebSocket connections on this node");
+        meter.CreateObservableGauge("devices.identified", () => presence.LocalRooms().Sum(r => r.Value.Count), "{device}", "Identified devices on this node");
+        meter.CreateObservableGauge("rooms.occupied", () => presence.LocalRooms().Count, "{room}", "Rooms with a device on this node");
+        meter.CreateObservableCounter("send_queue.drops", () => registry.SlowConsumersDisconnected, "{connection}", "Connections dropped because their send queue filled up");
+        if (services.GetService<RedisClusterBus>() is { } bus && services.GetService<RedisConnection>() is { } redis)
+        {
+            meter.CreateObservableCounter("cluster.published", () => bus.Published, "{envelope}", "Envelopes this node published to Redis");
+            meter.CreateObservableCounter("cluster.received", () => bus.Received, "{envelope}", "Envelopes this node received from other nodes");
+            meter.CreateObservableCounter("cluster.redis_outages", () => redis.Outages, "{outage}", "Times Redis became unreachable");
+        }
+    }
+}
