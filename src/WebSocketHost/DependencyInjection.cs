@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.HttpOverrides;
 using Prometheus;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Rooms.Application.Ports;
+using Rooms.WebSocketHost.Admin;
 using Rooms.WebSocketHost.Connections;
 using Rooms.WebSocketHost.Health;
 using Rooms.WebSocketHost.Monitoring;
@@ -59,6 +60,7 @@ public static class DependencyInjection
         });
         // Prometheus text format: Rooms' meter, Kestrel's and the runtime's (prometheus-net exports every .NET Meter).
         app.MapMetrics("/metrics", app.Services.GetRequiredService<PrometheusExport>().Registry);
+        app.MapAdminApi();
         app.MapGet("/", () => Results.Text(
             "Rooms WebSocket server. Connect a WebSocket client to ws://<host>:<port>/ or /ws.",
             statusCode: StatusCodes.Status426UpgradeRequired));

@@ -219,6 +219,21 @@ public sealed class MultiNodeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AdminApi_ListsRoomsOfEveryNode()
+    {
+        var (a, b) = (await Node("node-a"), await Node("node-b"));
+        var (_, room) = await Identified(b, "only-on-b");
+        var roomId = room.GetProperty("room_id").GetString();
+        using var http = new HttpClient { BaseAddress = a.BaseUri };
+
+        using var list = JsonDocument.Parse(await http.GetStringAsync(new Uri("/api/rooms", UriKind.Relative)));
+
+        var listed = list.RootElement.GetProperty("rooms").EnumerateArray().Single(r => r.GetProperty("room_id").GetString() == roomId);
+        var member = listed.GetProperty("members").EnumerateArray().Single();
+        Assert.Equal(("only-on-b", "node-b"), (member.GetProperty("device_id").GetString(), member.GetProperty("node_id").GetString()));
+    }
+
+    [Fact]
     public async Task Readiness_FollowsRedisDelivery_NotJustTheConnection()
     {
         var redis = RedisServer.Start();

@@ -26,6 +26,9 @@ public interface IPresence
 
     /// <summary>Occupied rooms of this node and their local members, for the status log.</summary>
     IReadOnlyDictionary<string, IReadOnlyList<RoomMember>> LocalRooms();
+
+    /// <summary>Every room with a live member, on every node (for operators: it may scan).</summary>
+    ValueTask<IReadOnlyList<string>> OccupiedRoomsAsync(CancellationToken cancellationToken);
 }
 
 /// <param name="Replaced">The device's older member, now removed; null when there was none.</param>

@@ -141,6 +141,36 @@ public sealed partial class RedisPresence : IPresence, IAsyncDisposable
 
     public IReadOnlyDictionary<string, IReadOnlyList<RoomMember>> LocalRooms() => _local.LocalRooms();
 
+    /// <summary>This node's rooms and every room with a members hash in Redis (SCAN, not KEYS: it does not block Redis).</summary>
+    public async ValueTask<IReadOnlyList<string>> OccupiedRoomsAsync(CancellationToken cancellationToken)
+    {
+        var rooms = new HashSet<string>(_local.LocalRooms().Keys, StringComparer.Ordinal);
+        var prefix = _keys.RoomMembers(string.Empty).ToString()[..^":members".Length];
+        await _redis.CallAsync(async _ =>
+        {
+            foreach (var endpoint in _redis.Multiplexer.GetEndPoints())
+            {
+                await foreach (var key in _redis.Multiplexer.GetServer(endpoint).KeysAsync(pattern: prefix + "*:members").WithCancellation(cancellationToken))
+                {
+                    rooms.Add(key.ToString()[prefix.Length..^":members".Length]);
+                }
+            }
+
+            return true;
+        }, false);
+
+        var occupied = new List<string>();
+        foreach (var room in rooms)
+        {
+            if ((await MembersAsync(room, cancellationToken)).Count > 0)
+            {
+                occupied.Add(room);
+            }
+        }
+
+        return occupied;
+    }
+
     /// <summary>The room's members in Redis, after pruning the expired ones; the room hears that those left.</summary>
     private async Task<List<RoomMember>> SharedMembersAsync(IDatabase db, string roomId)
     {

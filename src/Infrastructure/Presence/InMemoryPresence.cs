@@ -27,6 +27,9 @@ public sealed class InMemoryPresence : IPresence
     public ValueTask<RoomMember?> FindAsync(string roomId, string deviceId, CancellationToken cancellationToken) =>
         ValueTask.FromResult(Find(roomId, deviceId));
 
+    public ValueTask<IReadOnlyList<string>> OccupiedRoomsAsync(CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IReadOnlyList<string>>([.. _rooms.Where(r => r.Value.Members.Count > 0).Select(r => r.Key)]);
+
     public IReadOnlyDictionary<string, IReadOnlyList<RoomMember>> LocalRooms() =>
         _rooms.ToDictionary(r => r.Key, r => r.Value.Members, StringComparer.Ordinal);
 

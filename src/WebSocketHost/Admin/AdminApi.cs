@@ -1,0 +1,91 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Rooms.Application.Common;
+using Rooms.Application.Ports;
+using Rooms.Infrastructure.Persistence;
+
+namespace Rooms.WebSocketHost.Admin;
+
+/// <summary>The <c>Admin</c> configuration section.</summary>
+public sealed class AdminSettings
+{
+    public const string SectionName = "Admin";
+
+    /// <summary>When set, requests from other machines carrying it (header <c>X-Admin-Key</c>) may use the API; loopback always may.</summary>
+    public string? Key { get; set; }
+}
+
+/// <summary>
+/// <c>GET /api/rooms</c> (rooms with live members, on every node) and <c>GET /api/rooms/{id}</c> (its members
+/// with their open connections, and its recent messages from storage). Loopback only, unless an admin key is
+/// configured; then any request carrying it. No key, no remote access.
+/// </summary>
+internal static class AdminApi
+{
+    public const string KeyHeader = "X-Admin-Key";
+    private const int RecentMessages = 20;
+
+    public static void MapAdminApi(this WebApplication app)
+    {
+        var key = app.Configuration.GetSection(AdminSettings.SectionName).Get<AdminSettings>()?.Key;
+        var api = app.MapGroup("/api").AddEndpointFilter((context, next) =>
+            IsAllowed(context.HttpContext, key) ? next(context) : ValueTask.FromResult<object?>(Results.StatusCode(StatusCodes.Status403Forbidden)));
+
+        api.MapGet("/rooms", async (IPresence presence, NodeIdentity node, CancellationToken cancellationToken) =>
+        {
+            var rooms = new List<object>();
+            foreach (var roomId in (await presence.OccupiedRoomsAsync(cancellationToken)).Order(StringComparer.Ordinal))
+            {
+                var members = await presence.MembersAsync(roomId, cancellationToken);
+                rooms.Add(new { room_id = roomId, members = members.Select(m => new { device_id = m.DeviceId, identity = m.Identity, node_id = m.NodeId }) });
+            }
+
+            return Results.Ok(new { node_id = node.NodeId, rooms });
+        });
+
+        api.MapGet("/rooms/{roomId}", async (string roomId, IPresence presence, DatabaseGate database, CancellationToken cancellationToken) =>
+        {
+            await using var lease = await database.OpenAsync(cancellationToken);
+            var db = lease.Db;
+            if (!await db.Rooms.AnyAsync(r => r.RoomId == roomId, cancellationToken))
+            {
+                return Results.NotFound(new { error = $"No room {roomId}" });
+            }
+
+            var members = await presence.MembersAsync(roomId, cancellationToken);
+            var generations = members.Select(m => m.Generation).ToList();
+            var since = await db.Connections.Where(c => generations.Contains(c.Id)).ToDictionaryAsync(c => c.Id, c => c.ConnectedAt, cancellationToken);
+            var messages = await db.Messages.AsNoTracking().Where(m => m.RoomId == roomId).OrderByDescending(m => m.Id).Take(RecentMessages).ToListAsync(cancellationToken);
+            return Results.Ok(new
+            {
+                room_id = roomId,
+                members = members.Select(m => new { device_id = m.DeviceId, identity = m.Identity, node_id = m.NodeId, connected_since = since.GetValueOrDefault(m.Generation) }),
+                recent_messages = messages.Select(m => new
+                {
+                    message_id = m.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    from_device_id = m.FromDeviceId,
+                    to_device_id = m.ToDeviceId,
+                    message_type = m.MessageType,
+                    content = m.MessageContent,
+                    sent_at = m.SentAt,
+                }),
+            });
+        });
+    }
+
+    /// <summary>Loopback (after X-Forwarded-For from a local proxy, so proxied visitors are not local), or the right key.</summary>
+    public static bool IsAllowed(HttpContext context, string? key)
+    {
+        var remote = context.Connection.RemoteIpAddress;
+        if (remote is not null && IPAddress.IsLoopback(remote))
+        {
+            return true;
+        }
+
+        var presented = context.Request.Headers[KeyHeader].ToString();
+        return !string.IsNullOrEmpty(key) && presented.Length > 0
+            && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(key));
+    }
+}

@@ -1,0 +1,66 @@
+using System.Net;
+using System.Text.Json;
+using Rooms.Infrastructure.Persistence;
+using Rooms.TestSupport;
+
+namespace Rooms.EndToEnd.Tests;
+
+/// <summary>The operators' JSON API and its access rule: loopback, or a request carrying the admin key.</summary>
+public sealed class AdminApiTests : IAsyncLifetime
+{
+    private const string Key = "admin-test-key";
+    private readonly TestDatabase _database = TestDatabase.Create(DatabaseProvider.Sqlite);
+    private RoomsServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await RoomsServer.StartAsync(_database, $"--Admin:Key={Key}");
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _database.Dispose();
+    }
+
+    [Fact]
+    public async Task Rooms_ListsLiveRoomsAndMembers_RoomShowsConnectionsAndRecentMessages()
+    {
+        var (alice, room) = await TestClient.IdentifiedAsync(_server, "api-alice", identity: "Alice");
+        var roomId = room.GetProperty("room_id").GetString()!;
+        var (bob, _) = await TestClient.IdentifiedAsync(_server, "api-bob", roomId);
+        bob.IgnoresPresence = true;
+        await alice.SendObjectAsync(new { type = "message", content = "for the record" });
+        await bob.ReceiveAsync();
+        using var http = new HttpClient { BaseAddress = _server.BaseUri };
+
+        using var list = JsonDocument.Parse(await http.GetStringAsync(new Uri("/api/rooms", UriKind.Relative)));
+        var listed = list.RootElement.GetProperty("rooms").EnumerateArray().Single(r => r.GetProperty("room_id").GetString() == roomId);
+        Assert.Equal(["api-alice", "api-bob"], listed.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("device_id").GetString()).Order());
+
+        using var detail = JsonDocument.Parse(await http.GetStringAsync(new Uri($"/api/rooms/{roomId}", UriKind.Relative)));
+        var alicesEntry = detail.RootElement.GetProperty("members").EnumerateArray().Single(m => m.GetProperty("device_id").GetString() == "api-alice");
+        Assert.Equal("Alice", alicesEntry.GetProperty("identity").GetString());
+        Assert.True(alicesEntry.GetProperty("connected_since").GetDateTime() > DateTime.UtcNow.AddMinutes(-5));
+        Assert.Equal("for the record", detail.RootElement.GetProperty("recent_messages")[0].GetProperty("content").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(new Uri("/api/rooms/NOPE00", UriKind.Relative))).StatusCode);
+        await alice.DisposeAsync();
+        await bob.DisposeAsync();
+    }
+
+    [Theory]
+    [InlineData(null, HttpStatusCode.Forbidden)]
+    [InlineData("wrong-key", HttpStatusCode.Forbidden)]
+    [InlineData(Key, HttpStatusCode.OK)]
+    public async Task RemoteRequest_NeedsTheAdminKey(string? presented, HttpStatusCode expected)
+    {
+        using var http = new HttpClient { BaseAddress = _server.BaseUri };
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/api/rooms", UriKind.Relative));
+
+        // Through a local proxy from another machine: the server sees the forwarded address, not loopback.
+        request.Headers.Add("X-Forwarded-For", "203.0.113.7");
+        if (presented is not null)
+        {
+            request.Headers.Add("X-Admin-Key", presented);
+        }
+
+        Assert.Equal(expected, (await http.SendAsync(request)).StatusCode);
+    }
+}
