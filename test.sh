@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test on a fresh machine: installs what the tests need (Debian's mariadb-server and
-# redis-server), checks the migrations, migrates an empty MariaDB database with the server's
+# Runs every test on a fresh machine: installs what the tests need (Debian's mariadb-server,
+# redis-server and chromium, which the browser tests drive through Playwright), checks the migrations, migrates an empty MariaDB database with the server's
 # `migrate` command (what CI and deploys do), then runs the whole suite: SQLite, MariaDB, and
 # several nodes sharing MariaDB and Redis.
 set -euo pipefail
@@ -17,6 +17,7 @@ find_mariadbd() { command -v mariadbd || { [ -x /usr/sbin/mariadbd ] && echo /us
 missing=()
 if [ -z "${ROOMS_TEST_MYSQL:-}" ] && [ -z "$(find_mariadbd)" ]; then missing+=(mariadb-server); fi
 if [ ! -x /usr/bin/redis-server ]; then missing+=(redis-server); fi
+if [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
 if [ ${#missing[@]} -gt 0 ]; then
   step "Installing ${missing[*]} (the tests start throwaway servers from them)"
   as_root apt-get update -qq

@@ -60,6 +60,7 @@ public static class DependencyInjection
         });
         // Prometheus text format: Rooms' meter, Kestrel's and the runtime's (prometheus-net exports every .NET Meter).
         app.MapMetrics("/metrics", app.Services.GetRequiredService<PrometheusExport>().Registry);
+        app.UseStaticFiles();
         app.MapAdminApi();
         app.MapGet("/", () => Results.Text(
             "Rooms WebSocket server. Connect a WebSocket client to ws://<host>:<port>/ or /ws.",

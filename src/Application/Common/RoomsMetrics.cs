@@ -37,19 +37,51 @@ public sealed class RoomsMetrics
 
     public Meter Meter { get; }
 
+    /// <summary>Messages committed since start (for the dashboard's rate chart).</summary>
+    public long MessagesStoredTotal => Interlocked.Read(ref _messagesStoredTotal);
+
+    /// <summary>Average commit time of the recent batches, in milliseconds (for the dashboard).</summary>
+    public double RecentCommitMilliseconds => Volatile.Read(ref _recentCommitMilliseconds);
+
+    /// <summary>The latest error frames sent, newest last (for the dashboard).</summary>
+    public IReadOnlyList<RecentError> RecentErrors => [.. _recentErrors];
+
+    private const int RecentErrorsKept = 20;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<RecentError> _recentErrors = new();
+    private long _messagesStoredTotal;
+    private double _recentCommitMilliseconds;
+
     public void Identify(string status) => _identifies.Add(1, new KeyValuePair<string, object?>("status", status));
 
     public void MessageReceived(string type) => _messagesReceived.Add(1, new KeyValuePair<string, object?>("type", type));
 
-    public void MessageStored(string type) => _messagesStored.Add(1, new KeyValuePair<string, object?>("type", type));
+    public void MessageStored(string type)
+    {
+        _messagesStored.Add(1, new KeyValuePair<string, object?>("type", type));
+        Interlocked.Increment(ref _messagesStoredTotal);
+    }
 
     public void MessageForwarded(string type, int deliveries) => _messagesForwarded.Add(deliveries, new KeyValuePair<string, object?>("type", type));
 
-    public void Error(string kind) => _errors.Add(1, new KeyValuePair<string, object?>("kind", kind));
+    public void Error(string kind, string message)
+    {
+        _errors.Add(1, new KeyValuePair<string, object?>("kind", kind));
+        _recentErrors.Enqueue(new RecentError(DateTime.UtcNow, kind, message));
+        while (_recentErrors.Count > RecentErrorsKept && _recentErrors.TryDequeue(out _))
+        {
+        }
+    }
 
     public void BatchCommitted(int messages, TimeSpan duration)
     {
         _batchSize.Record(messages);
         _commitDuration.Record(duration.TotalSeconds);
+
+        // An exponential average over roughly the last 20 batches; one writer calls this.
+        var previous = Volatile.Read(ref _recentCommitMilliseconds);
+        Volatile.Write(ref _recentCommitMilliseconds, previous == 0 ? duration.TotalMilliseconds : (previous * 0.95) + (duration.TotalMilliseconds * 0.05));
     }
 }
+
+/// <summary>An error frame the server sent, for the dashboard.</summary>
+public sealed record RecentError(DateTime At, string Kind, string Message);

@@ -4,7 +4,9 @@ using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Rooms.Application.Common;
 using Rooms.Application.Ports;
+using Rooms.Domain.Rooms;
 using Rooms.Infrastructure.Persistence;
+using Rooms.WebSocketHost.Connections;
 
 namespace Rooms.WebSocketHost.Admin;
 
@@ -30,20 +32,41 @@ internal static class AdminApi
     public static void MapAdminApi(this WebApplication app)
     {
         var key = app.Configuration.GetSection(AdminSettings.SectionName).Get<AdminSettings>()?.Key;
+
+        // The pages: the browser client for anyone, the dashboard under the same rule as the API.
+        app.MapGet("/client", () => Page("client.html"));
+        app.MapGet("/admin", (HttpContext context) => IsAllowed(context, key) || IsAllowedByQuery(context, key) ? Page("admin.html") : Results.StatusCode(StatusCodes.Status403Forbidden));
+
         var api = app.MapGroup("/api").AddEndpointFilter((context, next) =>
             IsAllowed(context.HttpContext, key) ? next(context) : ValueTask.FromResult<object?>(Results.StatusCode(StatusCodes.Status403Forbidden)));
 
-        api.MapGet("/rooms", async (IPresence presence, NodeIdentity node, CancellationToken cancellationToken) =>
+        api.MapGet("/rooms", async (IPresence presence, NodeIdentity node, DatabaseGate database, CancellationToken cancellationToken) =>
         {
-            var rooms = new List<object>();
+            var rooms = new List<(string RoomId, IReadOnlyList<RoomMember> Members)>();
             foreach (var roomId in (await presence.OccupiedRoomsAsync(cancellationToken)).Order(StringComparer.Ordinal))
             {
-                var members = await presence.MembersAsync(roomId, cancellationToken);
-                rooms.Add(new { room_id = roomId, members = members.Select(m => new { device_id = m.DeviceId, identity = m.Identity, node_id = m.NodeId }) });
+                rooms.Add((roomId, await presence.MembersAsync(roomId, cancellationToken)));
             }
 
-            return Results.Ok(new { node_id = node.NodeId, rooms });
+            var since = await ConnectedSinceAsync(database, rooms.SelectMany(r => r.Members), cancellationToken);
+            return Results.Ok(new
+            {
+                node_id = node.NodeId,
+                rooms = rooms.Select(r => new { room_id = r.RoomId, members = r.Members.Select(m => Member(m, since)) }),
+            });
         });
+
+        api.MapGet("/stats", (NodeIdentity node, RoomsMetrics metrics, ConnectionRegistry registry, IPresence presence) => Results.Ok(new
+        {
+            node_id = node.NodeId,
+            at = DateTime.UtcNow,
+            connections = registry.Count,
+            rooms_on_node = presence.LocalRooms().Count,
+            messages_stored = metrics.MessagesStoredTotal,
+            commit_ms = Math.Round(metrics.RecentCommitMilliseconds, 2),
+            slow_consumer_drops = registry.SlowConsumersDisconnected,
+            recent_errors = metrics.RecentErrors.Reverse().Select(e => new { at = e.At, kind = e.Kind, message = e.Message }),
+        }));
 
         api.MapGet("/rooms/{roomId}", async (string roomId, IPresence presence, DatabaseGate database, CancellationToken cancellationToken) =>
         {
@@ -61,7 +84,7 @@ internal static class AdminApi
             return Results.Ok(new
             {
                 room_id = roomId,
-                members = members.Select(m => new { device_id = m.DeviceId, identity = m.Identity, node_id = m.NodeId, connected_since = since.GetValueOrDefault(m.Generation) }),
+                members = members.Select(m => Member(m, since)),
                 recent_messages = messages.Select(m => new
                 {
                     message_id = m.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -73,6 +96,33 @@ internal static class AdminApi
                 }),
             });
         });
+    }
+
+    private static object Member(RoomMember member, Dictionary<long, DateTime> since) =>
+        new { device_id = member.DeviceId, identity = member.Identity, node_id = member.NodeId, connected_since = since.GetValueOrDefault(member.Generation) };
+
+    /// <summary>When each member's connection opened: its generation is its connections row.</summary>
+    private static async Task<Dictionary<long, DateTime>> ConnectedSinceAsync(DatabaseGate database, IEnumerable<RoomMember> members, CancellationToken cancellationToken)
+    {
+        var generations = members.Select(m => m.Generation).ToList();
+        if (generations.Count == 0)
+        {
+            return [];
+        }
+
+        await using var lease = await database.OpenAsync(cancellationToken);
+        return await lease.Db.Connections.Where(c => generations.Contains(c.Id)).ToDictionaryAsync(c => c.Id, c => c.ConnectedAt, cancellationToken);
+    }
+
+    private static IResult Page(string file) =>
+        Results.File(Path.Combine(AppContext.BaseDirectory, "wwwroot", file), "text/html; charset=utf-8");
+
+    /// <summary>The dashboard page may carry the key in its URL (<c>/admin?key=...</c>); its API calls then send the header.</summary>
+    private static bool IsAllowedByQuery(HttpContext context, string? key)
+    {
+        var presented = context.Request.Query["key"].ToString();
+        return !string.IsNullOrEmpty(key) && presented.Length > 0
+            && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(key));
     }
 
     /// <summary>Loopback (after X-Forwarded-For from a local proxy, so proxied visitors are not local), or the right key.</summary>

@@ -157,7 +157,7 @@ internal sealed partial class ConnectionHandler(
             if (translation.Error is not null)
             {
                 LogMalformed(session.Id, translation.Error);
-                metrics.Error("invalid_frame");
+                metrics.Error("invalid_frame", translation.Error);
             }
 
             var identifying = awaitingIdentify && translation.Request is IdentifyCommand;
@@ -172,7 +172,7 @@ internal sealed partial class ConnectionHandler(
             {
                 if (translation.Error is null)
                 {
-                    metrics.Error("rejected");
+                    metrics.Error("rejected", error);
                 }
 
                 connection.TrySend(FrameWriter.Error(error));
@@ -222,7 +222,7 @@ internal sealed partial class ConnectionHandler(
             LogRateLimited(session.Id, session.ClientIp, settings.MessagesPerSecond);
         }
 
-        metrics.Error("rate_limited");
+        metrics.Error("rate_limited", $"session {session.Id} from {session.ClientIp}");
         connection.TrySend(FrameWriter.Error(RateLimitedError(settings.MessagesPerSecond, settings.MessageBurst)));
         return false;
     }
