@@ -34,7 +34,7 @@ public sealed class PipelineTests
         services.AddSingleton(Mock.Of<IClock>(c => c.UtcNow == TestData.Now));
         services.AddSingleton(Mock.Of<IConnectionCloseRetries>());
         services.AddSingleton(Mock.Of<IDeviceAuthenticator>());
-        services.AddSingleton(TestData.Metrics());
+        services.AddSingleton<System.Diagnostics.Metrics.IMeterFactory, TestData.TestMeterFactory>();
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true }).GetRequiredService<IMediator>();
     }
 

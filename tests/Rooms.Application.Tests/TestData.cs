@@ -28,7 +28,7 @@ internal static class TestData
     public static RoomsMetrics Metrics() => new(new TestMeterFactory());
 
     /// <summary>Meters of their own per test, not shared through a container.</summary>
-    private sealed class TestMeterFactory : System.Diagnostics.Metrics.IMeterFactory
+    internal sealed class TestMeterFactory : System.Diagnostics.Metrics.IMeterFactory
     {
         public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options) => new(options);
 

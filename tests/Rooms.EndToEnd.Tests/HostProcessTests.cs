@@ -119,6 +119,38 @@ public sealed class HostProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task Logs_DatedWithMilliseconds_OneLinePerDisconnectWithSession_MalformedFramesDoNotFlood()
+    {
+        var port = MariaDbServer.FreePort();
+        using var server = Start([], new Dictionary<string, string> { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}" });
+        await WaitForHealthAsync(port, server);
+        await using (var client = await TestClient.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/")))
+        {
+            await client.ReceiveAsync();
+            await client.IdentifyAsync("log_probe");
+            for (var i = 0; i < 50; i++)
+            {
+                await client.SendAsync("not json");
+                await client.ExpectErrorAsync("Invalid JSON");
+            }
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!server.Output.Contains("device log_probe", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, server.Output);
+            await Task.Delay(100);
+        }
+
+        var lines = server.Output.Split('\n');
+        Assert.Matches(@"^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} INF\] ", lines.First(l => l.Contains("ready", StringComparison.Ordinal)));
+        var session = System.Text.RegularExpressions.Regex.Match(lines.Single(l => l.Contains("device log_probe (", StringComparison.Ordinal)), @"Session (\d+):").Groups[1].Value;
+        Assert.Single(lines, l => l.Contains($"Session {session} from", StringComparison.Ordinal) && l.Contains("closed", StringComparison.Ordinal) && l.Contains("device log_probe", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains("left room", StringComparison.Ordinal));
+        Assert.Single(lines, l => l.Contains("malformed frame", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task StatusLine_EveryInterval_LogsConnectionsRoomsAndDevices()
     {
         var port = MariaDbServer.FreePort();

@@ -92,7 +92,7 @@ internal sealed partial class ConnectionHandler(
             await mediator.Send(new DisconnectCommand(session), CancellationToken.None);
             connection.RequestClose(WebSocketCloseStatus.NormalClosure, string.Empty);
             await connection.Closed;
-            LogClosed(session.Id, clientIp, socket.CloseStatus?.ToString() ?? "aborted");
+            LogClosed(session.Id, clientIp, socket.CloseStatus?.ToString() ?? "aborted", session.Member?.DeviceId ?? "-", session.RoomId ?? "-");
         }
 
         if (lingerForClientClose)
@@ -106,6 +106,10 @@ internal sealed partial class ConnectionHandler(
         var awaitingIdentify = true;
         using var messageDeadline = new CancellationTokenSource();
         var rejections = new RejectionCount();
+
+        // One misbehaving client must not flood the log: its first malformed frame is a warning, the rest
+        // Debug; all are counted (rooms_errors{kind="invalid_frame"}).
+        var malformedFrames = 0;
         while (true)
         {
             // Wait for the next frame without holding a buffer: an idle connection owns none.
@@ -156,7 +160,15 @@ internal sealed partial class ConnectionHandler(
 
             if (translation.Error is not null)
             {
-                LogMalformed(session.Id, translation.Error);
+                if (malformedFrames++ == 0)
+                {
+                    LogMalformed(session.Id, translation.Error);
+                }
+                else
+                {
+                    LogMalformedAgain(session.Id, translation.Error);
+                }
+
                 metrics.Error("invalid_frame", translation.Error);
             }
 
@@ -301,8 +313,8 @@ internal sealed partial class ConnectionHandler(
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} connected from {ClientIp}")]
     private partial void LogConnected(long sessionId, string clientIp);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} from {ClientIp} closed ({CloseStatus})")]
-    private partial void LogClosed(long sessionId, string clientIp, string closeStatus);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} from {ClientIp} closed ({CloseStatus}): device {DeviceId}, room {RoomId}")]
+    private partial void LogClosed(long sessionId, string clientIp, string closeStatus, string deviceId, string roomId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} from {ClientIp} did not identify in time")]
     private partial void LogIdentifyTimeout(long sessionId, string clientIp);
@@ -319,8 +331,11 @@ internal sealed partial class ConnectionHandler(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} from {ClientIp} kept sending over {PerSecond} messages/s; closing (1008)")]
     private partial void LogRateLimitClose(long sessionId, string clientIp, int perSecond);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} sent a malformed frame: {Error}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} sent a malformed frame: {Error} (further ones from it are logged at Debug and counted in metrics)")]
     private partial void LogMalformed(long sessionId, string error);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId} sent a malformed frame: {Error}")]
+    private partial void LogMalformedAgain(long sessionId, string error);
 
     private readonly record struct ReceivedMessage(byte[] Buffer, int Count, bool TooBig)
     {

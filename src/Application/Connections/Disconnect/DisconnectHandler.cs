@@ -31,7 +31,7 @@ public sealed partial class DisconnectHandler(
             notifier.SendPresence(session.RoomId!, member.DeviceId, new PresenceEventDto(PresenceEventDto.Left, session.RoomId!, member.DeviceId, member.Identity));
         }
 
-        LogDisconnected(member.DeviceId, session.RoomId!, session.ClientIp);
+        LogDisconnected(session.Id, member.DeviceId, session.RoomId!);
         var disconnectedAt = clock.UtcNow;
         try
         {
@@ -48,6 +48,7 @@ public sealed partial class DisconnectHandler(
         return Result<bool>.Ok(true);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} left room {RoomId} ({ClientIp})")]
-    private partial void LogDisconnected(string deviceId, string roomId, string clientIp);
+    // Debug: the host logs the connection's end once, with its device and room (Information).
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId}: device {DeviceId} left room {RoomId}")]
+    private partial void LogDisconnected(long sessionId, string deviceId, string roomId);
 }

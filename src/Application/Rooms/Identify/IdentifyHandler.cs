@@ -95,7 +95,7 @@ public sealed partial class IdentifyHandler(
                 AnnounceAndReplace(member, roomId, join);
             }
 
-            LogAssigned(deviceId, identity, roomId, assigned.Status, session.ClientIp);
+            LogAssigned(session.Id, deviceId, identity, roomId, assigned.Status, session.ClientIp);
             metrics.Identify(assigned.Status);
             return Result<RoomAssignedDto>.Ok(assigned);
         }
@@ -171,8 +171,8 @@ public sealed partial class IdentifyHandler(
         return (roomId, rowId);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} ({Identity}) {Status} room {RoomId} from {ClientIp}")]
-    private partial void LogAssigned(string deviceId, string identity, string roomId, string status, string clientIp);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: device {DeviceId} ({Identity}) {Status} room {RoomId} from {ClientIp}")]
+    private partial void LogAssigned(long sessionId, string deviceId, string identity, string roomId, string status, string clientIp);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Identify as device {DeviceId} from {ClientIp} refused: {Reason}")]
     private partial void LogRefused(string deviceId, string clientIp, string reason);
