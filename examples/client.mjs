@@ -32,6 +32,11 @@ ws.onmessage = (event) => {
     const last = data.messages.at(-1);
     if (data.has_more && last) ws.send(JSON.stringify({ type: "history", after_message_id: last.message_id, limit: 100 }));
   }
+  if (data.type === "room_info" && data.clients.length > 0) {
+    // A direct message goes to one device of the room: here, the first other member.
+    const target = data.clients[0].device_id;
+    ws.send(JSON.stringify({ type: "message", content: `Just for you, ${target}`, target_device_id: target, id: `${deviceId}-direct-${Date.now()}` }));
+  }
   if (data.type === "ack") console.log(`stored as message ${data.message_id}, sent to ${data.recipients} devices`);
 };
 

@@ -37,10 +37,16 @@ async def main(device_id="python_client", room_id=None, last_message_id=None):
         # With an id the server acks once the message is stored; resending the same id never stores it twice.
         await ws.send(json.dumps({"type": "message", "content": "Hello from Python client", "id": f"{device_id}-{time.time_ns()}"}))
 
-        # Prints the room info, the ack and what others send; stops after 5 s of quiet so the example ends.
+        # Prints the room info, the acks and what others send; stops after 5 s of quiet so the example ends.
         try:
             while True:
-                print("received:", json.loads(await asyncio.wait_for(ws.recv(), timeout=5)))
+                frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=5))
+                print("received:", frame)
+                if frame["type"] == "room_info" and frame["clients"]:
+                    # A direct message goes to one device of the room: here, the first other member.
+                    target = frame["clients"][0]["device_id"]
+                    await ws.send(json.dumps({"type": "message", "content": f"Just for you, {target}",
+                                              "target_device_id": target, "id": f"{device_id}-direct-{time.time_ns()}"}))
         except asyncio.TimeoutError:
             pass
 
