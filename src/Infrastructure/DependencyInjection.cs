@@ -62,6 +62,7 @@ public static class DependencyInjection
             services.AddSingleton<RedisClusterBus>();
             services.AddSingleton<IClusterBus>(provider => provider.GetRequiredService<RedisClusterBus>());
             services.AddSingleton<RedisPresence>();
+            services.AddSingleton<ClusterStatsBoard>();
             services.AddSingleton<IPresence>(provider => provider.GetRequiredService<RedisPresence>());
         }
         else

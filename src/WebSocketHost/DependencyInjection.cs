@@ -28,6 +28,8 @@ public static class DependencyInjection
         services.AddReadinessChecks();
         services.AddSingleton<HostMetrics>();
         services.AddSingleton<PrometheusExport>();
+        services.AddSingleton<NodeStats>();
+        services.AddHostedService(provider => provider.GetRequiredService<NodeStats>());
         return services;
     }
 

@@ -231,6 +231,14 @@ public sealed class MultiNodeTests : IAsyncLifetime
         var listed = list.RootElement.GetProperty("rooms").EnumerateArray().Single(r => r.GetProperty("room_id").GetString() == roomId);
         var member = listed.GetProperty("members").EnumerateArray().Single();
         Assert.Equal(("only-on-b", "node-b"), (member.GetProperty("device_id").GetString(), member.GetProperty("node_id").GetString()));
+
+        // The dashboard's figures: node A's stats list node B too (posted through Redis every 2 s).
+        await WaitUntil(async () =>
+        {
+            using var stats = JsonDocument.Parse(await http.GetStringAsync(new Uri("/api/stats", UriKind.Relative)));
+            return stats.RootElement.GetProperty("nodes").EnumerateArray()
+                .Any(n => n.GetProperty("node_id").GetString() == "node-b" && n.GetProperty("connections").GetInt32() == 1);
+        });
     }
 
     [Fact]

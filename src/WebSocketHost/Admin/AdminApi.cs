@@ -5,7 +5,10 @@ using Microsoft.EntityFrameworkCore;
 using Rooms.Application.Common;
 using Rooms.Application.Ports;
 using Rooms.Domain.Rooms;
+using System.Text.Json;
+using Rooms.Infrastructure.Cluster;
 using Rooms.Infrastructure.Persistence;
+using Rooms.WebSocketHost.Monitoring;
 using Rooms.WebSocketHost.Connections;
 
 namespace Rooms.WebSocketHost.Admin;
@@ -56,17 +59,29 @@ internal static class AdminApi
             });
         });
 
-        api.MapGet("/stats", (NodeIdentity node, RoomsMetrics metrics, ConnectionRegistry registry, IPresence presence) => Results.Ok(new
+        api.MapGet("/stats", async (NodeStats stats, IServiceProvider services, CancellationToken cancellationToken) =>
         {
-            node_id = node.NodeId,
-            at = DateTime.UtcNow,
-            connections = registry.Count,
-            rooms_on_node = presence.LocalRooms().Count,
-            messages_stored = metrics.MessagesStoredTotal,
-            commit_ms = Math.Round(metrics.RecentCommitMilliseconds, 2),
-            slow_consumer_drops = registry.SlowConsumersDisconnected,
-            recent_errors = metrics.RecentErrors.Reverse().Select(e => new { at = e.At, kind = e.Kind, message = e.Message }),
-        }));
+            var self = stats.Snapshot();
+            var nodes = new List<NodeStats.Figures> { self };
+            if (services.GetService<ClusterStatsBoard>() is { } board)
+            {
+                nodes.AddRange((await board.ReadAllAsync(cancellationToken))
+                    .Select(json => JsonSerializer.Deserialize<NodeStats.Figures>(json)!)
+                    .Where(other => other.NodeId != self.NodeId));
+            }
+
+            return Results.Ok(new
+            {
+                node_id = self.NodeId,
+                at = self.At,
+                connections = nodes.Sum(n => n.Connections),
+                messages_stored = nodes.Sum(n => n.MessagesStored),
+                commit_ms = self.CommitMs,
+                slow_consumer_drops = nodes.Sum(n => n.SlowConsumerDrops),
+                nodes = nodes.OrderBy(n => n.NodeId, StringComparer.Ordinal),
+                recent_errors = stats.RecentErrors(),
+            });
+        });
 
         api.MapGet("/rooms/{roomId}", async (string roomId, IPresence presence, DatabaseGate database, CancellationToken cancellationToken) =>
         {

@@ -41,6 +41,11 @@ async function refresh() {
       draw();
     }
     previous = stats;
+    $("nodes").replaceChildren(...stats.nodes.map((n) => {
+      const row = document.createElement("tr");
+      row.append(cell(n.node_id), cell(n.connections), cell(n.rooms_on_node), cell(n.messages_stored), cell(n.commit_ms), cell(n.slow_consumer_drops));
+      return row;
+    }));
     $("roomCount").textContent = rooms.rooms.length;
     $("rooms").replaceChildren(...rooms.rooms.flatMap((room) => room.members.map((m) => {
       const row = document.createElement("tr");
