@@ -12,9 +12,9 @@ namespace Rooms.Migrations.MySql
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
-            migrationBuilder.AlterDatabase()
-                .Annotation("MySql:CharSet", "utf8mb4");
-
+            // No ALTER DATABASE: it reset the DBA's collation (utf8mb4_unicode_ci from the README's CREATE DATABASE
+            // became utf8mb4_general_ci). Every column states its own character set and collation (ColumnTypes), so
+            // the database's defaults do not matter to Rooms and stay what the DBA chose.
             migrationBuilder.CreateTable(
                 name: "rooms",
                 columns: table => new

@@ -11,20 +11,6 @@ CREATE PROCEDURE MigrationsScript()
 BEGIN
     IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261125194022_InitialSchema') THEN
 
-    ALTER DATABASE CHARACTER SET utf8mb4;
-
-    END IF;
-END //
-DELIMITER ;
-CALL MigrationsScript();
-DROP PROCEDURE MigrationsScript;
-
-DROP PROCEDURE IF EXISTS MigrationsScript;
-DELIMITER //
-CREATE PROCEDURE MigrationsScript()
-BEGIN
-    IF NOT EXISTS(SELECT 1 FROM `__EFMigrationsHistory` WHERE `MigrationId` = '20261125194022_InitialSchema') THEN
-
     CREATE TABLE `rooms` (
         `room_id` varchar(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
         `created_at` datetime(6) NOT NULL,

@@ -57,6 +57,17 @@ public sealed class MySqlSchemaTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Migrations_KeepTheDatabaseCollationTheDbaChose()
+    {
+        // The test database is created as the README says: CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci.
+        var database = new MySqlConnectionStringBuilder(_database.ConnectionString).Database;
+
+        var collation = await RowsAsync($"SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{database}'");
+
+        Assert.Equal("utf8mb4_unicode_ci", Assert.Single(collation)[0]);
+    }
+
+    [Fact]
     public async Task MonitoringQueries_FromTheOriginalDocumentation_RunUnchanged()
     {
         var now = DateTime.UtcNow;
