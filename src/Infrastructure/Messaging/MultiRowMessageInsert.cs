@@ -7,6 +7,7 @@ using Rooms.Application.Ports;
 using Rooms.Domain.Messages;
 using Rooms.Infrastructure.Persistence;
 using Rooms.Infrastructure.Persistence.Rows;
+using static Rooms.Infrastructure.Persistence.RawSql;
 
 namespace Rooms.Infrastructure.Messaging;
 
@@ -173,7 +174,7 @@ internal sealed class MultiRowMessageInsert
             return;
         }
 
-        var sql = Sql(db, "messages", rows.Count, () => InsertSql(Table<MessageRow>(db), rows.Count,
+        var sql = Sql(db, "messages", rows.Count, () => RawSql.Insert(Table<MessageRow>(db), rows.Count,
             nameof(MessageRow.Id), nameof(MessageRow.RoomId), nameof(MessageRow.FromDeviceId), nameof(MessageRow.ToDeviceId),
             nameof(MessageRow.MessageType), nameof(MessageRow.MessageContent), nameof(MessageRow.SentAt)));
         await using var command = Command(transaction, sql, [.. rows.SelectMany(r => new object?[]
@@ -191,7 +192,7 @@ internal sealed class MultiRowMessageInsert
             return;
         }
 
-        var sql = Sql(db, "client-ids", withClientId.Count, () => InsertSql(Table<ClientMessageIdRow>(db), withClientId.Count,
+        var sql = Sql(db, "client-ids", withClientId.Count, () => RawSql.Insert(Table<ClientMessageIdRow>(db), withClientId.Count,
             nameof(ClientMessageIdRow.DeviceId), nameof(ClientMessageIdRow.ClientMessageId), nameof(ClientMessageIdRow.MessageId),
             nameof(ClientMessageIdRow.Recipients), nameof(ClientMessageIdRow.SentAt)));
         await using var command = Command(transaction, sql, [.. withClientId.SelectMany(r => new object?[]
@@ -199,28 +200,6 @@ internal sealed class MultiRowMessageInsert
             r.Message.FromDeviceId, r.Message.ClientMessageId, r.Id, r.Message.Recipients, r.Message.SentAt,
         })]);
         await command.ExecuteNonQueryAsync();
-    }
-
-    private static DbCommand Command(DbTransaction transaction, string sql, params object?[] values)
-    {
-        var command = Command(transaction.Connection!, sql, values);
-        command.Transaction = transaction;
-        return command;
-    }
-
-    private static DbCommand Command(DbConnection connection, string sql, params object?[] values)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var value in values)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = "@p" + command.Parameters.Count;
-            parameter.Value = value ?? DBNull.Value;
-            command.Parameters.Add(parameter);
-        }
-
-        return command;
     }
 
     /// <summary>Statement texts depend only on the statement, the row count and the provider: built once each.</summary>
@@ -238,23 +217,6 @@ internal sealed class MultiRowMessageInsert
             return sql;
         }
     }
-
-    private static string InsertSql((IEntityType Entity, string Name) table, int rows, params string[] properties)
-    {
-        var columns = properties.Select(p => Column(table, p)).ToArray();
-        var values = string.Join(",", Enumerable.Range(0, rows).Select(r =>
-            "(" + string.Join(",", Enumerable.Range(r * columns.Length, columns.Length).Select(p => "@p" + p)) + ")"));
-        return $"INSERT INTO {table.Name} ({string.Join(", ", columns)}) VALUES {values};";
-    }
-
-    private static (IEntityType Entity, string Name) Table<TRow>(RoomsDbContext db)
-    {
-        var entity = db.Model.FindEntityType(typeof(TRow))!;
-        return (entity, entity.GetTableName()!);
-    }
-
-    private static string Column((IEntityType Entity, string Name) table, string property) =>
-        table.Entity.FindProperty(property)!.GetColumnName(StoreObjectIdentifier.Table(table.Name, table.Entity.GetSchema()))!;
 }
 
 /// <summary>The first new row of a batch whose COMMIT failed: enough to recognise the batch in the table.</summary>

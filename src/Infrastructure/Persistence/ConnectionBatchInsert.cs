@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage;
 using Rooms.Application.Ports;
 using Rooms.Infrastructure.Persistence.Rows;
+using static Rooms.Infrastructure.Persistence.RawSql;
 
 namespace Rooms.Infrastructure.Persistence;
 
@@ -61,17 +62,14 @@ internal static class ConnectionBatchInsert
     /// <summary>A multi-row INSERT; with <paramref name="upsertKey"/>, rows whose key exists update their other columns instead.</summary>
     private static string InsertSql(RoomsDbContext db, (IEntityType Entity, string Name) table, int rows, string? upsertKey, params string[] properties)
     {
-        var columns = properties.Select(p => Column(table, p)).ToArray();
-        var values = string.Join(",", Enumerable.Range(0, rows).Select(r =>
-            "(" + string.Join(",", Enumerable.Range(r * columns.Length, columns.Length).Select(p => "@p" + p)) + ")"));
-        var sql = $"INSERT INTO {table.Name} ({string.Join(", ", columns)}) VALUES {values}";
+        var sql = RawSql.Insert(table, rows, properties);
         if (upsertKey is null)
         {
             return sql + ";";
         }
 
         var key = Column(table, upsertKey);
-        var others = columns.Where(c => c != key).ToArray();
+        var others = properties.Select(p => Column(table, p)).Where(c => c != key).ToArray();
         return db.Database.IsSqlite()
             ? sql + $" ON CONFLICT({key}) DO UPDATE SET " + string.Join(", ", others.Select(c => $"{c} = excluded.{c}")) + ";"
             : sql + " ON DUPLICATE KEY UPDATE " + string.Join(", ", others.Select(c => $"{c} = VALUES({c})")) + ";";
@@ -82,29 +80,4 @@ internal static class ConnectionBatchInsert
         await using var command = Command(transaction, sql, values);
         await command.ExecuteNonQueryAsync();
     }
-
-    private static DbCommand Command(DbTransaction transaction, string sql, object?[] values)
-    {
-        var command = transaction.Connection!.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        foreach (var value in values)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = "@p" + command.Parameters.Count;
-            parameter.Value = value ?? DBNull.Value;
-            command.Parameters.Add(parameter);
-        }
-
-        return command;
-    }
-
-    private static (IEntityType Entity, string Name) Table<TRow>(RoomsDbContext db)
-    {
-        var entity = db.Model.FindEntityType(typeof(TRow))!;
-        return (entity, entity.GetTableName()!);
-    }
-
-    private static string Column((IEntityType Entity, string Name) table, string property) =>
-        table.Entity.FindProperty(property)!.GetColumnName(StoreObjectIdentifier.Table(table.Name, table.Entity.GetSchema()))!;
 }

@@ -1,5 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Metadata;
 using Rooms.Application.Ports;
 using Rooms.Domain.Devices;
 using Rooms.Infrastructure.Persistence.Rows;
@@ -69,13 +68,12 @@ public sealed class RoomRepository : IRoomRepository, IAsyncDisposable
     /// </summary>
     private static IQueryable<DeviceRow> DevicesIn(RoomsDbContext db, IReadOnlyList<string> deviceIds)
     {
-        var entity = db.Model.FindEntityType(typeof(DeviceRow))!;
-        var table = entity.GetTableName()!;
-        var column = entity.FindProperty(nameof(DeviceRow.DeviceId))!.GetColumnName(StoreObjectIdentifier.Table(table, entity.GetSchema()))!;
+        var table = RawSql.Table<DeviceRow>(db);
+        var column = RawSql.Column(table, nameof(DeviceRow.DeviceId));
         var placeholders = string.Join(", ", Enumerable.Range(0, deviceIds.Count).Select(i => "{" + i + "}"));
 
         // Only names from the model go into the text; the ids are parameters.
-        var sql = "SELECT * FROM " + table + " WHERE " + column + " IN (" + placeholders + ")";
+        var sql = "SELECT * FROM " + table.Name + " WHERE " + column + " IN (" + placeholders + ")";
         return db.Devices.FromSqlRaw(sql, [.. deviceIds]);
     }
 
