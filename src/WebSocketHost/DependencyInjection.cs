@@ -1,8 +1,8 @@
 using System.Net.WebSockets;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.HttpOverrides;
-using Prometheus;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Prometheus;
 using Rooms.Application.Ports;
 using Rooms.WebSocketHost.Admin;
 using Rooms.WebSocketHost.Connections;

@@ -232,12 +232,17 @@ public sealed class MultiNodeTests : IAsyncLifetime
         var member = listed.GetProperty("members").EnumerateArray().Single();
         Assert.Equal(("only-on-b", "node-b"), (member.GetProperty("device_id").GetString(), member.GetProperty("node_id").GetString()));
 
-        // The dashboard's figures: node A's stats list node B too (posted through Redis every 2 s).
+        // The dashboard's figures: node A's stats list node B too, and its errors (posted through Redis every 2 s).
+        var onB = _clients[^1];
+        await onB.SendAsync("not json");
+        await onB.ExpectErrorAsync("Invalid JSON");
         await WaitUntil(async () =>
         {
             using var stats = JsonDocument.Parse(await http.GetStringAsync(new Uri("/api/stats", UriKind.Relative)));
             return stats.RootElement.GetProperty("nodes").EnumerateArray()
-                .Any(n => n.GetProperty("node_id").GetString() == "node-b" && n.GetProperty("connections").GetInt32() == 1);
+                    .Any(n => n.GetProperty("node_id").GetString() == "node-b" && n.GetProperty("connections").GetInt32() == 1)
+                && stats.RootElement.GetProperty("recent_errors").EnumerateArray()
+                    .Any(e => e.GetProperty("node_id").GetString() == "node-b" && e.GetProperty("kind").GetString() == "invalid_frame");
         });
     }
 

@@ -31,6 +31,7 @@ internal static class AdminApi
 {
     public const string KeyHeader = "X-Admin-Key";
     private const int RecentMessages = 20;
+    private const int RecentErrorsShown = 20;
 
     public static void MapAdminApi(this WebApplication app)
     {
@@ -79,7 +80,7 @@ internal static class AdminApi
                 commit_ms = self.CommitMs,
                 slow_consumer_drops = nodes.Sum(n => n.SlowConsumerDrops),
                 nodes = nodes.OrderBy(n => n.NodeId, StringComparer.Ordinal),
-                recent_errors = stats.RecentErrors(),
+                recent_errors = nodes.SelectMany(n => n.RecentErrors).OrderByDescending(e => e.At).Take(RecentErrorsShown),
             });
         });
 

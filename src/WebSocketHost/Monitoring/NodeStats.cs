@@ -23,13 +23,18 @@ internal sealed class NodeStats(NodeIdentity node, RoomsMetrics metrics, Connect
         [property: JsonPropertyName("rooms_on_node")] int RoomsOnNode,
         [property: JsonPropertyName("messages_stored")] long MessagesStored,
         [property: JsonPropertyName("commit_ms")] double CommitMs,
-        [property: JsonPropertyName("slow_consumer_drops")] long SlowConsumerDrops);
+        [property: JsonPropertyName("slow_consumer_drops")] long SlowConsumerDrops,
+        [property: JsonPropertyName("recent_errors")] IReadOnlyList<ErrorLine> RecentErrors);
+
+    public sealed record ErrorLine(
+        [property: JsonPropertyName("at")] DateTime At,
+        [property: JsonPropertyName("kind")] string Kind,
+        [property: JsonPropertyName("message")] string Message,
+        [property: JsonPropertyName("node_id")] string NodeId);
 
     public Figures Snapshot() => new(node.NodeId, DateTime.UtcNow, registry.Count, presence.LocalRooms().Count,
-        metrics.MessagesStoredTotal, Math.Round(metrics.RecentCommitMilliseconds, 2), registry.SlowConsumersDisconnected);
-
-    public IEnumerable<object> RecentErrors() =>
-        metrics.RecentErrors.Reverse().Select(e => new { at = e.At, kind = e.Kind, message = e.Message, node_id = node.NodeId });
+        metrics.MessagesStoredTotal, Math.Round(metrics.RecentCommitMilliseconds, 2), registry.SlowConsumersDisconnected,
+        [.. metrics.RecentErrors.Select(e => new ErrorLine(e.At, e.Kind, e.Message, node.NodeId))]);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -54,7 +54,7 @@ async function refresh() {
     })));
     $("errors").replaceChildren(...stats.recent_errors.map((e) => {
       const item = document.createElement("li");
-      item.textContent = `${new Date(e.at).toLocaleTimeString()} ${e.kind}: ${e.message}`;
+      item.textContent = `${new Date(e.at).toLocaleTimeString()} ${e.node_id} ${e.kind}: ${e.message}`;
       return item;
     }));
   } catch (error) {
