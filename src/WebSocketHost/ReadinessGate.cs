@@ -15,11 +15,6 @@ public sealed class ReadinessGate
 
     public void Open() => _opened.TrySetResult();
 
-    public static Task RefuseAsync(HttpContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-        context.Response.Headers.RetryAfter = "1";
-        return context.Response.WriteAsync("Rooms is starting; try again in a moment.");
-    }
+    public static Task RefuseAsync(HttpContext context) =>
+        Connections.Admission.RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "Rooms is starting; try again in a moment.", retryAfterSeconds: 1);
 }

@@ -12,6 +12,15 @@ public sealed class RoomsMetrics
 {
     public const string MeterName = "Rooms";
 
+    public const string BatchSizeName = "store.batch_size";
+
+    public const string CommitDurationName = "store.commit_duration";
+
+    /// <summary>Bucket bounds of the two histograms, for exporters that do not read instrument advice.</summary>
+    public static readonly int[] BatchSizeBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000];
+
+    public static readonly double[] CommitDurationBuckets = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
+
     private readonly Counter<long> _identifies;
     private readonly Counter<long> _messagesReceived;
     private readonly Counter<long> _messagesStored;
@@ -29,10 +38,10 @@ public sealed class RoomsMetrics
         _messagesStored = Meter.CreateCounter<long>("messages.stored", "{message}", "Messages committed to the database, by type");
         _messagesForwarded = Meter.CreateCounter<long>("messages.forwarded", "{delivery}", "Messages handed to this node's connections, by type");
         _errors = Meter.CreateCounter<long>("errors", "{error}", "Error frames sent to clients, by kind");
-        _batchSize = Meter.CreateHistogram<int>("store.batch_size", "{message}", "Messages per group-commit transaction",
-            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000] });
-        _commitDuration = Meter.CreateHistogram<double>("store.commit_duration", "s", "Time to commit one batch of messages",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5] });
+        _batchSize = Meter.CreateHistogram<int>(BatchSizeName, "{message}", "Messages per group-commit transaction",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = BatchSizeBuckets });
+        _commitDuration = Meter.CreateHistogram<double>(CommitDurationName, "s", "Time to commit one batch of messages",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = CommitDurationBuckets });
     }
 
     public Meter Meter { get; }

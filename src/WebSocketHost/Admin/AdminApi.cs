@@ -52,7 +52,8 @@ internal static class AdminApi
                 rooms.Add((roomId, await presence.MembersAsync(roomId, cancellationToken)));
             }
 
-            var since = await ConnectedSinceAsync(database, rooms.SelectMany(r => r.Members), cancellationToken);
+            await using var lease = await database.OpenAsync(cancellationToken);
+            var since = await ConnectedSinceAsync(lease.Db, rooms.SelectMany(r => r.Members), cancellationToken);
             return Results.Ok(new
             {
                 node_id = node.NodeId,
@@ -94,8 +95,7 @@ internal static class AdminApi
             }
 
             var members = await presence.MembersAsync(roomId, cancellationToken);
-            var generations = members.Select(m => m.Generation).ToList();
-            var since = await db.Connections.Where(c => generations.Contains(c.Id)).ToDictionaryAsync(c => c.Id, c => c.ConnectedAt, cancellationToken);
+            var since = await ConnectedSinceAsync(db, members, cancellationToken);
             var messages = await db.Messages.AsNoTracking().Where(m => m.RoomId == roomId).OrderByDescending(m => m.Id).Take(RecentMessages).ToListAsync(cancellationToken);
             return Results.Ok(new
             {
@@ -118,28 +118,20 @@ internal static class AdminApi
         new { device_id = member.DeviceId, identity = member.Identity, node_id = member.NodeId, connected_since = since.GetValueOrDefault(member.Generation) };
 
     /// <summary>When each member's connection opened: its generation is its connections row.</summary>
-    private static async Task<Dictionary<long, DateTime>> ConnectedSinceAsync(DatabaseGate database, IEnumerable<RoomMember> members, CancellationToken cancellationToken)
+    private static async Task<Dictionary<long, DateTime>> ConnectedSinceAsync(RoomsDbContext db, IEnumerable<RoomMember> members, CancellationToken cancellationToken)
     {
         var generations = members.Select(m => m.Generation).ToList();
-        if (generations.Count == 0)
-        {
-            return [];
-        }
-
-        await using var lease = await database.OpenAsync(cancellationToken);
-        return await lease.Db.Connections.Where(c => generations.Contains(c.Id)).ToDictionaryAsync(c => c.Id, c => c.ConnectedAt, cancellationToken);
+        return generations.Count == 0
+            ? []
+            : await db.Connections.Where(c => generations.Contains(c.Id)).ToDictionaryAsync(c => c.Id, c => c.ConnectedAt, cancellationToken);
     }
 
     private static IResult Page(string file) =>
         Results.File(Path.Combine(AppContext.BaseDirectory, "wwwroot", file), "text/html; charset=utf-8");
 
     /// <summary>The dashboard page may carry the key in its URL (<c>/admin?key=...</c>); its API calls then send the header.</summary>
-    private static bool IsAllowedByQuery(HttpContext context, string? key)
-    {
-        var presented = context.Request.Query["key"].ToString();
-        return !string.IsNullOrEmpty(key) && presented.Length > 0
-            && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(key));
-    }
+    private static bool IsAllowedByQuery(HttpContext context, string? key) =>
+        KeyMatches(context.Request.Query["key"].ToString(), key);
 
     /// <summary>Loopback (after X-Forwarded-For from a local proxy, so proxied visitors are not local), or the right key.</summary>
     public static bool IsAllowed(HttpContext context, string? key)
@@ -150,8 +142,11 @@ internal static class AdminApi
             return true;
         }
 
-        var presented = context.Request.Headers[KeyHeader].ToString();
-        return !string.IsNullOrEmpty(key) && presented.Length > 0
-            && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(key));
+        return KeyMatches(context.Request.Headers[KeyHeader].ToString(), key);
     }
+
+    /// <summary>A key is configured and the one presented is it (compared in constant time).</summary>
+    private static bool KeyMatches(string presented, string? key) =>
+        !string.IsNullOrEmpty(key) && presented.Length > 0
+        && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(key));
 }

@@ -20,7 +20,7 @@ internal sealed partial class Admission(RoomsSettings settings, ILogger<Admissio
         if (_origins.Count > 0 && origin.Length > 0 && !_origins.Contains(origin))
         {
             LogOriginRefused(origin, clientIp);
-            await RefuseAsync(context, StatusCodes.Status403Forbidden, "Origin not allowed");
+            await RefuseAsync(context, StatusCodes.Status403Forbidden, "Origin not allowed", retryAfterSeconds: null);
             return null;
         }
 
@@ -28,7 +28,7 @@ internal sealed partial class Admission(RoomsSettings settings, ILogger<Admissio
         {
             Interlocked.Decrement(ref _total);
             LogFull("server", settings.MaxConnections, clientIp);
-            await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "Server full: too many connections");
+            await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "Server full: too many connections", retryAfterSeconds: 5);
             return null;
         }
 
@@ -36,7 +36,7 @@ internal sealed partial class Admission(RoomsSettings settings, ILogger<Admissio
         {
             Release(clientIp);
             LogFull("client IP", settings.MaxConnectionsPerIp, clientIp);
-            await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "Too many connections from this address");
+            await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "Too many connections from this address", retryAfterSeconds: 5);
             return null;
         }
 
@@ -59,12 +59,13 @@ internal sealed partial class Admission(RoomsSettings settings, ILogger<Admissio
         }
     }
 
-    private static Task RefuseAsync(HttpContext context, int status, string reason)
+    /// <summary>Answers an upgrade that does not become a connection: a status, why, and when to try again.</summary>
+    public static Task RefuseAsync(HttpContext context, int status, string reason, int? retryAfterSeconds)
     {
         context.Response.StatusCode = status;
-        if (status == StatusCodes.Status503ServiceUnavailable)
+        if (retryAfterSeconds is { } seconds)
         {
-            context.Response.Headers.RetryAfter = "5";
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
         return context.Response.WriteAsync(reason);

@@ -72,20 +72,13 @@ internal sealed class ConnectionRegistry(IMessageHistory history, ILogger<Connec
     }
 
     /// <summary>
-    /// From now on the connection receives its room's and its device's deliveries. The room's first
-    /// connection on this node starts its delivery order after <paramref name="lastMessageId"/>; later
-    /// ones join the order where it stands.
+    /// From now on the connection receives its room's and its device's deliveries. A room that already has a
+    /// delivery order on this node is joined where it stands; only the room's first connection here reads the
+    /// room's last message id to start one (in a reconnect storm of 10 devices per room: one read per room,
+    /// not one per identify).
     /// </summary>
     public async Task AttachAsync(ClientConnection connection, ConnectionMembership membership, CancellationToken cancellationToken)
     {
-        if (!_orders.ContainsKey(membership.RoomId))
-        {
-            // Only the room's first connection on this node needs the room's last message id: in a reconnect
-            // storm of 10 devices per room that is one read per room, not one per identify.
-            Attach(connection, membership, await LastIdAsync(membership.RoomId, cancellationToken));
-            return;
-        }
-
         lock (_roomsGate)
         {
             if (_orders.ContainsKey(membership.RoomId))
@@ -95,7 +88,7 @@ internal sealed class ConnectionRegistry(IMessageHistory history, ILogger<Connec
             }
         }
 
-        // The room's last local member left meanwhile: start its order afresh.
+        // If another connection started the order meanwhile, Attach joins that one.
         Attach(connection, membership, await LastIdAsync(membership.RoomId, cancellationToken));
     }
 
@@ -112,6 +105,7 @@ internal sealed class ConnectionRegistry(IMessageHistory history, ILogger<Connec
         }
     }
 
+    /// <summary>Attaches the connection, starting the room's delivery order after <paramref name="lastMessageId"/> if it has none yet.</summary>
     public void Attach(ClientConnection connection, ConnectionMembership membership, long lastMessageId)
     {
         lock (_roomsGate)

@@ -33,8 +33,8 @@ internal sealed class PrometheusExport : IDisposable
     /// <summary>prometheus-net ignores the instruments' bucket advice: Rooms' two histograms get theirs here.</summary>
     private static double[] Buckets(Instrument instrument) => (instrument.Meter.Name, instrument.Name) switch
     {
-        (RoomsMetrics.MeterName, "store.batch_size") => [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000],
-        (RoomsMetrics.MeterName, "store.commit_duration") => [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+        (RoomsMetrics.MeterName, RoomsMetrics.BatchSizeName) => [.. RoomsMetrics.BatchSizeBuckets.Select(b => (double)b)],
+        (RoomsMetrics.MeterName, RoomsMetrics.CommitDurationName) => RoomsMetrics.CommitDurationBuckets,
         _ => Histogram.ExponentialBuckets(0.001, 2, 16),
     };
 }
