@@ -87,15 +87,7 @@ public sealed class HardeningTests : IAsyncLifetime
         await staller.DisposeAsync();
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met within 10 s");
-            await Task.Delay(50);
-        }
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition) => Eventually.TrueAsync(condition, TimeSpan.FromSeconds(10));
 
     [Fact]
     public async Task OverTheRateLimit_ErrorFrameNothingStored_SustainedAbuseClosedWith1008()

@@ -89,14 +89,11 @@ public sealed class HostProcess : IDisposable
     /// <summary>Asks the server to stop (SIGTERM), as systemd and Ctrl+C do.</summary>
     public void Terminate()
     {
-        if (!Process.HasExited && kill(Process.Id, 15) != 0)
+        if (!Process.HasExited && !Signals.Send(Process.Id, Signals.Terminate))
         {
             throw new InvalidOperationException("Could not send SIGTERM to the server");
         }
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int sig);
 
     public void Dispose()
     {

@@ -534,13 +534,5 @@ public sealed class MultiNodeTests : IAsyncLifetime
         return contents;
     }
 
-    private static async Task WaitUntil(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + Bound;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"condition not met within {Bound.TotalSeconds} s");
-            await Task.Delay(200);
-        }
-    }
+    private static Task WaitUntil(Func<Task<bool>> condition) => Eventually.TrueAsync(condition, Bound, pollMilliseconds: 200);
 }

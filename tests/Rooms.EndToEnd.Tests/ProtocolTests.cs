@@ -623,15 +623,7 @@ public abstract class ProtocolTests(DatabaseProvider provider) : IAsyncLifetime
         Assert.Equal("ok", health);
     }
 
-    private static async Task WaitUntil(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met within 10 s");
-            await Task.Delay(50);
-        }
-    }
+    private static Task WaitUntil(Func<Task<bool>> condition) => Eventually.TrueAsync(condition, TimeSpan.FromSeconds(10));
 }
 
 public sealed class SqliteProtocolTests() : ProtocolTests(DatabaseProvider.Sqlite);

@@ -94,17 +94,17 @@ public sealed class MariaDbServer : IDisposable
     }
 
     /// <summary>Freezes the server (SIGSTOP): connections stay open, nothing answers, as in a stalled disk.</summary>
-    public void Pause() => Signal(19);
+    public void Pause() => Signal(Signals.Stop);
 
     /// <summary>Lets a paused server go on (SIGCONT).</summary>
-    public void Resume() => Signal(18);
+    public void Resume() => Signal(Signals.Continue);
 
     /// <summary>Running and answering again, whatever a test did to it (for clean-up between tests).</summary>
     public void EnsureRunning()
     {
         if (_process is { HasExited: false } process)
         {
-            kill(process.Id, 18);
+            Signals.Send(process.Id, Signals.Continue);
         }
         else if (_folder is not null)
         {
@@ -177,14 +177,11 @@ public sealed class MariaDbServer : IDisposable
 
     private void Signal(int signal)
     {
-        if (_process is not { HasExited: false } process || kill(process.Id, signal) != 0)
+        if (_process is not { HasExited: false } process || !Signals.Send(process.Id, signal))
         {
             throw new InvalidOperationException($"Could not signal the test MariaDB ({signal})");
         }
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int sig);
 
     private static void WaitUntilReachable(string connectionString, Process server, string folder)
     {
