@@ -31,8 +31,13 @@ SQL
   ;;
 stop)
   dir=$2
-  [ -f "$dir/mysqld.pid" ] && kill "$(cat "$dir/mysqld.pid")" 2>/dev/null || true
-  for _ in $(seq 1 50); do [ -S "$dir/mysqld.sock" ] || break; sleep 0.2; done
+  # Wait for the server process itself, not its socket: mariadbd removes the socket before it has
+  # finished writing its files, and removing the folder under it then fails ("Directory not empty").
+  pid=$(cat "$dir/mysqld.pid" 2>/dev/null || true)
+  if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
   rm -rf "$dir"
   ;;
 sql)
