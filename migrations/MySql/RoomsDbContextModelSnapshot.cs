@@ -272,6 +272,18 @@ namespace Rooms.Migrations.MySql
 
                     MySqlPropertyBuilderExtensions.HasCharSet(b.Property<string>("NodeId"), "ascii");
 
+                    b.Property<string>("Cluster")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(106)
+                        .IsUnicode(false)
+                        .HasColumnType("varchar(106)")
+                        .HasDefaultValue("")
+                        .HasColumnName("cluster")
+                        .UseCollation("ascii_bin");
+
+                    MySqlPropertyBuilderExtensions.HasCharSet(b.Property<string>("Cluster"), "ascii");
+
                     b.Property<string>("Incarnation")
                         .IsRequired()
                         .HasMaxLength(32)
@@ -285,6 +297,12 @@ namespace Rooms.Migrations.MySql
                     b.Property<DateTime>("LastSeenAt")
                         .HasColumnType("datetime(6)")
                         .HasColumnName("last_seen_at");
+
+                    b.Property<int>("LeaseMilliseconds")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("int")
+                        .HasDefaultValue(0)
+                        .HasColumnName("lease_ms");
 
                     b.Property<DateTime>("StartedAt")
                         .HasColumnType("datetime(6)")
@@ -331,6 +349,9 @@ namespace Rooms.Migrations.MySql
                     b.HasKey("Id");
 
                     b.HasIndex("DeviceId");
+
+                    b.HasIndex("QueriedAt")
+                        .HasDatabaseName("ix_room_queries_queried_at");
 
                     b.HasIndex("RoomId");
 

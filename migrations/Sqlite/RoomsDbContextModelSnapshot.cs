@@ -227,6 +227,15 @@ namespace Rooms.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("node_id");
 
+                    b.Property<string>("Cluster")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(106)
+                        .IsUnicode(false)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("")
+                        .HasColumnName("cluster");
+
                     b.Property<string>("Incarnation")
                         .IsRequired()
                         .HasMaxLength(32)
@@ -237,6 +246,12 @@ namespace Rooms.Migrations.Sqlite
                     b.Property<DateTime>("LastSeenAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("last_seen_at");
+
+                    b.Property<int>("LeaseMilliseconds")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("lease_ms");
 
                     b.Property<DateTime>("StartedAt")
                         .HasColumnType("TEXT")
@@ -275,6 +290,9 @@ namespace Rooms.Migrations.Sqlite
                     b.HasKey("Id");
 
                     b.HasIndex("DeviceId");
+
+                    b.HasIndex("QueriedAt")
+                        .HasDatabaseName("ix_room_queries_queried_at");
 
                     b.HasIndex("RoomId");
 

@@ -41,7 +41,7 @@ public static class DependencyInjection
 
         services.AddSingleton(settings);
         services.AddSingleton(cluster);
-        services.AddSingleton(new NodeIdentity(cluster.NodeId, Guid.NewGuid().ToString("N")));
+        services.AddSingleton(new NodeIdentity(cluster.NodeId ?? ClusterSettings.DefaultNodeId(0), Guid.NewGuid().ToString("N")));
 
         // A pool keeps every context it ever handed out at once; bursts of identifies would otherwise
         // leave up to 1 024 contexts (and their service scopes) alive for good.
@@ -54,6 +54,7 @@ public static class DependencyInjection
         services.AddSingleton<IMessageStore, GroupCommitMessageStore>();
         services.AddSingleton<IMessageHistory, MessageHistory>();
         services.AddSingleton<ClientMessageIdJanitor>();
+        services.AddSingleton<RetentionJanitor>();
         services.AddSingleton<IClock, SystemClock>();
 
         if (cluster.Enabled)

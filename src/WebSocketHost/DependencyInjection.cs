@@ -26,6 +26,7 @@ public static class DependencyInjection
         services.AddHostedService<HousekeepingService>();
         services.AddHostedService<MemoryReclaimer>();
         services.AddReadinessChecks();
+        services.AddSingleton<ReadinessLog>();
         services.AddSingleton<HostMetrics>();
         services.AddSingleton<PrometheusExport>();
         services.AddSingleton<NodeStats>();
@@ -45,9 +46,17 @@ public static class DependencyInjection
         // Tell clients the server is going away rather than dropping them.
         app.Lifetime.ApplicationStopping.Register(() => registry.CloseAll(WebSocketCloseStatus.EndpointUnavailable, "Server shutting down"));
 
-        // Behind a reverse proxy on the same host (the nginx of the deployment notes), client_ip is the
-        // client's, from X-Forwarded-For; the header is honoured from loopback proxies only.
-        app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor });
+        // Behind a reverse proxy (the nginx of deploy/), client_ip is the client's, from X-Forwarded-For; the
+        // header is believed only from the proxies in Rooms:TrustedProxies (default: loopback).
+        var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor };
+        forwarded.KnownProxies.Clear();
+        forwarded.KnownIPNetworks.Clear();
+        foreach (var network in settings.TrustedProxyNetworks())
+        {
+            forwarded.KnownIPNetworks.Add(network);
+        }
+
+        app.UseForwardedHeaders(forwarded);
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = settings.KeepAliveInterval, KeepAliveTimeout = settings.KeepAliveTimeout });
         app.Use((context, next) => context.WebSockets.IsWebSocketRequest && context.Request.Path.Value is "/" or "/ws"
             ? readiness.IsOpen ? handler.HandleAsync(context) : ReadinessGate.RefuseAsync(context)
@@ -73,6 +82,7 @@ public static class DependencyInjection
     /// <summary>Each check's status and why, so an operator sees what is missing without reading logs.</summary>
     private static Task WriteReadinessAsync(HttpContext context, HealthReport report)
     {
+        context.RequestServices.GetRequiredService<ReadinessLog>().Observe(report);
         context.Response.ContentType = "application/json";
         return context.Response.WriteAsJsonAsync(new
         {

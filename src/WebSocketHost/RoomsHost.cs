@@ -3,6 +3,7 @@ using Rooms.Application.Common;
 using Rooms.Infrastructure;
 using Rooms.Infrastructure.Auth;
 using Rooms.Infrastructure.Cluster;
+using Rooms.Infrastructure.Configuration;
 using Rooms.Infrastructure.Persistence;
 using Serilog;
 using ILogger = Microsoft.Extensions.Logging.ILogger;
@@ -66,24 +67,27 @@ public static partial class RoomsHost
         // ASP.NET Core's per-request diagnostics keep an Activity alive for as long as a WebSocket stays
         // open; Rooms logs its own connection events, so that category is switched off entirely.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        // One line per probe, an Error for each unhealthy one; ReadinessLog logs the changes instead.
+        builder.Logging.AddFilter(Health.ReadinessLog.HealthCheckServiceCategory, LogLevel.None);
         builder.Services.AddSerilog((services, logger) => logger
             .ReadFrom.Configuration(builder.Configuration)
             .ReadFrom.Services(services)
             .Filter.ByExcluding(IsBindFailureOfTheHost));
 
-        var rooms = builder.Configuration.GetSection(RoomsSettings.SectionName).Get<RoomsSettings>() ?? new RoomsSettings();
+        var configuration = builder.Configuration;
+        var rooms = SettingsBinder.Bind<RoomsSettings>(configuration, RoomsSettings.SectionName);
         rooms.Validate();
-        var database = builder.Configuration.GetSection(DatabaseSettings.SectionName).Get<DatabaseSettings>() ?? new DatabaseSettings();
-        var connectionString = builder.Configuration.GetConnectionString("Rooms");
-        if (!string.IsNullOrWhiteSpace(connectionString))
+        var database = SettingsBinder.Bind<DatabaseSettings>(configuration, DatabaseSettings.SectionName);
+        database.Resolve(providerSet: configuration[$"{DatabaseSettings.SectionName}:{nameof(DatabaseSettings.Provider)}"] is not null, configuration.GetConnectionString("Rooms"));
+        database.Validate();
+        var cluster = SettingsBinder.Bind<ClusterSettings>(configuration, ClusterSettings.SectionName);
+        if (string.IsNullOrEmpty(cluster.NodeId))
         {
-            database.ConnectionString = connectionString;
+            cluster.NodeId = ClusterSettings.DefaultNodeId(ListeningPort(configuration));
         }
 
-        database.Validate();
-        var cluster = builder.Configuration.GetSection(ClusterSettings.SectionName).Get<ClusterSettings>() ?? new ClusterSettings();
         cluster.Validate();
-        var auth = builder.Configuration.GetSection(AuthSettings.SectionName).Get<AuthSettings>() ?? new AuthSettings();
+        var auth = SettingsBinder.Bind<AuthSettings>(configuration, AuthSettings.SectionName);
         auth.Validate();
 
         builder.Services
@@ -94,6 +98,17 @@ public static partial class RoomsHost
         var app = builder.Build();
         app.MapRooms();
         return app;
+    }
+
+    /// <summary>The first port the node listens on (--urls, ASPNETCORE_URLS, Kestrel endpoints, or the default), which names the node by default.</summary>
+    private static int ListeningPort(IConfiguration configuration)
+    {
+        var url = configuration[WebHostDefaults.ServerUrlsKey]?.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault()
+            ?? configuration.GetSection("Kestrel:Endpoints").GetChildren().Select(e => e["Url"]).FirstOrDefault(u => !string.IsNullOrEmpty(u))
+            ?? RoomsSettings.DefaultUrl;
+        // Kestrel's wildcard hosts (http://*:8765, http://+:8765) are not URIs.
+        var parsed = url.Replace("://*", "://localhost", StringComparison.Ordinal).Replace("://+", "://localhost", StringComparison.Ordinal);
+        return Uri.TryCreate(parsed, UriKind.Absolute, out var uri) ? uri.Port : 0;
     }
 
     /// <summary>
@@ -116,14 +131,21 @@ public static partial class RoomsHost
             return 1;
         }
 
+        // SIGTERM while the database is prepared (a migration, a lease wait) ends the start, not the process abruptly.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
         bool prepared;
         try
         {
-            prepared = await app.PrepareDatabaseAsync(cancellationToken);
+            prepared = await app.PrepareDatabaseAsync(stopping.Token);
+        }
+        catch (OperationCanceledException) when (app.Lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            LogStoppedWhilePreparing(logger);
+            return 0;
         }
         catch (Exception ex) when (IsDatabaseFailure(ex))
         {
-            LogDatabaseUnreachable(logger, app.Services.GetRequiredService<DatabaseSettings>().Describe(), Innermost(ex).Message);
+            LogDatabaseUnreachable(logger, app.Services.GetRequiredService<DatabaseSettings>().Describe(), Innermost(ex).Message.TrimEnd('.'));
             prepared = false;
         }
 
@@ -162,7 +184,15 @@ public static partial class RoomsHost
             }
         }
 
-        await app.Services.GetRequiredService<NodeLifecycle>().StartAsync(cancellationToken);
+        var lifecycle = app.Services.GetRequiredService<NodeLifecycle>();
+        if (await lifecycle.StartAsync(cancellationToken) is { } refusal)
+        {
+            LogNodeRefused(logger, refusal);
+            return false;
+        }
+
+        // A clean stop frees the node id at once (after every connection row is closed); a crash leaves the lease to expire.
+        app.Lifetime.ApplicationStopped.Register(() => ReleaseNodeId(lifecycle, logger));
         if (app.Services.GetService<RedisClusterBus>() is { } bus)
         {
             // Resolving the presence starts its refresh loop; the node channel carries replacements to this node.
@@ -170,9 +200,34 @@ public static partial class RoomsHost
             await bus.EnsureNodeChannelAsync();
         }
 
-        LogStarted(logger, app.Services.GetRequiredService<NodeIdentity>().NodeId, app.Services.GetRequiredService<ClusterSettings>().Enabled ? "Redis" : "none, single node", settings.Describe());
+        var cluster = app.Services.GetRequiredService<ClusterSettings>();
+        LogStarted(logger, app.Services.GetRequiredService<NodeIdentity>().NodeId,
+            cluster.Enabled ? "Redis" : cluster.AllowSingleNodeOnSharedDatabase ? "none, single node (allowed beside other nodes)" : "none, single node",
+            settings.Describe(), settings.ProviderSource);
         return true;
     }
+
+    private static void ReleaseNodeId(NodeLifecycle lifecycle, ILogger logger)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            lifecycle.ReleaseAsync(timeout.Token).GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is OperationCanceledException || IsDatabaseFailure(ex))
+        {
+            LogReleaseFailed(logger, Innermost(ex).Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Rooms cannot start: {Reason}")]
+    private static partial void LogNodeRefused(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stopped while the database was being prepared; nothing was served")]
+    private static partial void LogStoppedWhilePreparing(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not release the node id ({Reason}); its next start waits for the lease to expire (Cluster:NodeTimeout)")]
+    private static partial void LogReleaseFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Critical,
         Message = "The database schema is behind (pending: {Pending}) and Database:MigrateOnStartup is false. Run 'dotnet run --project src/WebSocketHost -- migrate' first.")]
@@ -190,7 +245,7 @@ public static partial class RoomsHost
         catch (Exception ex) when (IsDatabaseFailure(ex))
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RoomsHost));
-            LogDatabaseUnreachable(logger, app.Services.GetRequiredService<DatabaseSettings>().Describe(), Innermost(ex).Message);
+            LogDatabaseUnreachable(logger, app.Services.GetRequiredService<DatabaseSettings>().Describe(), Innermost(ex).Message.TrimEnd('.'));
             return 1;
         }
     }
@@ -221,6 +276,6 @@ public static partial class RoomsHost
     [LoggerMessage(Level = LogLevel.Critical, Message = "Rooms cannot listen: {Reason}. Nothing was changed; is another server running on that port?")]
     private static partial void LogBindFailed(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} ready (cluster: {Cluster}; storage: {Storage})")]
-    private static partial void LogStarted(ILogger logger, string nodeId, string cluster, string storage);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} ready (cluster: {Cluster}; storage: {Storage}, provider from {ProviderSource})")]
+    private static partial void LogStarted(ILogger logger, string nodeId, string cluster, string storage, string providerSource);
 }

@@ -1,4 +1,6 @@
+using System.Net;
 using Rooms.Domain;
+using static Rooms.Infrastructure.Configuration.SettingsBinder;
 
 namespace Rooms.WebSocketHost;
 
@@ -49,11 +51,17 @@ public sealed class RoomsSettings
     /// <summary>Open connections this node accepts in total; past it, upgrades get 503.</summary>
     public int MaxConnections { get; set; } = 15_000;
 
-    /// <summary>Open connections per client IP (after X-Forwarded-For from a loopback proxy); past it, upgrades get 503.</summary>
+    /// <summary>Open connections per client IP (after X-Forwarded-For from a trusted proxy); past it, upgrades get 503.</summary>
     public int MaxConnectionsPerIp { get; set; } = 1_000;
 
     /// <summary>Browser origins allowed to connect (e.g. <c>https://app.example.com</c>); empty allows all. Clients that send no Origin (non-browsers) are not affected.</summary>
     public string[] AllowedOrigins { get; set; } = [];
+
+    /// <summary>
+    /// Reverse proxies whose <c>X-Forwarded-For</c> names the client (addresses or CIDR networks, e.g. <c>10.0.0.5</c>,
+    /// <c>10.0.0.0/24</c>). From any other peer the header is ignored, so a client cannot pick its own address.
+    /// </summary>
+    public string[] TrustedProxies { get; set; } = ["127.0.0.0/8", "::1"];
 
     /// <summary>Whether the members of a room hear <c>presence</c> events (joined / left).</summary>
     public bool PresenceEvents { get; set; } = true;
@@ -77,13 +85,14 @@ public sealed class RoomsSettings
         Require(MaxConnections >= 1, "Rooms:MaxConnections must be at least 1");
         Require(MaxConnectionsPerIp >= 1, "Rooms:MaxConnectionsPerIp must be at least 1");
         Require(StatusInterval > TimeSpan.Zero, "Rooms:StatusInterval must be positive");
-    }
-
-    private static void Require(bool condition, string message)
-    {
-        if (!condition)
+        foreach (var proxy in TrustedProxies)
         {
-            throw new InvalidOperationException(message);
+            Require(IPNetwork.TryParse(proxy, out _) || IPAddress.TryParse(proxy, out _),
+                $"Rooms:TrustedProxies must list IP addresses or CIDR networks such as 10.0.0.5 or 10.0.0.0/24 (got '{proxy}')");
         }
     }
+
+    /// <summary><see cref="TrustedProxies"/> as networks (a single address is a network of one).</summary>
+    public IReadOnlyList<IPNetwork> TrustedProxyNetworks() =>
+        [.. TrustedProxies.Select(p => IPNetwork.TryParse(p, out var network) ? network : new IPNetwork(IPAddress.Parse(p), IPAddress.Parse(p).AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128))];
 }

@@ -1,17 +1,23 @@
+using Rooms.Application.Common;
 using Rooms.Infrastructure.Cluster;
 using Rooms.Infrastructure.Messaging;
+using Rooms.Infrastructure.Persistence;
 
 namespace Rooms.WebSocketHost.Monitoring;
 
 /// <summary>
-/// Every <see cref="ClusterSettings.HeartbeatInterval"/>: tells the database this node is alive, closes
-/// the connection rows of nodes that are not, and forgets client message ids past their window.
+/// Every <see cref="ClusterSettings.HeartbeatInterval"/>: tells the database this node is alive (renewing its
+/// lease on its node id), closes the connection rows of nodes that are not, forgets client message ids past their
+/// window, and deletes rows past their retention when one is configured.
 /// </summary>
 internal sealed partial class HousekeepingService(
     NodeLifecycle lifecycle,
     ClientMessageIdJanitor clientIds,
+    RetentionJanitor retention,
     ClusterSettings settings,
+    NodeIdentity node,
     ReadinessGate readiness,
+    IHostApplicationLifetime lifetime,
     ILogger<HousekeepingService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -24,8 +30,21 @@ internal sealed partial class HousekeepingService(
         {
             try
             {
-                await lifecycle.HeartbeatAsync(stoppingToken);
+                if (!await lifecycle.HeartbeatAsync(stoppingToken))
+                {
+                    // Another start took this node's id over (this node was silent past Cluster:NodeTimeout):
+                    // two nodes with one id corrupt the connection trail, so this one steps down.
+                    LogLeaseLost(node.NodeId);
+                    lifetime.StopApplication();
+                    return;
+                }
+
                 await clientIds.ForgetExpiredAsync(stoppingToken);
+                if (retention.Enabled)
+                {
+                    await retention.DeleteExpiredAsync(stoppingToken);
+                }
+
                 if (failing)
                 {
                     failing = false;
@@ -49,4 +68,8 @@ internal sealed partial class HousekeepingService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Node heartbeat recorded again")]
     private partial void LogRecovered();
+
+    [LoggerMessage(Level = LogLevel.Critical,
+        Message = "Node id {NodeId} was taken over by another start (this node's heartbeat was silent past its lease); stopping so that two nodes never share one id")]
+    private partial void LogLeaseLost(string nodeId);
 }

@@ -90,6 +90,9 @@ internal sealed class RoomQueryConfiguration(ColumnTypes columns) : IEntityTypeC
         columns.UtcTime(builder.Property(q => q.QueriedAt).HasColumnName("queried_at"));
         builder.HasOne<DeviceRow>().WithMany().HasForeignKey(q => q.DeviceId).OnDelete(DeleteBehavior.Restrict);
         builder.HasOne<RoomRow>().WithMany().HasForeignKey(q => q.RoomId).OnDelete(DeleteBehavior.Restrict);
+
+        // Retention deletes the oldest queries by this index (Database:RetainRoomQueries).
+        builder.HasIndex(q => q.QueriedAt).HasDatabaseName("ix_room_queries_queried_at");
     }
 }
 
@@ -101,8 +104,10 @@ internal sealed class NodeConfiguration(ColumnTypes columns) : IEntityTypeConfig
         builder.HasKey(n => n.NodeId);
         columns.AsciiId(builder.Property(n => n.NodeId).HasColumnName("node_id"), Cluster.ClusterSettings.MaxNodeIdLength);
         columns.AsciiId(builder.Property(n => n.Incarnation).HasColumnName("incarnation"), 32);
+        columns.AsciiId(builder.Property(n => n.Cluster).HasColumnName("cluster").HasDefaultValue(string.Empty), Cluster.ClusterSettings.MaxKeyPrefixLength + 6);
         columns.UtcTime(builder.Property(n => n.StartedAt).HasColumnName("started_at"));
         columns.UtcTime(builder.Property(n => n.LastSeenAt).HasColumnName("last_seen_at"));
+        builder.Property(n => n.LeaseMilliseconds).HasColumnName("lease_ms").HasDefaultValue(0);
     }
 }
 

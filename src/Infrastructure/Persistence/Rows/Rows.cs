@@ -73,12 +73,21 @@ public sealed class NodeRow
 {
     public required string NodeId { get; set; }
 
-    /// <summary>New at every start of the node.</summary>
+    /// <summary>
+    /// New at every start of the node: the holder of the node id's lease, which lasts while <see cref="LastSeenAt"/>
+    /// keeps moving. Empty once the node stopped cleanly (the lease is released).
+    /// </summary>
     public required string Incarnation { get; set; }
+
+    /// <summary>What the node shares the database with (<c>Cluster.ClusterSettings.Membership</c>): its Redis key space, <c>single</c> or <c>apart</c>.</summary>
+    public string Cluster { get; set; } = string.Empty;
 
     public DateTime StartedAt { get; set; }
 
     public DateTime LastSeenAt { get; set; }
+
+    /// <summary>The holder's lease term (its <c>Cluster:NodeTimeout</c>): silent this long, it is dead. 0 in rows from before leases.</summary>
+    public int LeaseMilliseconds { get; set; }
 }
 
 /// <summary>
