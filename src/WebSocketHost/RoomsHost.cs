@@ -67,12 +67,12 @@ public static partial class RoomsHost
         // ASP.NET Core's per-request diagnostics keep an Activity alive for as long as a WebSocket stays
         // open; Rooms logs its own connection events, so that category is switched off entirely.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
-        // One line per probe, an Error for each unhealthy one; ReadinessLog logs the changes instead.
-        builder.Logging.AddFilter(Health.ReadinessLog.HealthCheckServiceCategory, LogLevel.None);
         builder.Services.AddSerilog((services, logger) => logger
             .ReadFrom.Configuration(builder.Configuration)
             .ReadFrom.Services(services)
-            .Filter.ByExcluding(IsBindFailureOfTheHost));
+            .Filter.ByExcluding(IsBindFailureOfTheHost)
+            // One line per probe, an Error for each unhealthy one; ReadinessLog logs the changes instead.
+            .Filter.ByExcluding(Serilog.Filters.Matching.FromSource(Health.ReadinessLog.HealthCheckServiceCategory)));
 
         var configuration = builder.Configuration;
         var rooms = SettingsBinder.Bind<RoomsSettings>(configuration, RoomsSettings.SectionName);

@@ -60,8 +60,11 @@ public sealed class RoomsSettings
     /// <summary>
     /// Reverse proxies whose <c>X-Forwarded-For</c> names the client (addresses or CIDR networks, e.g. <c>10.0.0.5</c>,
     /// <c>10.0.0.0/24</c>). From any other peer the header is ignored, so a client cannot pick its own address.
+    /// Unset: loopback (<see cref="LoopbackProxies"/>), for a proxy on the same host. Setting it replaces that list.
     /// </summary>
-    public string[] TrustedProxies { get; set; } = ["127.0.0.0/8", "::1"];
+    public string[] TrustedProxies { get; set; } = [];
+
+    public static readonly string[] LoopbackProxies = ["127.0.0.0/8", "::1"];
 
     /// <summary>Whether the members of a room hear <c>presence</c> events (joined / left).</summary>
     public bool PresenceEvents { get; set; } = true;
@@ -94,5 +97,5 @@ public sealed class RoomsSettings
 
     /// <summary><see cref="TrustedProxies"/> as networks (a single address is a network of one).</summary>
     public IReadOnlyList<IPNetwork> TrustedProxyNetworks() =>
-        [.. TrustedProxies.Select(p => IPNetwork.TryParse(p, out var network) ? network : new IPNetwork(IPAddress.Parse(p), IPAddress.Parse(p).AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128))];
+        [.. (TrustedProxies.Length == 0 ? LoopbackProxies : TrustedProxies).Select(p => IPNetwork.TryParse(p, out var network) ? network : new IPNetwork(IPAddress.Parse(p), IPAddress.Parse(p).AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128))];
 }

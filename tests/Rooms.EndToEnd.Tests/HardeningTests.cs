@@ -158,6 +158,54 @@ public sealed class HardeningTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TrustedProxies_ForwardedForBelievedFromTheListedProxyOnly_CountedAndStoredPerClient()
+    {
+        // 127.0.0.2 plays a proxy on another host; 127.0.0.3 any other peer. Both are loopback, which is trusted by default.
+        await using var server = await RoomsServer.StartAsync(_database, "--Rooms:TrustedProxies:0=127.0.0.2", "--Rooms:MaxConnectionsPerIp=2");
+        var uri = server.WebSocketUri();
+        var proxy = System.Net.IPAddress.Parse("127.0.0.2");
+        var other = System.Net.IPAddress.Parse("127.0.0.3");
+        var admitted = new List<TestClient>();
+        try
+        {
+            // Through the proxy: two per forwarded client address, however many come through it.
+            foreach (var client in new[] { "198.51.100.1", "198.51.100.1", "198.51.100.2", "198.51.100.2", "198.51.100.3" })
+            {
+                var (status, connected) = await TestClient.TryConnectFromAsync(uri, proxy, client);
+                Assert.Equal(System.Net.HttpStatusCode.SwitchingProtocols, status);
+                admitted.Add(connected!);
+            }
+
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, (await TestClient.TryConnectFromAsync(uri, proxy, "198.51.100.1")).Status);
+
+            // From another peer the header is ignored: its own address is the one counted.
+            foreach (var client in new[] { "198.51.100.7", "198.51.100.8" })
+            {
+                var (status, connected) = await TestClient.TryConnectFromAsync(uri, other, client);
+                Assert.Equal(System.Net.HttpStatusCode.SwitchingProtocols, status);
+                admitted.Add(connected!);
+            }
+
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, (await TestClient.TryConnectFromAsync(uri, other, "198.51.100.9")).Status);
+
+            await admitted[4].ReceiveAsync();
+            await admitted[4].IdentifyAsync("via-proxy");
+            await admitted[5].ReceiveAsync();
+            await admitted[5].IdentifyAsync("spoofing");
+            await using var db = _database.OpenContext();
+            Assert.Equal("198.51.100.3", (await db.Connections.SingleAsync(c => c.DeviceId == "via-proxy")).ClientIp);
+            Assert.Equal("127.0.0.3", (await db.Connections.SingleAsync(c => c.DeviceId == "spoofing")).ClientIp);
+        }
+        finally
+        {
+            foreach (var client in admitted)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task AllowedOrigins_BrowserFromOtherOriginRefused403_NoOriginStillAccepted()
     {
         await using var server = await RoomsServer.StartAsync(_database, "--Rooms:AllowedOrigins:0=https://app.example.com");

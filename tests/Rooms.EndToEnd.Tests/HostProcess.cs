@@ -11,6 +11,7 @@ namespace Rooms.EndToEnd.Tests;
 public sealed class HostProcess : IDisposable
 {
     private readonly StringBuilder _output = new();
+    private bool _disposed;
 
     private HostProcess(Process process)
     {
@@ -97,6 +98,12 @@ public sealed class HostProcess : IDisposable
 
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         if (!Process.HasExited)
         {
             Process.Kill(entireProcessTree: true);

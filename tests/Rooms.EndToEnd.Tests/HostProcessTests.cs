@@ -48,7 +48,13 @@ public sealed class HostProcessTests : IDisposable
     public async Task Start_NoConfiguration_EmbeddedSqliteServesAndCrashRowsAreClosedOnRestart()
     {
         var port = MariaDbServer.FreePort();
-        var environment = new Dictionary<string, string> { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}" };
+        // A short lease, so the restart after the crash does not wait the default 30 s for it to expire.
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            ["Cluster__HeartbeatInterval"] = "00:00:00.500",
+            ["Cluster__NodeTimeout"] = "00:00:02",
+        };
 
         string output;
         using (var server = Start([], environment))
@@ -118,6 +124,73 @@ public sealed class HostProcessTests : IDisposable
         Assert.DoesNotContain("not-the-password", output);
     }
 
+    /// <summary>Each kind of mistake in configuration: one line naming the setting and what it accepts, exit 1, no stack trace.</summary>
+    [Theory]
+    [InlineData("Database__Provider", "MariaDB", "Database:Provider must be one of Sqlite, MySql (got 'MariaDB')")]
+    [InlineData("Database__Provider", "MySql", "Database:Provider is MySql but ConnectionStrings:Rooms is not set")]
+    [InlineData("Rooms__IdentifyTimeout", "10", "Rooms:IdentifyTimeout must be a duration written [d.]hh:mm:ss[.fff], e.g. 00:00:10")]
+    [InlineData("Rooms__KeepAliveTimeout", "soon", "Rooms:KeepAliveTimeout must be a duration")]
+    [InlineData("Rooms__CloseTimeout", "-00:00:01", "Rooms:CloseTimeout must be positive")]
+    [InlineData("Rooms__MaxConnections", "-5", "Rooms:MaxConnections must be at least 1")]
+    [InlineData("Rooms__MaxConnectionsPerIp", "lots", "Rooms:MaxConnectionsPerIp must be a whole number (got 'lots')")]
+    [InlineData("Rooms__PresenceEvents", "yes", "Rooms:PresenceEvents must be true or false (got 'yes')")]
+    [InlineData("Auth__Mode", "Jwt", "Auth:Mode must be one of None, Token (got 'Jwt')")]
+    [InlineData("Rooms__TrustedProxies__0", "nginx.local", "Rooms:TrustedProxies must list IP addresses or CIDR networks")]
+    [InlineData("Cluster__NodeId", "my node", "Cluster:NodeId must be 1-64 characters")]
+    [InlineData("Cluster__NodeTimeout", "00:00:06", "Cluster:NodeTimeout must be more than twice Cluster:HeartbeatInterval")]
+    [InlineData("Database__RetainMessages", "00:10:00", "Database:RetainMessages must be longer than Database:ClientMessageIdWindow")]
+    [InlineData("Database__MaxPoolSize", "0", "Database:MaxPoolSize must be between 2 and 1000")]
+    public async Task Start_SettingOutOfItsRange_OneLineNamingItAndWhatItAccepts(string name, string value, string expected)
+    {
+        var environment = new Dictionary<string, string> { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{MariaDbServer.FreePort()}", [name] = value };
+
+        var (exitCode, output) = await RunToExitAsync([], environment);
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal($"Rooms cannot start: {expected}", output.Trim()[..$"Rooms cannot start: {expected}".Length]);
+        Assert.Single(output.Trim().Split('\n'));
+        Assert.False(Directory.Exists(Path.Combine(_workDir, "data")), "nothing is created before the settings are accepted");
+    }
+
+    [Fact]
+    public async Task Start_MySqlConnectionStringWithProviderLeftOut_InfersMySqlAndSaysSo()
+    {
+        using var database = TestDatabase.Create(DatabaseProvider.MySql);
+        var port = MariaDbServer.FreePort();
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            ["ConnectionStrings__Rooms"] = database.ConnectionString,
+            ["Database__MySqlServerVersion"] = database.Settings.MySqlServerVersion,
+        };
+
+        using var server = Start([], environment);
+        await WaitForHealthAsync(port, server);
+
+        Assert.Contains("storage: MySQL server 127.0.0.1:", server.Output);
+        Assert.Contains("provider from inferred from the connection string", server.Output);
+        await using var db = database.OpenContext();
+        Assert.Empty(await db.Database.GetPendingMigrationsAsync());
+    }
+
+    [Fact]
+    public async Task Start_MySqlConnectionStringWithProviderSqlite_OneLineSayingToSetTheProvider()
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{MariaDbServer.FreePort()}",
+            ["Database__Provider"] = "Sqlite",
+            ["ConnectionStrings__Rooms"] = "Server=127.0.0.1;Database=rooms;User=rooms;Password=secret",
+        };
+
+        var (exitCode, output) = await RunToExitAsync([], environment);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("Rooms cannot start: ConnectionStrings:Rooms names a database server but Database:Provider is Sqlite; for MySQL or MariaDB set Database__Provider=MySql", output);
+        Assert.DoesNotContain("   at ", output);
+        Assert.DoesNotContain("secret", output);
+    }
+
     [Fact]
     public async Task Logs_DatedWithMilliseconds_OneLinePerDisconnectWithSession_MalformedFramesDoNotFlood()
     {
@@ -136,7 +209,8 @@ public sealed class HostProcessTests : IDisposable
         }
 
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!server.Output.Contains("device log_probe", StringComparison.Ordinal))
+        // The close line comes after the identify line: wait for it, not for the first mention of the device.
+        while (!server.Output.Split('\n').Any(l => l.Contains("closed", StringComparison.Ordinal) && l.Contains("device log_probe", StringComparison.Ordinal)))
         {
             Assert.True(DateTime.UtcNow < deadline, server.Output);
             await Task.Delay(100);

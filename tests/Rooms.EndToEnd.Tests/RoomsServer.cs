@@ -37,6 +37,8 @@ public sealed class RoomsServer : IAsyncDisposable
             $"--ConnectionStrings:Rooms={database.ConnectionString}",
             $"--Database:MySqlServerVersion={database.Settings.MySqlServerVersion}",
             "--Serilog:MinimumLevel:Default=Warning",
+            // Test classes start several servers on one database at once; production refuses that without Redis.
+            "--Cluster:AllowSingleNodeOnSharedDatabase=true",
             .. extraArgs,
         ];
         var app = RoomsHost.Build(args);

@@ -35,6 +35,42 @@ public sealed class TestClient : IAsyncDisposable
         return client;
     }
 
+    /// <summary>
+    /// Tries an upgrade from <paramref name="localAddress"/> (any address of the loopback range works on Linux), as a
+    /// proxy on that address would, and returns the HTTP status it got; on 101 the connected client, else null.
+    /// </summary>
+    public static async Task<(System.Net.HttpStatusCode Status, TestClient? Client)> TryConnectFromAsync(Uri uri, System.Net.IPAddress localAddress, string? forwardedFor)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                socket.Bind(new System.Net.IPEndPoint(localAddress, 0));
+                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        var client = new TestClient();
+        client._socket.Options.CollectHttpResponseDetails = true;
+        if (forwardedFor is not null)
+        {
+            client._socket.Options.SetRequestHeader("X-Forwarded-For", forwardedFor);
+        }
+
+        try
+        {
+            await client._socket.ConnectAsync(uri, new HttpMessageInvoker(handler), CancellationToken.None);
+            return (client._socket.HttpStatusCode, client);
+        }
+        catch (WebSocketException)
+        {
+            var status = client._socket.HttpStatusCode;
+            await client.DisposeAsync();
+            return (status, null);
+        }
+    }
+
     /// <summary>Tries an upgrade and returns the HTTP status it got (101 when it became a WebSocket, then closed again).</summary>
     public static async Task<System.Net.HttpStatusCode> TryConnectAsync(Uri uri, string? origin = null, string? forwardedFor = null)
     {

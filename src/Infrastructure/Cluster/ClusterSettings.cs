@@ -64,12 +64,12 @@ public sealed class ClusterSettings
 
     /// <summary>
     /// The id a node gets when none is configured: its machine name and port, so that two nodes on one machine
-    /// differ. Port 0 (a port the system picks, as the tests do) adds the process id instead.
+    /// differ. Port 0 (a port the system picks, as the tests do) gives no stable address, so a random suffix instead.
     /// </summary>
     public static string DefaultNodeId(int port)
     {
         var machine = new string([.. Environment.MachineName.Where(c => NodeIdChars.Contains(c))]);
-        var suffix = port > 0 ? port.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"pid{Environment.ProcessId}";
+        var suffix = port > 0 ? port.ToString(System.Globalization.CultureInfo.InvariantCulture) : Guid.NewGuid().ToString("N")[..8];
         return $"{(machine.Length == 0 ? "node" : machine[..Math.Min(machine.Length, MaxNodeIdLength - 12)])}-{suffix}";
     }
 

@@ -11,7 +11,7 @@ namespace Rooms.WebSocketHost.Health;
 /// </summary>
 internal sealed partial class ReadinessLog(ReadinessGate gate, ILogger<ReadinessLog> logger)
 {
-    /// <summary>The category whose per-probe lines this replaces (switched off in <see cref="RoomsHost"/>).</summary>
+    /// <summary>The category whose per-probe lines this replaces (filtered out in <see cref="RoomsHost"/>'s Serilog pipeline).</summary>
     public const string HealthCheckServiceCategory = "Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService";
 
     private readonly ConcurrentDictionary<string, HealthStatus> _last = new(StringComparer.Ordinal);
