@@ -62,12 +62,71 @@ public sealed class NodeLifecycleTests
             await db.SaveChangesAsync();
         }
 
-        await fixture.Services.GetRequiredService<NodeLifecycle>().HeartbeatAsync(CancellationToken.None);
+        var lifecycle = fixture.Services.GetRequiredService<NodeLifecycle>();
+        Assert.Null(await lifecycle.StartAsync(CancellationToken.None));
+        Assert.True(await lifecycle.HeartbeatAsync(CancellationToken.None));
 
         var rows = await Rows(fixture);
         Assert.Equal(deadSince, rows["on-dead"]);
         Assert.Equal(Round(Now.AddMinutes(-4)), rows["late-on-dead"]);
         Assert.Null(rows["on-alive"]);
+    }
+
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.MySql)]
+    public async Task StartAsync_LeaseHeldAndRenewedWhileWatching_RefusedAndNothingChanged(DatabaseProvider provider)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(provider);
+        await fixture.SeedRoomAsync("ROOM01", "live");
+        await using (var db = fixture.Database.OpenContext())
+        {
+            db.Nodes.Add(new NodeRow { NodeId = "node-a", Incarnation = "holder", Cluster = "single", StartedAt = Round(Now), LastSeenAt = Round(DateTime.UtcNow), LeaseMilliseconds = 30_000 });
+            db.Connections.Add(Connection("live", "node-a", Now.AddMinutes(-1)));
+            await db.SaveChangesAsync();
+        }
+
+        var start = fixture.Services.GetRequiredService<NodeLifecycle>().StartAsync(CancellationToken.None);
+        await Task.Delay(300);
+        await using (var db = fixture.Database.OpenContext())
+        {
+            // The holder's heartbeat: it is alive.
+            var heartbeat = Round(DateTime.UtcNow);
+            await db.Nodes.Where(n => n.NodeId == "node-a").ExecuteUpdateAsync(s => s.SetProperty(n => n.LastSeenAt, heartbeat));
+        }
+
+        var refusal = await start;
+
+        Assert.NotNull(refusal);
+        Assert.Contains("Another live node holds node id 'node-a' (incarnation holder", refusal);
+        await using var check = fixture.Database.OpenContext();
+        Assert.Equal("holder", (await check.Nodes.SingleAsync()).Incarnation);
+        Assert.Null((await Rows(fixture))["live"]);
+    }
+
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.MySql)]
+    public async Task StartAsync_LeaseHeldButSilent_TakenOverOnceItsTermRunsOut_ThenTheOldHolderCannotRenew(DatabaseProvider provider)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(provider);
+        var lastSeen = Round(DateTime.UtcNow);
+        await using (var db = fixture.Database.OpenContext())
+        {
+            db.Nodes.Add(new NodeRow { NodeId = "node-a", Incarnation = "crashed", Cluster = "single", StartedAt = lastSeen, LastSeenAt = lastSeen, LeaseMilliseconds = 1_500 });
+            await db.SaveChangesAsync();
+        }
+
+        Assert.Null(await fixture.Services.GetRequiredService<NodeLifecycle>().StartAsync(CancellationToken.None));
+
+        await using var check = fixture.Database.OpenContext();
+        var row = await check.Nodes.SingleAsync();
+        Assert.NotEqual("crashed", row.Incarnation);
+        Assert.True(row.LastSeenAt >= lastSeen.AddMilliseconds(1_500), "taken only after the holder's own term");
+
+        // A node whose lease was taken over learns it at its next heartbeat.
+        await check.Nodes.ExecuteUpdateAsync(s => s.SetProperty(n => n.Incarnation, "someone-else"));
+        Assert.False(await fixture.Services.GetRequiredService<NodeLifecycle>().HeartbeatAsync(CancellationToken.None));
     }
 
     private static ConnectionRow Connection(string deviceId, string nodeId, DateTime connectedAt, DateTime? disconnectedAt = null) => new()
