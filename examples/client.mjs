@@ -1,8 +1,10 @@
 // JavaScript client: runs as is in a browser, in Node.js 22+, or in Node.js 20 with --experimental-websocket.
-// Usage: node client.mjs <device_id> [room_id] [last_message_id]
+// Usage: [ROOMS_URL=ws://host:8765/] node client.mjs <device_id> [room_id] [last_message_id]
 // With last_message_id (the last one this device saw), it first catches up on what it missed.
-const [deviceId = "device_123", roomId, lastMessageId] = typeof process !== "undefined" ? process.argv.slice(2) : [];
-const ws = new WebSocket("ws://localhost:8765");
+// The server is ROOMS_URL (behind the nginx of deploy/: wss://your.host/ws), ws://localhost:8765/ by default.
+const inNode = typeof process !== "undefined";
+const [deviceId = "device_123", roomId, lastMessageId] = inNode ? process.argv.slice(2) : [];
+const ws = new WebSocket((inNode && process.env.ROOMS_URL) || "ws://localhost:8765/");
 let after = lastMessageId;
 
 ws.onopen = () => {

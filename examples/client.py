@@ -1,7 +1,9 @@
 # Python client: pip install websockets (Debian: apt install python3-websockets)
-# Usage: python3 client.py [device_id] [room_id] [last_message_id]
+# Usage: [ROOMS_URL=ws://host:8765/] python3 client.py [device_id] [room_id] [last_message_id]
+# The server is ROOMS_URL (behind the nginx of deploy/: wss://your.host/ws), ws://localhost:8765/ by default.
 import asyncio
 import json
+import os
 import sys
 import time
 
@@ -9,7 +11,7 @@ import websockets
 
 
 async def main(device_id="python_client", room_id=None, last_message_id=None):
-    async with websockets.connect("ws://localhost:8765") as ws:
+    async with websockets.connect(os.environ.get("ROOMS_URL", "ws://localhost:8765/")) as ws:
         print(await ws.recv())  # {"type":"connection","message":"Connected successfully"}
 
         identify = {"device_id": device_id, "identity": "test_script"}

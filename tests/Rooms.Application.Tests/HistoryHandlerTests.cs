@@ -14,6 +14,22 @@ public sealed class HistoryHandlerTests
 
     private HistoryHandler Handler() => new(_history.Object, _notifier.Object, TestData.Outage());
 
+    [Theory]
+    [InlineData("4800", 4800L)]
+    [InlineData(null, long.MaxValue)]
+    public async Task Handle_BackwardPage_ReadsBeforeTheCursorOrTheNewest(string? before, long expectedCursor)
+    {
+        var bob = TestData.IdentifiedSession("bob");
+        _history.Setup(h => h.PageBeforeAsync("ABC123", "bob", expectedCursor, 3, It.IsAny<CancellationToken>())).ReturnsAsync(
+            ([new HistoryMessage(4791, "alice", null, MessageType.Broadcast, "hi", TestData.Now)], true));
+
+        var result = await Handler().Handle(new HistoryQuery(bob, null, 3, before, Latest: before is null), CancellationToken.None);
+
+        Assert.Equal(4791, Assert.Single(result.Value!.Messages).MessageId);
+        Assert.True(result.Value.HasMore);
+        _history.Verify(h => h.PageAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<long>(), It.IsAny<int>(), It.IsAny<CancellationToken>()), Times.Never);
+    }
+
     [Fact]
     public async Task Handle_Page_ReadsAfterCursorForAskerAndRepliesInDeliveredFormat()
     {

@@ -186,6 +186,32 @@ public sealed class HistoryValidatorTests
         Assert.StartsWith("'after_message_id' must be a message id", ErrorFor(after, null));
 
     [Theory]
+    [InlineData("")]
+    [InlineData("12a")]
+    public void Validate_BadBackwardCursor_NamesBeforeMessageId(string before) =>
+        Assert.StartsWith("'before_message_id' must be a message id", Validate(new HistoryQuery(TestData.IdentifiedSession("alice"), null, null, before)));
+
+    [Theory]
+    [InlineData("1", "2", false)]
+    [InlineData("1", null, true)]
+    [InlineData(null, "2", true)]
+    public void Validate_TwoWaysOfPagingAtOnce_SaysGiveOne(string? after, string? before, bool latest) =>
+        Assert.StartsWith("Give one of 'after_message_id'", Validate(new HistoryQuery(TestData.IdentifiedSession("alice"), after, null, before, latest)));
+
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("4790", false)]
+    [InlineData(null, true)]
+    public void Validate_OneWayOfPagingBackward_Passes(string? before, bool latest) =>
+        Assert.Null(Validate(new HistoryQuery(TestData.IdentifiedSession("alice"), null, 10, before, latest)));
+
+    private static string? Validate(HistoryQuery query)
+    {
+        var result = new HistoryValidator().Validate(query);
+        return result.IsValid ? null : result.Errors[0].ErrorMessage;
+    }
+
+    [Theory]
     [InlineData(0)]
     [InlineData(-5)]
     [InlineData(501)]

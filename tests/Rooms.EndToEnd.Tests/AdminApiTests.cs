@@ -39,10 +39,49 @@ public sealed class AdminApiTests : IAsyncLifetime
         var alicesEntry = detail.RootElement.GetProperty("members").EnumerateArray().Single(m => m.GetProperty("device_id").GetString() == "api-alice");
         Assert.Equal("Alice", alicesEntry.GetProperty("identity").GetString());
         Assert.True(alicesEntry.GetProperty("connected_since").GetDateTime() > DateTime.UtcNow.AddMinutes(-5));
+        // UTC, and saying so: a browser outside UTC reads a time without Z as local.
+        Assert.EndsWith("Z", alicesEntry.GetProperty("connected_since").GetString());
+        Assert.EndsWith("Z", detail.RootElement.GetProperty("recent_messages")[0].GetProperty("sent_at").GetString());
+        Assert.EndsWith("Z", listed.GetProperty("members")[0].GetProperty("connected_since").GetString());
         Assert.Equal("for the record", detail.RootElement.GetProperty("recent_messages")[0].GetProperty("content").GetString());
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(new Uri("/api/rooms/NOPE00", UriKind.Relative))).StatusCode);
         await alice.DisposeAsync();
         await bob.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Stats_RateHistoryFromTheServer_RecentErrorsNameTheirSession_OversizedFramesIncluded()
+    {
+        var (sender, _) = await TestClient.IdentifiedAsync(_server, "stats-sender");
+        for (var i = 0; i < 5; i++)
+        {
+            await sender.SendObjectAsync(new { type = "message", content = $"m{i}" });
+        }
+
+        await sender.SendObjectAsync(new { type = "message", content = "x", target_device_id = "nobody" });
+        await sender.ExpectErrorAsync("Target device not found");
+        var (big, _) = await TestClient.IdentifiedAsync(_server, "stats-big");
+        await big.SendAsync(new string('x', 70_000));
+        Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.MessageTooBig, (await big.ExpectCloseAsync()).Status);
+        using var http = new HttpClient { BaseAddress = _server.BaseUri };
+
+        // The samples are the server's (every 2 s), so a dashboard opened now has a chart at once.
+        JsonElement stats = default;
+        await Eventually.TrueAsync(async () =>
+        {
+            using var document = JsonDocument.Parse(await http.GetStringAsync(new Uri("/api/stats", UriKind.Relative)));
+            stats = document.RootElement.Clone();
+            return stats.GetProperty("rate_history").EnumerateArray().Any(r => r.GetProperty("per_second").GetDouble() > 0);
+        }, TimeSpan.FromSeconds(15), pollMilliseconds: 250);
+
+        var errors = stats.GetProperty("recent_errors").EnumerateArray().ToList();
+        var notFound = errors.First(e => e.GetProperty("message").GetString()!.StartsWith("Target device not found", StringComparison.Ordinal));
+        Assert.Contains("device stats-sender", notFound.GetProperty("source").GetString());
+        var tooBig = errors.First(e => e.GetProperty("kind").GetString() == "too_big");
+        Assert.Contains("device stats-big", tooBig.GetProperty("source").GetString());
+        Assert.EndsWith("Z", stats.GetProperty("rate_history")[0].GetProperty("at").GetString());
+        await sender.DisposeAsync();
+        await big.DisposeAsync();
     }
 
     [Theory]

@@ -58,6 +58,16 @@ public sealed class BrowserTests : IAsyncLifetime
         await bob.ClickAsync("#direct button");
         await Assertions.Expect(alice.Locator("#messages")).ToContainTextAsync("bob (direct): just for you");
         await Assertions.Expect(alice.Locator("#log")).ToContainTextAsync("\"type\":\"ack\"");
+        await Assertions.Expect(alice.Locator("#messages .sent")).ToContainTextAsync("me: hello from alice (stored as #");
+
+        // Rejected by the server: the error carries the message's id, and the page marks that message as not sent.
+        await alice.FillAsync("#broadcastText", new string('x', 17_000));
+        await alice.ClickAsync("#broadcast button");
+        await Assertions.Expect(alice.Locator("#messages .failed")).ToContainTextAsync("not sent: 'content' must be at most 16384 characters");
+
+        // Latest history shows what this page has not seen yet, newest messages, no repeats.
+        await bob.ClickAsync("#history");
+        await Assertions.Expect(bob.Locator("#messages .history")).ToContainTextAsync("nothing you have not seen");
         await alice.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, "client-alice.png") });
         await bob.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, "client-bob.png") });
 

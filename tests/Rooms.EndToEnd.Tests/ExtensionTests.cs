@@ -209,6 +209,66 @@ public abstract class ExtensionTests(DatabaseProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task History_LatestAndBeforeCursor_NewestPagesBackwardOldestFirstWithinAPage_SameVisibility()
+    {
+        var (alice, roomId) = await Identified("alice", ignorePresence: true);
+        var (bob, _) = await Identified("bob", roomId, ignorePresence: true);
+        var (carol, _) = await Identified("carol", roomId, ignorePresence: true);
+        foreach (var (client, message) in new (TestClient, object)[]
+        {
+            (alice, new { type = "message", content = "b1", id = "1" }),
+            (alice, new { type = "message", content = "to carol", target_device_id = "carol", id = "2" }),
+            (carol, new { type = "message", content = "to bob", target_device_id = "bob", id = "3" }),
+            (alice, new { type = "message", content = "b2", id = "4" }),
+            (alice, new { type = "message", content = "b3", id = "5" }),
+        })
+        {
+            await client.SendObjectAsync(message);
+            await ReceiveAck(client);
+        }
+
+        // Bob's live copies first (b1, to bob, b2, b3), so the next frames are the history answers.
+        for (var live = 0; live < 4; live++)
+        {
+            Assert.Equal("message", (await bob.ReceiveAsync()).GetProperty("type").GetString());
+        }
+
+        var latest = await bob.SendHistoryAsync(new { type = "history", latest = true, limit = 2 });
+        var before = await bob.SendHistoryAsync(new { type = "history", before_message_id = latest.GetProperty("messages")[0].GetProperty("message_id").GetString(), limit = 2 });
+        var oldest = await bob.SendHistoryAsync(new { type = "history", before_message_id = before.GetProperty("messages")[0].GetProperty("message_id").GetString(), limit = 2 });
+        var everything = await bob.SendHistoryAsync(new { type = "history", latest = true });
+
+        Assert.Equal(["b2", "b3"], Contents(latest));
+        Assert.True(latest.GetProperty("has_more").GetBoolean());
+        Assert.Equal(["b1", "to bob"], Contents(before));
+        Assert.False(before.GetProperty("has_more").GetBoolean());
+        Assert.Empty(Contents(oldest));
+        Assert.Equal(["b1", "to bob", "b2", "b3"], Contents(everything));
+        Assert.False(everything.GetProperty("has_more").GetBoolean());
+
+        await bob.SendObjectAsync(new { type = "history", latest = true, after_message_id = "1" });
+        await bob.ExpectErrorAsync("Give one of 'after_message_id'");
+        await bob.SendObjectAsync(new { type = "history", before_message_id = "x9" });
+        await bob.ExpectErrorAsync("'before_message_id' must be a message id");
+        await bob.SendObjectAsync(new { type = "history", latest = "yes" });
+        await bob.ExpectErrorAsync("'latest' must be true or false");
+    }
+
+    [Fact]
+    public async Task Error_AboutAFrameWithAnId_CarriesThatId_SeedErrorsStayAsTheyWere()
+    {
+        var (alice, _) = await Identified("alice", ignorePresence: true);
+
+        await alice.SendObjectAsync(new { type = "message", content = "psst", target_device_id = "nobody", id = "c-17" });
+        Assert.Equal("""{"type":"error","id":"c-17","message":"Target device not found: nobody"}""", await alice.ReceiveTextAsync());
+        await alice.SendObjectAsync(new { type = "message", content = new string('x', 20_000), id = "c-18" });
+        var tooLong = await alice.ReceiveAsync();
+        Assert.Equal(("error", "c-18"), (tooLong.GetProperty("type").GetString(), tooLong.GetProperty("id").GetString()));
+        await alice.SendObjectAsync(new { type = "message", content = "psst", target_device_id = "nobody" });
+        Assert.Equal("""{"type":"error","message":"Target device not found: nobody"}""", await alice.ReceiveTextAsync());
+    }
+
+    [Fact]
     public async Task History_BeforeIdentify_IdentifyFirst()
     {
         var client = await TestClient.ConnectAsync(_server);

@@ -221,6 +221,15 @@ public sealed class TestClient : IAsyncDisposable
         return info;
     }
 
+    /// <summary>Sends a history request as given and returns the <c>history</c> answer.</summary>
+    public async Task<JsonElement> SendHistoryAsync(object request)
+    {
+        await SendObjectAsync(request);
+        var answer = await ReceiveAsync();
+        Assert.Equal("history", answer.GetProperty("type").GetString());
+        return answer;
+    }
+
     /// <summary>Asks for history and returns the <c>history</c> answer.</summary>
     public async Task<JsonElement> HistoryAsync(string? afterMessageId, int? limit)
     {

@@ -72,10 +72,15 @@ public sealed class RoomsMetrics
 
     public void MessageForwarded(string type, int deliveries) => _messagesForwarded.Add(deliveries, new KeyValuePair<string, object?>("type", type));
 
-    public void Error(string kind, string message)
+    /// <summary>Longer error texts (a client's 64 KB of junk echoed back) are cut for the dashboard.</summary>
+    public const int RecentErrorMaxLength = 200;
+
+    /// <param name="source">Who caused it, for the dashboard: the session, its address and device.</param>
+    public void Error(string kind, string message, string? source = null)
     {
         _errors.Add(1, new KeyValuePair<string, object?>("kind", kind));
-        _recentErrors.Enqueue(new RecentError(DateTime.UtcNow, kind, message));
+        var text = message.Length > RecentErrorMaxLength ? string.Concat(message.AsSpan(0, RecentErrorMaxLength), "…") : message;
+        _recentErrors.Enqueue(new RecentError(DateTime.UtcNow, kind, text, source ?? string.Empty));
         while (_recentErrors.Count > RecentErrorsKept && _recentErrors.TryDequeue(out _))
         {
         }
@@ -93,4 +98,4 @@ public sealed class RoomsMetrics
 }
 
 /// <summary>An error frame the server sent, for the dashboard.</summary>
-public sealed record RecentError(DateTime At, string Kind, string Message);
+public sealed record RecentError(DateTime At, string Kind, string Message, string Source);

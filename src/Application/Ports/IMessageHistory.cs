@@ -10,6 +10,11 @@ public interface IMessageHistory
     Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> PageAsync(
         string roomId, string deviceId, long afterId, int limit, CancellationToken cancellationToken);
 
+    /// <summary>The newest messages of the room with an id below <paramref name="beforeId"/> that <paramref name="deviceId"/> could see, returned oldest first.</summary>
+    /// <returns>At most <paramref name="limit"/> messages, and whether older ones exist.</returns>
+    Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> PageBeforeAsync(
+        string roomId, string deviceId, long beforeId, int limit, CancellationToken cancellationToken);
+
     /// <summary>Every message of the room with an id strictly between the two, oldest first (filling a gap in live delivery).</summary>
     Task<IReadOnlyList<HistoryMessage>> BetweenAsync(string roomId, long afterId, long beforeId, CancellationToken cancellationToken);
 

@@ -26,6 +26,21 @@ public sealed class MessageHistory(DatabaseGate gate) : IMessageHistory
         return ([.. rows.Take(limit).Select(ToMessage)], hasMore);
     }
 
+    public async Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> PageBeforeAsync(
+        string roomId, string deviceId, long beforeId, int limit, CancellationToken cancellationToken)
+    {
+        await using var lease = await gate.OpenAsync(cancellationToken);
+        var db = lease.Db;
+        // The same index read backward from the cursor.
+        var rows = await db.Messages.AsNoTracking()
+            .Where(m => m.RoomId == roomId && m.Id < beforeId && (m.ToDeviceId == null || m.ToDeviceId == deviceId || m.FromDeviceId == deviceId))
+            .OrderByDescending(m => m.Id)
+            .Take(limit + 1)
+            .ToListAsync(cancellationToken);
+        var hasMore = rows.Count > limit;
+        return ([.. rows.Take(limit).Reverse().Select(ToMessage)], hasMore);
+    }
+
     public async Task<IReadOnlyList<HistoryMessage>> BetweenAsync(string roomId, long afterId, long beforeId, CancellationToken cancellationToken)
     {
         await using var lease = await gate.OpenAsync(cancellationToken);

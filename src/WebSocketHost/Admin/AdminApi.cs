@@ -82,6 +82,7 @@ internal static class AdminApi
                 slow_consumer_drops = nodes.Sum(n => n.SlowConsumerDrops),
                 nodes = nodes.OrderBy(n => n.NodeId, StringComparer.Ordinal),
                 recent_errors = nodes.SelectMany(n => n.RecentErrors).OrderByDescending(e => e.At).Take(RecentErrorsShown),
+                rate_history = RateHistory(nodes),
             });
         });
 
@@ -108,14 +109,27 @@ internal static class AdminApi
                     to_device_id = m.ToDeviceId,
                     message_type = m.MessageType,
                     content = m.MessageContent,
-                    sent_at = m.SentAt,
+                    sent_at = Utc(m.SentAt),
                 }),
             });
         });
     }
 
+    /// <summary>Messages per second of all nodes together: each node's samples summed by the 2-second slot they fall in.</summary>
+    private static IEnumerable<NodeStats.RateSample> RateHistory(List<NodeStats.Figures> nodes)
+    {
+        var slot = NodeStats.PostInterval.Ticks;
+        return nodes.SelectMany(n => n.Rates)
+            .GroupBy(r => r.At.Ticks / slot)
+            .OrderBy(g => g.Key)
+            .Select(g => new NodeStats.RateSample(new DateTime(g.Key * slot, DateTimeKind.Utc), Math.Round(g.Sum(r => r.PerSecond), 2)));
+    }
+
     private static object Member(RoomMember member, Dictionary<long, DateTime> since) =>
-        new { device_id = member.DeviceId, identity = member.Identity, node_id = member.NodeId, connected_since = since.GetValueOrDefault(member.Generation) };
+        new { device_id = member.DeviceId, identity = member.Identity, node_id = member.NodeId, connected_since = Utc(since.GetValueOrDefault(member.Generation)) };
+
+    /// <summary>Times come back from the database without a kind; they are UTC, and must say so (a trailing Z) or browsers read them as local.</summary>
+    private static DateTime Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc);
 
     /// <summary>When each member's connection opened: its generation is its connections row.</summary>
     private static async Task<Dictionary<long, DateTime>> ConnectedSinceAsync(RoomsDbContext db, IEnumerable<RoomMember> members, CancellationToken cancellationToken)

@@ -139,6 +139,7 @@ internal sealed partial class ConnectionHandler(
                 if (message.TooBig)
                 {
                     LogTooBig(session.Id, settings.MaxMessageBytes);
+                    metrics.Error("too_big", $"message over {settings.MaxMessageBytes} bytes: closed (1009)", session.Describe());
                     connection.RequestClose(WebSocketCloseStatus.MessageTooBig, "Message too big");
                     await DrainUntilCloseAsync(socket);
                     return;
@@ -169,7 +170,7 @@ internal sealed partial class ConnectionHandler(
                     LogMalformedAgain(session.Id, translation.Error);
                 }
 
-                metrics.Error("invalid_frame", translation.Error);
+                metrics.Error("invalid_frame", translation.Error, session.Describe());
             }
 
             var identifying = awaitingIdentify && translation.Request is IdentifyCommand;
@@ -184,10 +185,10 @@ internal sealed partial class ConnectionHandler(
             {
                 if (translation.Error is null)
                 {
-                    metrics.Error("rejected", error);
+                    metrics.Error("rejected", error, session.Describe());
                 }
 
-                connection.TrySend(FrameWriter.Error(error));
+                connection.TrySend(FrameWriter.Error(error, translation.ClientId));
             }
 
             if (awaitingIdentify && session.IsIdentified)
@@ -234,7 +235,7 @@ internal sealed partial class ConnectionHandler(
             LogRateLimited(session.Id, session.ClientIp, settings.MessagesPerSecond);
         }
 
-        metrics.Error("rate_limited", $"session {session.Id} from {session.ClientIp}");
+        metrics.Error("rate_limited", "frame refused: over the rate limit", session.Describe());
         connection.TrySend(FrameWriter.Error(RateLimitedError(settings.MessagesPerSecond, settings.MessageBurst)));
         return false;
     }

@@ -15,6 +15,8 @@ internal struct ClientFrame
     public string? Timestamp;
     public string? Id;
     public string? AfterMessageId;
+    public string? BeforeMessageId;
+    public bool Latest;
     public int? Limit;
     public string? Token;
     public string? WrongTypeField;

@@ -6,6 +6,7 @@ using Rooms.Application.Messages.SendMessage;
 using Rooms.Application.Rooms.Identify;
 using Rooms.Application.Rooms.QueryRoom;
 using Rooms.Application.Sessions;
+using Rooms.Domain.Messages;
 
 namespace Rooms.WebSocketHost.Frames;
 
@@ -17,6 +18,7 @@ internal static class FrameTranslator
 
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64 };
 
+    /// <summary>The request a frame asks for, carrying the frame's client <c>id</c> (when it is a valid one) for an error about it.</summary>
     public static Translation Translate(ReadOnlySpan<byte> utf8Json, ClientSession session)
     {
         ArgumentNullException.ThrowIfNull(session);
@@ -25,6 +27,12 @@ internal static class FrameTranslator
             return Translation.Failed(error);
         }
 
+        var translation = TranslateFrame(frame, session);
+        return ClientMessageId.IsValid(frame.Id) ? translation with { ClientId = frame.Id } : translation;
+    }
+
+    private static Translation TranslateFrame(ClientFrame frame, ClientSession session)
+    {
         if (frame.WrongTypeField is { } field)
         {
             return Translation.Failed($"'{field}' must be {frame.WrongTypeExpected ?? "a string"}");
@@ -43,7 +51,7 @@ internal static class FrameTranslator
             case "query_room":
                 return Translation.For(new QueryRoomQuery(session));
             case "history":
-                return Translation.For(new HistoryQuery(session, frame.AfterMessageId, frame.Limit));
+                return Translation.For(new HistoryQuery(session, frame.AfterMessageId, frame.Limit, frame.BeforeMessageId, frame.Latest));
             default:
                 return Translation.Failed(session.IsIdentified
                     ? $"Unknown message type: {frame.Type}"
@@ -127,6 +135,14 @@ internal static class FrameTranslator
         {
             frame.AfterMessageId = ReadString(ref reader, "after_message_id", ref frame);
         }
+        else if (reader.ValueTextEquals("before_message_id"u8))
+        {
+            frame.BeforeMessageId = ReadString(ref reader, "before_message_id", ref frame);
+        }
+        else if (reader.ValueTextEquals("latest"u8))
+        {
+            frame.Latest = ReadBool(ref reader, "latest", ref frame);
+        }
         else if (reader.ValueTextEquals("token"u8))
         {
             frame.Token = ReadString(ref reader, "token", ref frame);
@@ -200,6 +216,24 @@ internal static class FrameTranslator
         return null;
     }
 
+    private static bool ReadBool(ref Utf8JsonReader reader, string name, ref ClientFrame frame)
+    {
+        reader.Read();
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.True:
+                return true;
+            case JsonTokenType.False:
+            case JsonTokenType.Null:
+                return false;
+            default:
+                frame.WrongTypeField ??= name;
+                frame.WrongTypeExpected = "true or false";
+                reader.Skip();
+                return false;
+        }
+    }
+
     private static string? ReadString(ref Utf8JsonReader reader, string name, ref ClientFrame frame)
     {
         reader.Read();
@@ -224,6 +258,9 @@ internal static class FrameTranslator
 /// </summary>
 internal readonly record struct Translation(IBaseRequest? Request, string? Error, Func<IMediator, Task<string?>>? Dispatch)
 {
+    /// <summary>The frame's <c>id</c>: an error about this frame carries it, so a client with several in flight knows which failed.</summary>
+    public string? ClientId { get; init; }
+
     public static Translation For<TValue>(IRequest<Result<TValue>> request) =>
         new(request, null, async mediator => (await mediator.Send(request, CancellationToken.None)).Error);
 

@@ -17,10 +17,16 @@ internal static class FrameWriter
     public static readonly ReadOnlyMemory<byte> Connected =
         """{"type":"connection","message":"Connected successfully"}"""u8.ToArray();
 
-    public static byte[] Error(string message) => Write(message, static (w, m) =>
+    /// <summary>An error; with the <c>id</c> of the frame it is about, when that frame carried one (an extension: seed clients ignore it).</summary>
+    public static byte[] Error(string message, string? clientId = null) => Write((message, clientId), static (w, e) =>
     {
         w.WriteString("type"u8, "error"u8);
-        w.WriteString("message"u8, m);
+        if (e.clientId is not null)
+        {
+            w.WriteString("id"u8, e.clientId);
+        }
+
+        w.WriteString("message"u8, e.message);
     });
 
     public static byte[] Room(RoomAssignedDto room) => Write(room, static (w, r) =>

@@ -8,13 +8,20 @@ using Rooms.WebSocketHost.Connections;
 namespace Rooms.WebSocketHost.Monitoring;
 
 /// <summary>
-/// The dashboard's figures for this node; on a cluster, posted every <see cref="PostInterval"/> to the
-/// <see cref="ClusterStatsBoard"/>, so every node's dashboard shows every node.
+/// The dashboard's figures for this node, with its message rate over the last <see cref="RatesKept"/> samples (one
+/// every <see cref="PostInterval"/>), so the dashboard's chart has data the moment it opens. On a cluster, posted every
+/// <see cref="PostInterval"/> to the <see cref="ClusterStatsBoard"/>, so every node's dashboard shows every node.
 /// </summary>
 internal sealed class NodeStats(NodeIdentity node, RoomsMetrics metrics, ConnectionRegistry registry, IPresence presence, IServiceProvider services)
     : BackgroundService
 {
     public static readonly TimeSpan PostInterval = TimeSpan.FromSeconds(2);
+
+    /// <summary>Two minutes of samples.</summary>
+    public const int RatesKept = 60;
+
+    private readonly Queue<RateSample> _rates = new();
+    private (DateTime At, long Stored)? _previous;
 
     public sealed record Figures(
         [property: JsonPropertyName("node_id")] string NodeId,
@@ -24,29 +31,65 @@ internal sealed class NodeStats(NodeIdentity node, RoomsMetrics metrics, Connect
         [property: JsonPropertyName("messages_stored")] long MessagesStored,
         [property: JsonPropertyName("commit_ms")] double CommitMs,
         [property: JsonPropertyName("slow_consumer_drops")] long SlowConsumerDrops,
-        [property: JsonPropertyName("recent_errors")] IReadOnlyList<ErrorLine> RecentErrors);
+        [property: JsonPropertyName("recent_errors")] IReadOnlyList<ErrorLine> RecentErrors,
+        [property: JsonPropertyName("rates")] IReadOnlyList<RateSample> Rates);
 
+    /// <param name="Source">Who caused it: session, address, device.</param>
     public sealed record ErrorLine(
         [property: JsonPropertyName("at")] DateTime At,
         [property: JsonPropertyName("kind")] string Kind,
         [property: JsonPropertyName("message")] string Message,
-        [property: JsonPropertyName("node_id")] string NodeId);
+        [property: JsonPropertyName("node_id")] string NodeId,
+        [property: JsonPropertyName("source")] string Source);
 
-    public Figures Snapshot() => new(node.NodeId, DateTime.UtcNow, registry.Count, presence.LocalRooms().Count,
-        metrics.MessagesStoredTotal, Math.Round(metrics.RecentCommitMilliseconds, 2), registry.SlowConsumersDisconnected,
-        [.. metrics.RecentErrors.Select(e => new ErrorLine(e.At, e.Kind, e.Message, node.NodeId))]);
+    /// <summary>Messages stored per second by this node in the interval ending at <paramref name="At"/>.</summary>
+    public sealed record RateSample(
+        [property: JsonPropertyName("at")] DateTime At,
+        [property: JsonPropertyName("per_second")] double PerSecond);
+
+    public Figures Snapshot()
+    {
+        RateSample[] rates;
+        lock (_rates)
+        {
+            rates = [.. _rates];
+        }
+
+        return new(node.NodeId, DateTime.UtcNow, registry.Count, presence.LocalRooms().Count,
+            metrics.MessagesStoredTotal, Math.Round(metrics.RecentCommitMilliseconds, 2), registry.SlowConsumersDisconnected,
+            [.. metrics.RecentErrors.Select(e => new ErrorLine(e.At, e.Kind, e.Message, node.NodeId, e.Source))], rates);
+    }
+
+    /// <summary>Records the rate since the previous sample.</summary>
+    internal void Sample(DateTime now)
+    {
+        var stored = metrics.MessagesStoredTotal;
+        lock (_rates)
+        {
+            if (_previous is { } previous && now > previous.At)
+            {
+                _rates.Enqueue(new RateSample(now, Math.Round((stored - previous.Stored) / (now - previous.At).TotalSeconds, 2)));
+                while (_rates.Count > RatesKept)
+                {
+                    _rates.Dequeue();
+                }
+            }
+
+            _previous = (now, stored);
+        }
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (services.GetService<ClusterStatsBoard>() is not { } board)
-        {
-            return;
-        }
-
+        var board = services.GetService<ClusterStatsBoard>();
         using var timer = new PeriodicTimer(PostInterval);
         do
         {
-            await board.PostAsync(node.NodeId, JsonSerializer.Serialize(Snapshot()));
+            Sample(DateTime.UtcNow);
+            if (board is not null)
+            {
+                await board.PostAsync(node.NodeId, JsonSerializer.Serialize(Snapshot()));
+            }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }

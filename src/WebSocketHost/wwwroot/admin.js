@@ -1,10 +1,8 @@
-// The live dashboard: polls the admin API every 2 s; the rate chart is drawn from successive counts.
+// The live dashboard: polls the admin API every 2 s; the rate chart is the server's last two minutes of samples.
 "use strict";
 const $ = (id) => document.getElementById(id);
 const key = new URLSearchParams(location.search).get("key");
 const headers = key ? { "X-Admin-Key": key } : {};
-const points = [];
-let previous = null;
 
 async function get(path) {
   const response = await fetch(path, { headers });
@@ -18,10 +16,12 @@ function cell(text) {
   return td;
 }
 
-function draw() {
+function draw(history) {
+  const points = history.slice(-60).map((s) => s.per_second);
   const peak = Math.max(1, ...points);
   $("line").setAttribute("points", points.map((v, i) => `${(i * 600) / 59},${115 - (v / peak) * 100}`).join(" "));
   $("peak").textContent = `peak ${peak.toFixed(1)}/s`;
+  $("rate").textContent = points.length ? points[points.length - 1].toFixed(1) : "0.0";
 }
 
 async function refresh() {
@@ -32,15 +32,7 @@ async function refresh() {
     $("stored").textContent = stats.messages_stored;
     $("commit").textContent = stats.commit_ms;
     $("drops").textContent = stats.slow_consumer_drops;
-    if (previous) {
-      const seconds = (Date.parse(stats.at) - Date.parse(previous.at)) / 1000;
-      const rate = seconds > 0 ? (stats.messages_stored - previous.messages_stored) / seconds : 0;
-      $("rate").textContent = rate.toFixed(1);
-      points.push(rate);
-      if (points.length > 60) points.shift();
-      draw();
-    }
-    previous = stats;
+    draw(stats.rate_history);
     $("nodes").replaceChildren(...stats.nodes.map((n) => {
       const row = document.createElement("tr");
       row.append(cell(n.node_id), cell(n.connections), cell(n.rooms_on_node), cell(n.messages_stored), cell(n.commit_ms), cell(n.slow_consumer_drops));
@@ -54,7 +46,7 @@ async function refresh() {
     })));
     $("errors").replaceChildren(...stats.recent_errors.map((e) => {
       const item = document.createElement("li");
-      item.textContent = `${new Date(e.at).toLocaleTimeString()} ${e.node_id} ${e.kind}: ${e.message}`;
+      item.textContent = `${new Date(e.at).toLocaleTimeString()} ${e.node_id} ${e.source || "(server)"} ${e.kind}: ${e.message}`;
       return item;
     }));
   } catch (error) {

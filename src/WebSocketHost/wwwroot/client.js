@@ -3,6 +3,8 @@
 const $ = (id) => document.getElementById(id);
 let socket = null;
 let lastMessageId = null;
+const pending = new Map(); // client id -> the list item of a message not yet acked
+const shown = new Set(); // message ids on screen, so history does not repeat them
 
 $("deviceId").value = "browser-" + Math.random().toString(36).slice(2, 8);
 const params = new URLSearchParams(location.search);
@@ -21,10 +23,27 @@ function send(frame) {
   log("out", text);
 }
 
-function show(text) {
+function show(text, className) {
   const item = document.createElement("li");
   item.textContent = text;
+  if (className) item.className = className;
   $("messages").append(item);
+  return item;
+}
+
+// A message of ours stays marked as sending until its ack (stored) or an error carrying its id (not sent).
+function sendMessage(frame, text) {
+  frame.id = crypto.randomUUID();
+  send(frame);
+  pending.set(frame.id, show(`${text} (sending…)`, "pending"));
+}
+
+function settle(id, outcome, className) {
+  const item = pending.get(id);
+  if (!item) return;
+  pending.delete(id);
+  item.textContent = item.textContent.replace(" (sending…)", ` ${outcome}`);
+  item.className = className;
 }
 
 function setMembers(clients) {
@@ -50,7 +69,9 @@ $("identify").addEventListener("submit", (event) => {
     const frame = JSON.parse(event.data);
     switch (frame.type) {
       case "room":
-        $("status").textContent = frame.status;
+        $("status").textContent = frame.status === "room_not_found"
+          ? "room_not_found: no room has that id (ids are case-sensitive); leave room id empty to create a new room"
+          : frame.status;
         if (frame.status !== "room_not_found") {
           $("roomName").textContent = frame.room_id;
           $("roomId").value = frame.room_id;
@@ -67,13 +88,23 @@ $("identify").addEventListener("submit", (event) => {
         break;
       case "message":
         lastMessageId = frame.message_id;
+        shown.add(frame.message_id);
         show(`${frame.from_device_id}${frame.message_type === "direct" ? " (direct)" : ""}: ${frame.content}`);
         break;
-      case "history":
-        frame.messages.forEach((m) => show(`[history] ${m.from_device_id}: ${m.content}`));
+      case "ack":
+        shown.add(frame.message_id);
+        settle(frame.id, `(stored as #${frame.message_id}, ${frame.recipients} recipients)`, "sent");
         break;
+      case "history": {
+        // The newest messages (latest: true), oldest first; those already on screen are not repeated.
+        const missed = frame.messages.filter((m) => !shown.has(m.message_id));
+        missed.forEach((m) => { shown.add(m.message_id); show(`[history #${m.message_id}] ${m.from_device_id}: ${m.content}`, "history"); });
+        if (missed.length === 0) show("[history] nothing you have not seen", "history");
+        break;
+      }
       case "error":
-        show(`error: ${frame.message}`);
+        if (frame.id && pending.has(frame.id)) settle(frame.id, `— not sent: ${frame.message}`, "failed");
+        else show(`error: ${frame.message}`, "failed");
         break;
     }
   };
@@ -81,17 +112,15 @@ $("identify").addEventListener("submit", (event) => {
 
 $("broadcast").addEventListener("submit", (event) => {
   event.preventDefault();
-  send({ type: "message", content: $("broadcastText").value, id: crypto.randomUUID() });
-  show(`me: ${$("broadcastText").value}`);
+  sendMessage({ type: "message", content: $("broadcastText").value }, `me: ${$("broadcastText").value}`);
   $("broadcastText").value = "";
 });
 
 $("direct").addEventListener("submit", (event) => {
   event.preventDefault();
-  send({ type: "message", content: $("directText").value, target_device_id: $("target").value, id: crypto.randomUUID() });
-  show(`me → ${$("target").value}: ${$("directText").value}`);
+  sendMessage({ type: "message", content: $("directText").value, target_device_id: $("target").value }, `me → ${$("target").value}: ${$("directText").value}`);
   $("directText").value = "";
 });
 
 $("query").addEventListener("click", () => send({ type: "query_room" }));
-$("history").addEventListener("click", () => send({ type: "history", limit: 50 }));
+$("history").addEventListener("click", () => send({ type: "history", latest: true, limit: 50 }));

@@ -18,8 +18,10 @@ public sealed class HistoryHandler(
         (IReadOnlyList<HistoryMessage> Messages, bool HasMore) page;
         try
         {
-            page = await history.PageAsync(roomId, session.Member!.DeviceId, request.AfterId,
-                request.Limit ?? ProtocolSettings.DefaultHistoryLimit, cancellationToken);
+            var limit = request.Limit ?? ProtocolSettings.DefaultHistoryLimit;
+            page = request.Backward
+                ? await history.PageBeforeAsync(roomId, session.Member!.DeviceId, request.BeforeId, limit, cancellationToken)
+                : await history.PageAsync(roomId, session.Member!.DeviceId, request.AfterId, limit, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -5,10 +5,21 @@ using Rooms.Application.Sessions;
 
 namespace Rooms.Application.Messages.History;
 
-/// <summary>The stored messages of the asker's room after <paramref name="AfterMessageId"/> (a string of digits, or none: from the start).</summary>
+/// <summary>
+/// A page of the stored messages of the asker's room, oldest first: forward after <paramref name="AfterMessageId"/> (or
+/// from the start), or backward: the newest before <paramref name="BeforeMessageId"/>, or the newest of all when
+/// <paramref name="Latest"/>. Cursors are strings of digits.
+/// </summary>
 /// <param name="Limit">1-500; null asks for the default (100).</param>
-public sealed record HistoryQuery(ClientSession Session, string? AfterMessageId, int? Limit) : IRequest<Result<HistoryDto>>
+public sealed record HistoryQuery(ClientSession Session, string? AfterMessageId, int? Limit, string? BeforeMessageId = null, bool Latest = false)
+    : IRequest<Result<HistoryDto>>
 {
-    /// <summary>The cursor as a number; valid after validation.</summary>
+    /// <summary>The forward cursor as a number; valid after validation.</summary>
     public long AfterId => AfterMessageId is null ? 0 : long.Parse(AfterMessageId, System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Pages backward (<c>before_message_id</c> or <c>latest</c>).</summary>
+    public bool Backward => BeforeMessageId is not null || Latest;
+
+    /// <summary>The backward cursor as a number (everything, for <c>latest</c>); valid after validation.</summary>
+    public long BeforeId => BeforeMessageId is null ? long.MaxValue : long.Parse(BeforeMessageId, System.Globalization.CultureInfo.InvariantCulture);
 }
