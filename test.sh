@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs what the tests need (Debian's mariadb-server,
-# redis-server and chromium, which the browser tests drive through Playwright), checks the migrations, migrates an empty MariaDB database with the server's
+# redis-server and chromium, which the browser tests drive through Playwright; Node.js and python3-websockets,
+# which run the client examples), checks the migrations, migrates an empty MariaDB database with the server's
 # `migrate` command (what CI and deploys do), then runs the whole suite: SQLite, MariaDB, and
 # several nodes sharing MariaDB and Redis.
 set -euo pipefail
@@ -18,6 +19,8 @@ missing=()
 if [ -z "${ROOMS_TEST_MYSQL:-}" ] && [ -z "$(find_mariadbd)" ]; then missing+=(mariadb-server); fi
 if [ ! -x /usr/bin/redis-server ]; then missing+=(redis-server); fi
 if [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
+if [ ! -x /usr/bin/node ]; then missing+=(nodejs); fi
+if ! /usr/bin/python3 -c 'import websockets' 2>/dev/null; then missing+=(python3-websockets); fi
 if [ ${#missing[@]} -gt 0 ]; then
   step "Installing ${missing[*]} (the tests start throwaway servers from them)"
   as_root apt-get update -qq
@@ -50,7 +53,7 @@ done
 step "CI migration run: 'migrate' on an empty MariaDB database"
 ./scripts/ci-migrate-mariadb.sh "src/WebSocketHost/bin/$configuration/net10.0/Rooms.WebSocketHost.dll"
 
-step "Running the test suite (SQLite and MariaDB)"
+step "Running the test suite (SQLite, MariaDB, Redis, Chromium, the examples)"
 set +e
 TMPDIR="$run_tmp" dotnet test Rooms.sln -c "$configuration" --no-build -nologo 2>&1 | tee "$log_dir/test.log"
 status=${PIPESTATUS[0]}

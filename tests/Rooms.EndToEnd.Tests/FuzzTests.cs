@@ -16,7 +16,7 @@ namespace Rooms.EndToEnd.Tests;
 /// </summary>
 public sealed class FuzzTests : IAsyncLifetime
 {
-    private static readonly string[] Keys = ["type", "device_id", "identity", "room_id", "content", "target_device_id", "timestamp", "id", "after_message_id", "limit", "token", "x", ""];
+    private static readonly string[] Keys = ["type", "device_id", "identity", "room_id", "content", "target_device_id", "timestamp", "id", "after_message_id", "before_message_id", "latest", "limit", "token", "x", ""];
     private static readonly string[] Types = ["message", "query_room", "history", "identify", "dance", "", "MESSAGE"];
 
     private readonly TestDatabase _database = TestDatabase.Create(DatabaseProvider.Sqlite);

@@ -191,6 +191,27 @@ public sealed class HostProcessTests : IDisposable
         Assert.DoesNotContain("secret", output);
     }
 
+    /// <summary>deploy/rooms.env.example as an operator fills it in: its settings start a node (only the secrets and addresses changed).</summary>
+    [Fact]
+    public async Task DeployEnvTemplate_WithItsPlaceholdersFilledIn_StartsANode()
+    {
+        using var database = TestDatabase.Create(DatabaseProvider.MySql);
+        var port = MariaDbServer.FreePort();
+        var environment = File.ReadAllLines(Path.Combine(RepositoryRoot.Path, "deploy", "rooms.env.example"))
+            .Where(line => line.Length > 0 && !line.StartsWith('#'))
+            .Select(line => line.Split('=', 2))
+            .ToDictionary(pair => pair[0], pair => pair[1]);
+        Assert.Equal("MySql", environment["Database__Provider"]);
+        Assert.StartsWith("http://127.0.0.1:", environment["ASPNETCORE_URLS"]);
+        environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        environment["ConnectionStrings__Rooms"] = database.ConnectionString;
+
+        using var server = Start([], environment);
+        await WaitForHealthAsync(port, server);
+
+        Assert.Contains("storage: MySQL server 127.0.0.1:", server.Output);
+    }
+
     [Fact]
     public async Task Logs_DatedWithMilliseconds_OneLinePerDisconnectWithSession_MalformedFramesDoNotFlood()
     {
