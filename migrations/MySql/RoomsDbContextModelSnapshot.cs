@@ -33,13 +33,10 @@ namespace Rooms.Migrations.MySql
 
                     MySqlPropertyBuilderExtensions.HasCharSet(b.Property<string>("DeviceId"), "ascii");
 
-                    b.Property<string>("ClientMessageId")
+                    b.Property<byte[]>("ClientMessageId")
                         .HasMaxLength(64)
-                        .HasColumnType("varchar(64)")
-                        .HasColumnName("client_message_id")
-                        .UseCollation("utf8mb4_bin");
-
-                    MySqlPropertyBuilderExtensions.HasCharSet(b.Property<string>("ClientMessageId"), "utf8mb4");
+                        .HasColumnType("varbinary(256)")
+                        .HasColumnName("client_message_id");
 
                     b.Property<long>("MessageId")
                         .HasColumnType("bigint")

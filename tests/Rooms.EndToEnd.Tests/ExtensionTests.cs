@@ -88,6 +88,69 @@ public abstract class ExtensionTests(DatabaseProvider provider) : IAsyncLifetime
         Assert.Equal(1, await Rows(db => db.Messages.CountAsync(m => m.MessageContent == "once")));
     }
 
+    /// <summary>The probe's attack: ids that MariaDB's PAD SPACE collations call equal ('p', 'p ') sent beside honest senders.</summary>
+    [Fact]
+    public async Task IdsDifferingByTrailingSpaces_AreTwoMessages_HonestSendersInTheSameBatchesAllAcked()
+    {
+        var (attacker, roomId) = await Identified("padder", ignorePresence: true);
+        var honest = new List<TestClient>();
+        for (var i = 0; i < 3; i++)
+        {
+            honest.Add((await Identified($"honest-{i}", roomId, ignorePresence: true)).Client);
+        }
+
+        await attacker.SendObjectAsync(new { type = "message", content = "seed", id = "p" });
+        Assert.Equal("ack", (await NextOfType(attacker, "ack", "error")).GetProperty("type").GetString());
+        for (var n = 0; n < 20; n++)
+        {
+            var padding = new string(' ', n + 1);
+            await attacker.SendObjectAsync(new { type = "message", content = $"poison{n}", id = "p" + padding });
+            foreach (var (client, i) in honest.Select((c, i) => (c, i)))
+            {
+                await client.SendObjectAsync(new { type = "message", content = $"h{i}-{n}", id = $"h{i}-{n}" });
+            }
+        }
+
+        foreach (var client in honest.Append(attacker))
+        {
+            for (var n = 0; n < 20; n++)
+            {
+                Assert.Equal("ack", (await NextOfType(client, "ack", "error")).GetProperty("type").GetString());
+            }
+        }
+
+        Assert.Equal(1 + (20 * 4), await Rows(db => db.Messages.CountAsync(m => m.RoomId == roomId)));
+        Assert.Equal(21, await Rows(db => db.ClientMessageIds.CountAsync(c => c.DeviceId == "padder")));
+    }
+
+    [Fact]
+    public async Task IdReusedForAnotherMessage_ErrorNamingTheId_NothingStored()
+    {
+        var (alice, roomId) = await Identified("alice", ignorePresence: true);
+        await alice.SendObjectAsync(new { type = "message", content = "first", id = "same" });
+        await ReceiveAck(alice);
+
+        await alice.SendObjectAsync(new { type = "message", content = "second", id = "same" });
+
+        var error = await alice.ReceiveAsync();
+        Assert.Equal(("error", "same"), (error.GetProperty("type").GetString(), error.GetProperty("id").GetString()));
+        Assert.StartsWith("'id' \"same\" was already used for a different message", error.GetProperty("message").GetString());
+        Assert.Equal(0, await Rows(db => db.Messages.CountAsync(m => m.MessageContent == "second")));
+    }
+
+    /// <summary>The next frame of one of <paramref name="types"/>, skipping the room's messages.</summary>
+    private static async Task<System.Text.Json.JsonElement> NextOfType(TestClient client, params string[] types)
+    {
+        while (true)
+        {
+            var frame = await client.ReceiveAsync();
+            if (types.Contains(frame.GetProperty("type").GetString()))
+            {
+                return frame;
+            }
+        }
+    }
+
     [Fact]
     public async Task SameIdFromAnotherDevice_IsANewMessage()
     {

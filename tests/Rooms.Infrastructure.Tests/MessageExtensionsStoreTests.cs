@@ -35,6 +35,70 @@ public sealed class MessageExtensionsStoreTests
         Assert.Equal(3, (await fixture.MessagesAsync()).Count);
     }
 
+    /// <summary>MariaDB's collations are PAD SPACE ('p' = 'p '): the ids must still be two, or the batch's INSERT hits the key.</summary>
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.MySql)]
+    public async Task AppendAsync_ClientIdsDifferingOnlyByTrailingSpaces_AreTwoMessages_InOneBatchToo(DatabaseProvider provider)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(provider);
+        await fixture.SeedRoomAsync("ROOM01", "a", "b");
+        var store = fixture.Services.GetRequiredService<IMessageStore>();
+        var seed = await store.AppendAsync(Message("ROOM01", "a", "seed", "p"), CancellationToken.None);
+
+        var results = await Task.WhenAll(
+            new[] { ("a", "p "), ("a", "p  "), ("b", "honest-1"), ("b", "honest-2") }
+                .Select(m => store.AppendAsync(Message("ROOM01", m.Item1, $"content {m.Item2}", m.Item2), CancellationToken.None).AsTask()));
+        var resend = await store.AppendAsync(Message("ROOM01", "a", "content p ", "p "), CancellationToken.None);
+
+        Assert.All(results, r => Assert.True(r.IsNew));
+        Assert.Equal(5, (await fixture.MessagesAsync()).Count);
+        Assert.Equal(new StoredMessage(results[0].Id, 0, Duplicate: true), resend);
+        Assert.False(seed.Duplicate);
+    }
+
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.MySql)]
+    public async Task AppendAsync_ClientIdReusedForAnotherRoomTargetOrContent_ConflictNothingStored(DatabaseProvider provider)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(provider);
+        await fixture.SeedRoomAsync("ROOM01", "a", "b");
+        await fixture.SeedRoomAsync("ROOM02");
+        var store = fixture.Services.GetRequiredService<IMessageStore>();
+        var first = await store.AppendAsync(Message("ROOM01", "a", "hello", "c-1"), CancellationToken.None);
+
+        var otherContent = await store.AppendAsync(Message("ROOM01", "a", "goodbye", "c-1"), CancellationToken.None);
+        var otherRoom = await store.AppendAsync(Message("ROOM02", "a", "hello", "c-1"), CancellationToken.None);
+        var otherTarget = await store.AppendAsync(Message("ROOM01", "a", "hello", "c-1", to: "b"), CancellationToken.None);
+        var resend = await store.AppendAsync(Message("ROOM01", "a", "hello", "c-1"), CancellationToken.None);
+
+        Assert.All([otherContent, otherRoom, otherTarget], r => Assert.True(r.Conflict));
+        Assert.True(resend.Duplicate);
+        Assert.Equal(first.Id, Assert.Single(await fixture.MessagesAsync()).Id);
+    }
+
+    /// <summary>One row the database refuses fails its own sender only; the rest of its batch is stored.</summary>
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.MySql)]
+    public async Task AppendAsync_OneRowOfABatchRefused_OnlyItsSenderFails(DatabaseProvider provider)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(provider);
+        await fixture.SeedRoomAsync("ROOM01", "a");
+        var store = fixture.Services.GetRequiredService<IMessageStore>();
+
+        // "ghost" is no device: its row breaks the foreign key, in whichever batch it lands.
+        var sends = Enumerable.Range(0, 30)
+            .Select(i => store.AppendAsync(Message("ROOM01", i == 15 ? "ghost" : "a", $"m{i}"), CancellationToken.None).AsTask())
+            .ToList();
+        await Task.WhenAll(sends.Select(s => s.ContinueWith(_ => { }, TaskScheduler.Default)));
+
+        Assert.True(sends[15].IsFaulted);
+        Assert.All(sends.Where((_, i) => i != 15), s => Assert.True(s.IsCompletedSuccessfully));
+        Assert.Equal(29, (await fixture.MessagesAsync()).Count);
+    }
+
     [Theory]
     [InlineData(DatabaseProvider.Sqlite)]
     [InlineData(DatabaseProvider.MySql)]
@@ -143,7 +207,7 @@ public sealed class MessageExtensionsStoreTests
 
         var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => Task.Run(async () =>
         {
-            var message = Message("ROOM01", "a", $"m{i}", i == 0 ? "dup" : null) with
+            var message = Message("ROOM01", "a", i == 0 ? "first" : $"m{i}", i == 0 ? "dup" : null) with
             {
                 OnCommitted = stored => { lock (handedOver) { handedOver.Add(stored.Id); } },
             };

@@ -29,4 +29,9 @@ public sealed record NewMessage(
 /// <param name="PreviousIdInRoom">The id of the room's message stored just before it (0 for the first): deliveries of a room go out in id order.</param>
 /// <param name="Duplicate">The (sender, client id) was stored before; nothing was stored now.</param>
 /// <param name="Recipients">For a duplicate, the recipients the first one was addressed to.</param>
-public sealed record StoredMessage(long Id, long PreviousIdInRoom, bool Duplicate = false, int Recipients = 0);
+/// <param name="Conflict">The (sender, client id) was stored before for a different message (room, target or content): nothing was stored now.</param>
+public sealed record StoredMessage(long Id, long PreviousIdInRoom, bool Duplicate = false, int Recipients = 0, bool Conflict = false)
+{
+    /// <summary>A row was written for it (not a resend, not a reused id).</summary>
+    public bool IsNew => !Duplicate && !Conflict;
+}

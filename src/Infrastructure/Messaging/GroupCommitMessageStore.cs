@@ -107,6 +107,18 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
 
             stored = unknown.Results;
         }
+        catch (Exception ex) when (batch.Count > 1 && IsRowError(ex))
+        {
+            // One row the database refuses (a constraint, a value it cannot store) must not fail the other senders'
+            // messages: the batch is written again one message at a time, so only that row's sender gets the error.
+            LogBatchSplit(ex, batch.Count);
+            foreach (var pending in batch)
+            {
+                await CommitAsync([pending]);
+            }
+
+            return;
+        }
         catch (Exception ex)
         {
             Fail(batch, ex);
@@ -116,7 +128,7 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
         // Deliveries first, in id order, on this one thread; then the senders resume (acks follow their deliveries).
         for (var i = 0; i < batch.Count; i++)
         {
-            if (!stored[i].Duplicate && batch[i].Message.OnCommitted is { } onCommitted)
+            if (stored[i].IsNew && batch[i].Message.OnCommitted is { } onCommitted)
             {
                 try
                 {
@@ -141,7 +153,7 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
             _metrics.BatchCommitted(batch.Count, elapsed);
             for (var i = 0; i < batch.Count; i++)
             {
-                if (!stored[i].Duplicate)
+                if (stored[i].IsNew)
                 {
                     _metrics.MessageStored(batch[i].Message.Type.ToName());
                 }
@@ -153,6 +165,15 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
             LogSlowCommit(batch.Count, elapsed.TotalMilliseconds);
         }
     }
+
+    /// <summary>An error about the data of a row, not about the database being reachable: splitting the batch helps.</summary>
+    private static bool IsRowError(Exception exception) => exception.GetBaseException() switch
+    {
+        // Duplicate key, foreign key, data too long, bad string value, column cannot be null.
+        MySqlConnector.MySqlException mySql => mySql.Number is 1062 or 1452 or 1406 or 1366 or 1048,
+        Microsoft.Data.Sqlite.SqliteException sqlite => sqlite.SqliteErrorCode == 19, // SQLITE_CONSTRAINT
+        _ => false,
+    };
 
     private void Fail(List<PendingMessage> batch, Exception exception)
     {
@@ -210,6 +231,9 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Handing message {MessageId} to its recipients failed after it was committed")]
     private partial void LogOnCommittedFailed(Exception exception, long messageId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "The database refused a row of a batch of {Count} messages; writing them one at a time")]
+    private partial void LogBatchSplit(Exception exception, int count);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Committing a batch of {Count} messages failed; their senders get an error")]
     private partial void LogBatchFailed(Exception exception, int count);

@@ -45,7 +45,9 @@ internal sealed class MultiRowMessageInsert
             var message = messages[i];
             if (message.ClientMessageId is { } clientId && firstSends.TryGetValue((message.FromDeviceId, clientId), out var first))
             {
-                results[i] = new StoredMessage(first.Id, 0, Duplicate: true, first.Recipients);
+                results[i] = first.Repeats(message)
+                    ? new StoredMessage(first.Id, 0, Duplicate: true, first.Recipients)
+                    : new StoredMessage(first.Id, 0, Conflict: true);
                 continue;
             }
 
@@ -56,7 +58,7 @@ internal sealed class MultiRowMessageInsert
             if (message.ClientMessageId is { } newClientId)
             {
                 // A resend within this very batch is a duplicate of this one.
-                firstSends[(message.FromDeviceId, newClientId)] = (id, message.Recipients);
+                firstSends[(message.FromDeviceId, newClientId)] = new FirstSend(id, message.Recipients, message.RoomId, message.ToDeviceId, message.Content);
             }
         }
 
@@ -112,10 +114,15 @@ internal sealed class MultiRowMessageInsert
         return lastReserved - count + 1;
     }
 
-    private async Task<Dictionary<(string DeviceId, string ClientId), (long Id, int Recipients)>> FindFirstSendsAsync(
+    /// <summary>
+    /// The earlier sends of the batch's (device, client id) pairs, with what they said, so that a resend is told from
+    /// another message reusing the id. The matching key is named by its position (a CASE), not read back: the id
+    /// column is bytes on MySQL, and the database's own spelling of a key must never decide a match.
+    /// </summary>
+    private async Task<Dictionary<(string DeviceId, string ClientId), FirstSend>> FindFirstSendsAsync(
         RoomsDbContext db, DbTransaction transaction, IReadOnlyList<NewMessage> messages)
     {
-        var found = new Dictionary<(string, string), (long, int)>();
+        var found = new Dictionary<(string, string), FirstSend>();
         var keys = messages.Where(m => m.ClientMessageId is not null).Select(m => (m.FromDeviceId, m.ClientMessageId!)).Distinct().ToList();
         if (keys.Count == 0)
         {
@@ -124,20 +131,34 @@ internal sealed class MultiRowMessageInsert
 
         var sql = Sql(db, "first-sends", keys.Count, () =>
         {
-            var table = Table<ClientMessageIdRow>(db);
-            var device = Column(table, nameof(ClientMessageIdRow.DeviceId));
-            var clientId = Column(table, nameof(ClientMessageIdRow.ClientMessageId));
-            var where = string.Join(" OR ", Enumerable.Range(0, keys.Count).Select(k => $"({device} = @p{2 * k} AND {clientId} = @p{(2 * k) + 1})"));
-            return $"SELECT {device}, {clientId}, {Column(table, nameof(ClientMessageIdRow.MessageId))}, {Column(table, nameof(ClientMessageIdRow.Recipients))} FROM {table.Name} WHERE {where};";
+            var ids = Table<ClientMessageIdRow>(db);
+            var device = "c." + Column(ids, nameof(ClientMessageIdRow.DeviceId));
+            var clientId = "c." + Column(ids, nameof(ClientMessageIdRow.ClientMessageId));
+            var matches = Enumerable.Range(0, keys.Count).Select(k => $"({device} = @p{2 * k} AND {clientId} = @p{(2 * k) + 1})").ToList();
+            var messagesTable = Table<MessageRow>(db);
+            string M(string property) => "m." + Column(messagesTable, property);
+            return $"SELECT CASE {string.Concat(matches.Select((m, k) => $"WHEN {m} THEN {k} "))}END, "
+                + $"c.{Column(ids, nameof(ClientMessageIdRow.MessageId))}, c.{Column(ids, nameof(ClientMessageIdRow.Recipients))}, "
+                + $"{M(nameof(MessageRow.RoomId))}, {M(nameof(MessageRow.ToDeviceId))}, {M(nameof(MessageRow.MessageContent))} "
+                + $"FROM {ids.Name} c JOIN {messagesTable.Name} m ON m.{Column(messagesTable, nameof(MessageRow.Id))} = c.{Column(ids, nameof(ClientMessageIdRow.MessageId))} "
+                + $"WHERE {string.Join(" OR ", matches)};";
         });
         await using var command = Command(transaction, sql, [.. keys.SelectMany(k => new object[] { k.FromDeviceId, k.Item2 })]);
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            found[(reader.GetString(0), reader.GetString(1))] = (reader.GetInt64(2), reader.GetInt32(3));
+            found[keys[Convert.ToInt32(reader.GetValue(0), CultureInfo.InvariantCulture)]] = new FirstSend(
+                reader.GetInt64(1), reader.GetInt32(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetString(5));
         }
 
         return found;
+    }
+
+    /// <summary>A message stored with a client id: a later send with that id repeats it only if it says the same.</summary>
+    private sealed record FirstSend(long Id, int Recipients, string RoomId, string? ToDeviceId, string Content)
+    {
+        public bool Repeats(NewMessage message) =>
+            message.RoomId == RoomId && message.ToDeviceId == ToDeviceId && message.Content == Content;
     }
 
     /// <summary>

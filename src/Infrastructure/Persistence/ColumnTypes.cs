@@ -20,13 +20,18 @@ internal sealed class ColumnTypes(bool isMySql)
         }
     }
 
-    /// <summary>Client-chosen text compared exactly: <c>a</c> and <c>A</c> are two ids (MySQL's default collation would fold them).</summary>
-    public void BinaryText(PropertyBuilder property, int maxLength)
+    /// <summary>
+    /// Client-chosen text compared exactly, byte for byte: <c>a</c> and <c>A</c> are two ids, and so are <c>p</c> and
+    /// <c>p </c>. On MySQL that takes <c>varbinary</c> (its UTF-8 bytes): every MariaDB collation, <c>utf8mb4_bin</c>
+    /// included, is PAD SPACE (<c>'p' = 'p '</c>), and MySQL 8's NO PAD collations have other names.
+    /// </summary>
+    public void BinaryText(PropertyBuilder<string> property, int maxLength)
     {
         property.HasMaxLength(maxLength);
         if (isMySql)
         {
-            property.HasCharSet("utf8mb4").UseCollation("utf8mb4_bin");
+            property.HasColumnType($"varbinary({maxLength * 4})")
+                .HasConversion(text => System.Text.Encoding.UTF8.GetBytes(text), bytes => System.Text.Encoding.UTF8.GetString(bytes));
         }
     }
 

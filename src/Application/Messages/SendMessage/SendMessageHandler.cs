@@ -62,6 +62,12 @@ public sealed partial class SendMessageHandler(
         }
 
         outage.Succeeded();
+        if (stored.Conflict)
+        {
+            // Not a resend: acking it would hand back another message's id, and the new content would be lost silently.
+            return Result<SendReceiptDto>.Fail($"'id' \"{clientId}\" was already used for a different message (another room, target or content); send a new message with a new id");
+        }
+
         if (stored.Duplicate)
         {
             // A resend of a message already stored (its ack was lost): the same ack again, nothing delivered twice.
