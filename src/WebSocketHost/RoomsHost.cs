@@ -91,7 +91,7 @@ public static partial class RoomsHost
         auth.Validate();
 
         builder.Services
-            .AddApplication(new ProtocolSettings(rooms.MaxContentLength, rooms.PresenceEvents))
+            .AddApplication(new ProtocolSettings(rooms.MaxContentLength, rooms.PresenceEvents, rooms.MaxHistoryPageBytes, rooms.MaxRoomInfoClients))
             .AddInfrastructure(database, cluster, auth)
             .AddWebSocketHost(rooms);
 

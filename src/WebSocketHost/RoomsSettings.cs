@@ -14,8 +14,14 @@ public sealed class RoomsSettings
     /// <summary>Pending TCP connections the kernel queues for the server (capped by net.core.somaxconn).</summary>
     public const int ListenBacklog = 4096;
 
-    /// <summary>A larger message closes the connection with 1009.</summary>
-    public int MaxMessageBytes { get; set; } = 64 * 1024;
+    /// <summary>
+    /// A larger message closes the connection with 1009. It must carry the longest valid content in any JSON encoding:
+    /// <c>\uXXXX</c> escapes take 6 bytes per character (Python's <c>json.dumps</c> escapes all non-ASCII by default),
+    /// so the default is 6 x <see cref="MaxContentLength"/> + 4 KiB for the other fields (the seed's 64 KiB was not enough).
+    /// </summary>
+    public int MaxMessageBytes { get; set; } = (6 * ProtocolLimits.DefaultMaxContentLength) + FrameOverheadBytes;
+
+    public const int FrameOverheadBytes = 4096;
 
     public int MaxContentLength { get; set; } = ProtocolLimits.DefaultMaxContentLength;
 
@@ -25,13 +31,22 @@ public sealed class RoomsSettings
     /// <summary>Frames waiting for a slow client; a client that lets more pile up is disconnected (1008).</summary>
     public int SendQueueCapacity { get; set; } = 1024;
 
+    /// <summary>Bytes waiting for a slow client; past them it is disconnected (1008), so one client cannot take the server's memory.</summary>
+    public int SendQueueBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>A history page stops before its contents pass this many bytes (with <c>has_more</c>).</summary>
+    public int MaxHistoryPageBytes { get; set; } = Application.Common.ProtocolSettings.DefaultMaxHistoryPageBytes;
+
+    /// <summary>Members listed in one <c>room_info</c>; <c>total_clients</c> stays exact.</summary>
+    public int MaxRoomInfoClients { get; set; } = Application.Common.ProtocolSettings.DefaultMaxRoomInfoClients;
+
     /// <summary>How long a closing connection may take to answer the close handshake before it is aborted.</summary>
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How often the server pings each client (WebSocket ping frames).</summary>
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>A client that does not answer a ping within this time (it stopped reading, or vanished) is dropped.</summary>
+    /// <summary>A client that does not answer a ping within this time, or whose socket takes no data for this long (it stopped reading, or vanished), is dropped.</summary>
     public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>A message whose first bytes arrived must be complete within this time, or the client is dropped (a stalled or dribbling sender).</summary>
@@ -74,10 +89,15 @@ public sealed class RoomsSettings
 
     public void Validate()
     {
-        Require(MaxMessageBytes is >= 1024 and <= 16 * 1024 * 1024, "Rooms:MaxMessageBytes must be between 1024 and 16777216");
+        Require(MaxMessageBytes <= 16 * 1024 * 1024, "Rooms:MaxMessageBytes must be at most 16777216");
+        Require(MaxMessageBytes >= (6 * MaxContentLength) + FrameOverheadBytes,
+            $"Rooms:MaxMessageBytes must be at least 6 x Rooms:MaxContentLength + {FrameOverheadBytes} = {(6 * MaxContentLength) + FrameOverheadBytes}, so that the longest valid content fits even \\u-escaped (or lower Rooms:MaxContentLength)");
         Require(MaxContentLength is >= 1 and <= ProtocolLimits.MaxContentLengthCeiling, $"Rooms:MaxContentLength must be between 1 and {ProtocolLimits.MaxContentLengthCeiling}");
         Require(IdentifyTimeout > TimeSpan.Zero, "Rooms:IdentifyTimeout must be positive");
         Require(SendQueueCapacity >= 1, "Rooms:SendQueueCapacity must be at least 1");
+        Require(SendQueueBytes >= 64 * 1024, "Rooms:SendQueueBytes must be at least 65536");
+        Require(MaxHistoryPageBytes >= 1024 && MaxHistoryPageBytes <= SendQueueBytes, "Rooms:MaxHistoryPageBytes must be between 1024 and Rooms:SendQueueBytes");
+        Require(MaxRoomInfoClients >= 1, "Rooms:MaxRoomInfoClients must be at least 1");
         Require(CloseTimeout > TimeSpan.Zero, "Rooms:CloseTimeout must be positive");
         Require(KeepAliveInterval > TimeSpan.Zero, "Rooms:KeepAliveInterval must be positive");
         Require(KeepAliveTimeout > TimeSpan.Zero, "Rooms:KeepAliveTimeout must be positive");

@@ -1,3 +1,4 @@
+using Rooms.Application.Common;
 using Microsoft.Extensions.Logging.Abstractions;
 using Moq;
 using Rooms.Application.Contracts;
@@ -12,7 +13,22 @@ public sealed class HistoryHandlerTests
     private readonly Mock<IMessageHistory> _history = new();
     private readonly Mock<IClientNotifier> _notifier = new();
 
-    private HistoryHandler Handler() => new(_history.Object, _notifier.Object, TestData.Outage());
+    private HistoryHandler Handler() => new(_history.Object, _notifier.Object, TestData.Outage(), new ProtocolSettings());
+
+    [Theory]
+    [InlineData(false, new long[] { 1, 2 })]
+    [InlineData(true, new long[] { 3, 4 })]
+    public void WithinBytes_PageOverTheBound_CutFromTheFarEndOfItsDirection_AtLeastOneKept(bool backward, long[] expected)
+    {
+        var page = Enumerable.Range(1, 4).Select(i => new HistoryMessage(i, "a", null, MessageType.Broadcast, new string('x', 1000), TestData.Now)).ToList();
+
+        var (kept, cut) = HistoryHandler.WithinBytes(page, maxBytes: 2100, keepNewest: backward);
+        var (single, _) = HistoryHandler.WithinBytes(page, maxBytes: 10, keepNewest: backward);
+
+        Assert.Equal(expected, kept.Select(m => m.Id));
+        Assert.True(cut);
+        Assert.Single(single);
+    }
 
     [Theory]
     [InlineData("4800", 4800L)]

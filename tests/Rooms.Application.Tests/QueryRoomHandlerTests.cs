@@ -1,3 +1,4 @@
+using Rooms.Application.Common;
 using Microsoft.Extensions.Logging.Abstractions;
 using Moq;
 using Rooms.Application.Contracts;
@@ -15,9 +16,11 @@ public sealed class QueryRoomHandlerTests
 
     public QueryRoomHandlerTests() => _clock.Setup(c => c.UtcNow).Returns(TestData.Now);
 
+    private int _maxListed = ProtocolSettings.DefaultMaxRoomInfoClients;
+
     private QueryRoomHandler Handler() => new(
         _repository.Object, _presence.Object, _notifier.Object, MappingConfiguration.Create().CreateMapper(), _clock.Object,
-        TestData.Outage());
+        TestData.Outage(), new ProtocolSettings(MaxRoomInfoClients: _maxListed));
 
     [Fact]
     public async Task Handle_ThreeInRoom_CountsAllListsOthersAndStoresQuery()
@@ -34,6 +37,19 @@ public sealed class QueryRoomHandlerTests
         Assert.Equal([new ClientInfoDto("alice", "alice_user"), new ClientInfoDto("carol", "carol_user")], result.Value.Clients);
         _repository.Verify(r => r.RecordRoomQueryAsync("bob", "ABC123", TestData.Now, It.IsAny<CancellationToken>()));
         _notifier.Verify(n => n.SendRoomInfo(bob, result.Value));
+    }
+
+    [Fact]
+    public async Task Handle_RoomBiggerThanTheListCap_ListsTheCapTotalStaysExact()
+    {
+        _maxListed = 2;
+        var sessions = Enumerable.Range(0, 6).Select(i => TestData.IdentifiedSession($"d{i}")).ToArray();
+        _presence.Setup(p => p.MembersAsync("ABC123", It.IsAny<CancellationToken>())).ReturnsAsync(TestData.MembersOf(sessions));
+
+        var result = await Handler().Handle(new QueryRoomQuery(sessions[0]), CancellationToken.None);
+
+        Assert.Equal(6, result.Value!.TotalClients);
+        Assert.Equal(["d1", "d2"], result.Value.Clients.Select(c => c.DeviceId));
     }
 
     [Fact]

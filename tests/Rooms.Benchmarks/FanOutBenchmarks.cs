@@ -29,7 +29,7 @@ public class FanOutBenchmarks
         for (var i = 0; i < Recipients; i++)
         {
             var socket = WebSocket.CreateFromStream(Stream.Null, new WebSocketCreationOptions { IsServer = true });
-            var connection = new ClientConnection(i, socket, queueCapacity: 1024, TimeSpan.FromSeconds(5), NullLogger.Instance);
+            var connection = new ClientConnection(i, socket, new SendQueueLimits(1024, 4 * 1024 * 1024, TimeSpan.FromSeconds(30)), TimeSpan.FromSeconds(5), NullLogger.Instance);
             registry.Add(connection);
             registry.Attach(connection, new ConnectionMembership("ABC123", $"device_{i}"), lastMessageId: 0);
         }

@@ -61,7 +61,7 @@ public sealed class AdminApiTests : IAsyncLifetime
         await sender.SendObjectAsync(new { type = "message", content = "x", target_device_id = "nobody" });
         await sender.ExpectErrorAsync("Target device not found");
         var (big, _) = await TestClient.IdentifiedAsync(_server, "stats-big");
-        await big.SendAsync(new string('x', 70_000));
+        await big.SendAsync(new string('x', 110_000));
         Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.MessageTooBig, (await big.ExpectCloseAsync()).Status);
         using var http = new HttpClient { BaseAddress = _server.BaseUri };
 

@@ -121,7 +121,7 @@ public sealed class FuzzTests : IAsyncLifetime
 
     private static WebSocketCloseStatus? ExpectedClose(Probe probe)
     {
-        if (probe.Payload.Length > 65_536)
+        if (probe.Payload.Length > 102_400)
         {
             return WebSocketCloseStatus.MessageTooBig;
         }
@@ -161,7 +161,7 @@ public sealed class FuzzTests : IAsyncLifetime
     private static readonly Gen<string> AnyString = Gen.Frequency(
         (6, Gen.String[0, 40]),
         (2, Gen.Const(string.Empty)),
-        (1, Gen.Int[16_000, 70_000].Select(n => new string('x', n))),
+        (1, Gen.Int[16_000, 110_000].Select(n => new string('x', n))),
         (1, Gen.Char[(char)0, (char)31].Array[1, 5].Select(c => new string(c))),
         (1, Gen.Const("😀\u2028\"\\")));
 

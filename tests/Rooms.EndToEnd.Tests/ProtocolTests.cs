@@ -18,7 +18,24 @@ public abstract class ProtocolTests(DatabaseProvider provider) : IAsyncLifetime
     private readonly List<TestClient> _clients = [];
     private RoomsServer _server = null!;
 
-    protected virtual string[] ServerArgs => ["--Rooms:IdentifyTimeout=00:00:02", "--Rooms:MaxMessageBytes=65536", .. RoomsServer.Unthrottled];
+    /// <summary>The default frame limit (Rooms:MaxMessageBytes): 6 x the longest content + 4 KiB.</summary>
+    private const int FrameLimit = 102_400;
+
+    /// <summary>The longest valid content, every character \u-escaped (what Python's json.dumps sends), is a message, not a 1009.</summary>
+    [Fact]
+    public async Task LongestContentEscapedAsNonAscii_IsStoredNotClosed()
+    {
+        var (alice, _) = await Identified("alice");
+        var escaped = string.Concat(Enumerable.Repeat("\\u20ac", 16_384));
+
+        await alice.SendAsync($$"""{"type":"message","content":"{{escaped}}"}""");
+        await alice.SendAsync("""{"type":"query_room"}""");
+
+        Assert.Equal("room_info", (await alice.ReceiveAsync()).GetProperty("type").GetString());
+        await WaitUntil(() => Rows(db => db.Messages.AnyAsync(m => m.MessageContent == new string('€', 16_384))));
+    }
+
+    protected virtual string[] ServerArgs => ["--Rooms:IdentifyTimeout=00:00:02", .. RoomsServer.Unthrottled];
 
     public async Task InitializeAsync() => _server = await RoomsServer.StartAsync(_database, ServerArgs);
 
@@ -425,11 +442,11 @@ public abstract class ProtocolTests(DatabaseProvider provider) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task MessageOver64KiB_ClosesWith1009()
+    public async Task MessageOverTheFrameLimit_ClosesWith1009()
     {
         var (alice, _) = await Identified("alice");
 
-        await alice.SendAsync(Encoding.UTF8.GetBytes(new string(' ', 65_537)), WebSocketMessageType.Text);
+        await alice.SendAsync(Encoding.UTF8.GetBytes(new string(' ', FrameLimit + 1)), WebSocketMessageType.Text);
 
         var (status, _) = await alice.ExpectCloseAsync();
         Assert.Equal(WebSocketCloseStatus.MessageTooBig, status);
@@ -437,10 +454,10 @@ public abstract class ProtocolTests(DatabaseProvider provider) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task MessageOf64KiB_IsAccepted()
+    public async Task MessageAtTheFrameLimit_IsAccepted()
     {
         var (alice, _) = await Identified("alice");
-        var padding = new string(' ', 65_536 - """{"type":"query_room"}""".Length);
+        var padding = new string(' ', FrameLimit - """{"type":"query_room"}""".Length);
 
         await alice.SendAsync("""{"type":"query_room"}""" + padding);
 

@@ -13,7 +13,7 @@ public sealed class SlowConsumerTests : IAsyncLifetime
     private RoomsServer _server = null!;
 
     public async Task InitializeAsync() => _server = await RoomsServer.StartAsync(
-        _database, ["--Rooms:SendQueueCapacity=64", "--Rooms:CloseTimeout=00:00:01", .. RoomsServer.Unthrottled]);
+        _database, ["--Rooms:SendQueueCapacity=64", "--Rooms:SendQueueBytes=67108864", "--Rooms:CloseTimeout=00:00:01", .. RoomsServer.Unthrottled]);
 
     public async Task DisposeAsync()
     {

@@ -39,7 +39,8 @@ public sealed class TestClient : IAsyncDisposable
     /// Tries an upgrade from <paramref name="localAddress"/> (any address of the loopback range works on Linux), as a
     /// proxy on that address would, and returns the HTTP status it got; on 101 the connected client, else null.
     /// </summary>
-    public static async Task<(System.Net.HttpStatusCode Status, TestClient? Client)> TryConnectFromAsync(Uri uri, System.Net.IPAddress localAddress, string? forwardedFor)
+    public static async Task<(System.Net.HttpStatusCode Status, TestClient? Client)> TryConnectFromAsync(
+        Uri uri, System.Net.IPAddress localAddress, string? forwardedFor, int? receiveBufferBytes = null)
     {
         var handler = new SocketsHttpHandler
         {
@@ -47,6 +48,12 @@ public sealed class TestClient : IAsyncDisposable
             {
                 var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
                 socket.Bind(new System.Net.IPEndPoint(localAddress, 0));
+                if (receiveBufferBytes is { } bytes)
+                {
+                    // Set before connecting, so the window the client advertises stays this small.
+                    socket.ReceiveBufferSize = bytes;
+                }
+
                 await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
                 return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
             },

@@ -3,8 +3,17 @@ using Rooms.Domain;
 namespace Rooms.Application.Common;
 
 /// <summary>The protocol's configurable limits and switches that the use cases enforce.</summary>
-public sealed record ProtocolSettings(int MaxContentLength = ProtocolLimits.DefaultMaxContentLength, bool PresenceEvents = true)
+/// <param name="MaxHistoryPageBytes">A history page stops before its contents pass this many bytes (UTF-8), with <c>has_more</c>.</param>
+/// <param name="MaxRoomInfoClients">A <c>room_info</c> lists at most this many members; <c>total_clients</c> stays exact.</param>
+public sealed record ProtocolSettings(
+    int MaxContentLength = ProtocolLimits.DefaultMaxContentLength,
+    bool PresenceEvents = true,
+    int MaxHistoryPageBytes = ProtocolSettings.DefaultMaxHistoryPageBytes,
+    int MaxRoomInfoClients = ProtocolSettings.DefaultMaxRoomInfoClients)
 {
+    public const int DefaultMaxHistoryPageBytes = 1024 * 1024;
+    public const int DefaultMaxRoomInfoClients = 1000;
+
     public const int DefaultHistoryLimit = 100;
     public const int MaxHistoryLimit = 500;
 }

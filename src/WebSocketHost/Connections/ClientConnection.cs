@@ -2,35 +2,42 @@ using System.Net.WebSockets;
 
 namespace Rooms.WebSocketHost.Connections;
 
+/// <summary>How much a connection may have waiting to be sent, and how long one send may make no progress.</summary>
+internal readonly record struct SendQueueLimits(int Frames, int Bytes, TimeSpan SendStall);
+
 /// <summary>
-/// The sending side of one WebSocket: a bounded queue with at most one drain running, so two
-/// sends never overlap on the socket and a client that stops reading cannot grow the server's
-/// memory. The drain exists only while there is something to send: an idle connection holds no
-/// writer task, no timer and no buffer, which is what lets one server keep many thousands open.
+/// The sending side of one WebSocket: a queue bounded in frames and in bytes, with at most one drain running, so
+/// two sends never overlap on the socket and a client that stops reading cannot grow the server's memory. A send
+/// that makes no progress for <see cref="SendQueueLimits.SendStall"/> (the client's TCP window stays shut, so no
+/// ping could even be written to it) drops the client too. The drain exists only while there is something to
+/// send: an idle connection holds no writer task, no timer and no buffer, which is what lets one server keep many
+/// thousands open.
 /// </summary>
 internal sealed partial class ClientConnection : IDisposable
 {
     private readonly WebSocket _socket;
     private readonly Queue<ReadOnlyMemory<byte>> _queue = new();
-    private readonly int _capacity;
+    private readonly SendQueueLimits _limits;
     private readonly TimeSpan _closeTimeout;
     private readonly ILogger _logger;
 
     // Guarded by _queue.
     private bool _draining;
+    private long _queuedBytes;
     private bool _closeRequested;
     private bool _broken;
     private bool _overflowed;
+    private int _reportedSlow;
     private WebSocketCloseStatus _closeStatus;
     private string _closeReason = string.Empty;
     private TaskCompletionSource? _closed;
     private Timer? _abortTimer;
 
-    public ClientConnection(long id, WebSocket socket, int queueCapacity, TimeSpan closeTimeout, ILogger logger)
+    public ClientConnection(long id, WebSocket socket, SendQueueLimits limits, TimeSpan closeTimeout, ILogger logger)
     {
         Id = id;
         _socket = socket;
-        _capacity = queueCapacity;
+        _limits = limits;
         _closeTimeout = closeTimeout;
         _logger = logger;
     }
@@ -58,7 +65,7 @@ internal sealed partial class ClientConnection : IDisposable
         }
     }
 
-    /// <summary>Queues a frame. A full queue means the client is not reading: it is disconnected (1008).</summary>
+    /// <summary>Queues a frame. A full queue (frames or bytes) means the client is not reading: it is disconnected (1008).</summary>
     public bool TrySend(ReadOnlyMemory<byte> frame)
     {
         var startDrain = false;
@@ -70,7 +77,8 @@ internal sealed partial class ClientConnection : IDisposable
                 return false;
             }
 
-            if (_queue.Count >= _capacity)
+            // One frame larger than the byte bound still goes when nothing waits before it, or it could never be sent.
+            if (_queue.Count >= _limits.Frames || (_queue.Count > 0 && _queuedBytes + frame.Length > _limits.Bytes))
             {
                 // Decided under the lock, so a connection is counted and closed once.
                 _overflowed = overflow = true;
@@ -78,6 +86,7 @@ internal sealed partial class ClientConnection : IDisposable
             else
             {
                 _queue.Enqueue(frame);
+                _queuedBytes += frame.Length;
                 startDrain = !_draining;
                 _draining = true;
             }
@@ -93,8 +102,8 @@ internal sealed partial class ClientConnection : IDisposable
             return true;
         }
 
-        SlowConsumer?.Invoke();
-        LogSlowConsumer(Id);
+        ReportSlowConsumer();
+        LogSlowConsumer(Id, _limits.Frames, _limits.Bytes);
         RequestClose(WebSocketCloseStatus.PolicyViolation, "Slow consumer: send queue full");
         return false;
     }
@@ -142,6 +151,8 @@ internal sealed partial class ClientConnection : IDisposable
     /// <summary>The only sender: runs while frames are queued, then stops (or sends the close frame and stops).</summary>
     private async Task DrainAsync()
     {
+        // Cancelling a send aborts the socket: the receive loop then ends the connection and cleans up.
+        using var stall = new CancellationTokenSource();
         try
         {
             while (true)
@@ -159,9 +170,23 @@ internal sealed partial class ClientConnection : IDisposable
 
                         break;
                     }
+
+                    _queuedBytes -= frame.Length;
                 }
 
-                await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+                stall.CancelAfter(_limits.SendStall);
+                try
+                {
+                    await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, stall.Token);
+                }
+                catch (OperationCanceledException) when (stall.IsCancellationRequested)
+                {
+                    ReportSlowConsumer();
+                    LogSendStalled(Id, _limits.SendStall.TotalSeconds);
+                    throw;
+                }
+
+                stall.CancelAfter(Timeout.InfiniteTimeSpan);
             }
 
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
@@ -177,6 +202,7 @@ internal sealed partial class ClientConnection : IDisposable
             {
                 _broken = true;
                 _queue.Clear();
+                _queuedBytes = 0;
             }
         }
 
@@ -189,6 +215,18 @@ internal sealed partial class ClientConnection : IDisposable
         closed?.TrySetResult();
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} disconnected: send queue full (slow consumer)")]
-    private partial void LogSlowConsumer(long sessionId);
+    /// <summary>A full queue and then a stalled send are one slow consumer, counted once.</summary>
+    private void ReportSlowConsumer()
+    {
+        if (Interlocked.Exchange(ref _reportedSlow, 1) == 0)
+        {
+            SlowConsumer?.Invoke();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} disconnected: send queue full, over {Frames} frames or {Bytes} bytes (slow consumer)")]
+    private partial void LogSlowConsumer(long sessionId, int frames, int bytes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} dropped: a send made no progress for {Seconds} s (the client stopped reading)")]
+    private partial void LogSendStalled(long sessionId, double seconds);
 }

@@ -52,7 +52,7 @@ internal sealed partial class ConnectionHandler(
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         var accessToken = context.Request.Query["access_token"].ToString();
         var session = new ClientSession(registry.NextSessionId(), clientIp) { AccessToken = accessToken.Length > 0 ? accessToken : null };
-        using var connection = new ClientConnection(session.Id, socket, settings.SendQueueCapacity, settings.CloseTimeout, logger)
+        using var connection = new ClientConnection(session.Id, socket, new SendQueueLimits(settings.SendQueueCapacity, settings.SendQueueBytes, settings.KeepAliveTimeout), settings.CloseTimeout, logger)
         {
             SlowConsumer = registry.CountSlowConsumer,
         };

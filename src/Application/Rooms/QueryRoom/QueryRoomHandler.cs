@@ -12,7 +12,8 @@ public sealed class QueryRoomHandler(
     IClientNotifier notifier,
     IMapper mapper,
     IClock clock,
-    StorageOutageLog outage) : IRequestHandler<QueryRoomQuery, Result<RoomInfoDto>>
+    StorageOutageLog outage,
+    ProtocolSettings settings) : IRequestHandler<QueryRoomQuery, Result<RoomInfoDto>>
 {
     public async Task<Result<RoomInfoDto>> Handle(QueryRoomQuery request, CancellationToken cancellationToken)
     {
@@ -31,10 +32,12 @@ public sealed class QueryRoomHandler(
 
         outage.Succeeded();
         var members = await presence.MembersAsync(roomId, cancellationToken);
-        var others = members.Where(m => m.DeviceId != deviceId).Select(mapper.Map<ClientInfoDto>).ToList();
+        var others = members.Where(m => m.DeviceId != deviceId).ToList();
 
-        // The asker is in the room by definition, even while a shared presence has not caught up with it.
-        var info = new RoomInfoDto(roomId, others.Count + 1, others);
+        // The asker is in the room by definition, even while a shared presence has not caught up with it. A big room's
+        // answer lists the first MaxRoomInfoClients others only (one frame stays small); total_clients stays exact.
+        var listed = others.Take(settings.MaxRoomInfoClients).Select(mapper.Map<ClientInfoDto>).ToList();
+        var info = new RoomInfoDto(roomId, others.Count + 1, listed);
         notifier.SendRoomInfo(session, info);
         return Result<RoomInfoDto>.Ok(info);
     }
