@@ -56,8 +56,8 @@ urls=()
 for i in $(seq 1 "$nodes"); do
   port=$(free_port)
   # Information logs each connect; Warning keeps the console out of the measurement. Every simulated
-  # device connects from 127.0.0.1, so the per-IP connection cap is lifted to the machine's ceiling.
-  Rooms__MaxConnectionsPerIp=20000 Rooms__MaxConnections=20000 Serilog__MinimumLevel__Default=Warning ASPNETCORE_URLS="http://127.0.0.1:$port" Cluster__NodeId="bench-$i" \
+  # device connects from 127.0.0.1, so the per-IP and per-device limits are lifted (to the machine's ceiling for connections).
+  Rooms__MaxConnectionsPerIp=20000 Rooms__MaxConnections=20000 Rooms__MaxUnidentifiedConnections=20000 Rooms__MaxUnidentifiedConnectionsPerIp=20000 Rooms__UpgradesPerMinutePerIp=1000000 Rooms__IdentifiesPerMinutePerDevice=1000000 Rooms__RoomsCreatedPerMinutePerIp=1000000 Rooms__InboundBytesPerSecond=1000000000 Rooms__InboundBurstBytes=1000000000 Serilog__MinimumLevel__Default=Warning ASPNETCORE_URLS="http://127.0.0.1:$port" Cluster__NodeId="bench-$i" \
     dotnet src/WebSocketHost/bin/Release/net10.0/Rooms.WebSocketHost.dll >"$work/server-$i.log" 2>&1 &
   server_pids+=($!)
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.2; done

@@ -20,6 +20,8 @@ public static class DependencyInjection
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<ILocalDelivery>(provider => provider.GetRequiredService<ConnectionRegistry>());
         services.AddSingleton<IClientNotifier, ConnectionNotifier>();
+        services.AddSingleton<ClientLimits>();
+        services.AddSingleton<IClientLimits>(provider => provider.GetRequiredService<ClientLimits>());
         services.AddSingleton<Admission>();
         services.AddSingleton<ConnectionHandler>();
         services.AddHostedService<StatusMonitor>();

@@ -63,6 +63,36 @@ public sealed class RoomsSettings
 
     public static readonly TimeSpan RejectionWindow = TimeSpan.FromSeconds(10);
 
+    /// <summary>Failed identifies one connection may make (bad fields, unknown room, refused token); one more closes it (1008).</summary>
+    public int MaxIdentifyAttempts { get; set; } = 5;
+
+    /// <summary>Connections that have not identified yet, in total and per client IP; past them, upgrades get 503. Well below
+    /// <see cref="MaxConnections"/>, so connections that never identify cannot hold every slot (the smaller of the two applies).</summary>
+    public int MaxUnidentifiedConnections { get; set; } = 2_000;
+
+    public int MaxUnidentifiedConnectionsPerIp { get; set; } = 200;
+
+    /// <summary>WebSocket upgrades per client IP per minute (a token bucket: this many at once, refilled over a minute); past it, 503.</summary>
+    public int UpgradesPerMinutePerIp { get; set; } = 1_200;
+
+    /// <summary>Identifies per device per minute (a reconnect loop churns connection rows and presence frames); past it, an error and 1008.</summary>
+    public int IdentifiesPerMinutePerDevice { get; set; } = 30;
+
+    /// <summary>Identifies answered <c>room_not_found</c> per client IP and per device per minute; past it, 1008 and the IP's upgrades get 503 for <see cref="AbuseBlock"/>.</summary>
+    public int FailedJoinsPerMinute { get; set; } = 20;
+
+    /// <summary>New rooms per client IP per minute; past it, an error. (Per device there is nothing to limit: a known
+    /// device that sends no room_id goes back to its last room, so a device creates one room at most.)</summary>
+    public int RoomsCreatedPerMinutePerIp { get; set; } = 120;
+
+    /// <summary>How long an address that guessed too many room ids is refused (503 with Retry-After).</summary>
+    public TimeSpan AbuseBlock { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Bytes of frames a connection may send per second, sustained (what it can make the server store); bursts of <see cref="InboundBurstBytes"/>.</summary>
+    public int InboundBytesPerSecond { get; set; } = 64 * 1024;
+
+    public int InboundBurstBytes { get; set; } = 1024 * 1024;
+
     /// <summary>Open connections this node accepts in total; past it, upgrades get 503.</summary>
     public int MaxConnections { get; set; } = 15_000;
 
@@ -107,6 +137,21 @@ public sealed class RoomsSettings
         Require(MaxRejectedMessages >= 1, "Rooms:MaxRejectedMessages must be at least 1");
         Require(MaxConnections >= 1, "Rooms:MaxConnections must be at least 1");
         Require(MaxConnectionsPerIp >= 1, "Rooms:MaxConnectionsPerIp must be at least 1");
+        Require(MaxIdentifyAttempts >= 1, "Rooms:MaxIdentifyAttempts must be at least 1");
+        Require(MaxUnidentifiedConnections >= 1, "Rooms:MaxUnidentifiedConnections must be at least 1");
+        Require(MaxUnidentifiedConnectionsPerIp >= 1, "Rooms:MaxUnidentifiedConnectionsPerIp must be at least 1");
+        foreach (var (name, value) in new[]
+        {
+            ("UpgradesPerMinutePerIp", UpgradesPerMinutePerIp), ("IdentifiesPerMinutePerDevice", IdentifiesPerMinutePerDevice),
+            ("FailedJoinsPerMinute", FailedJoinsPerMinute), ("RoomsCreatedPerMinutePerIp", RoomsCreatedPerMinutePerIp),
+            ("InboundBytesPerSecond", InboundBytesPerSecond),
+        })
+        {
+            Require(value >= 1, $"Rooms:{name} must be at least 1");
+        }
+
+        Require(InboundBurstBytes >= MaxMessageBytes, "Rooms:InboundBurstBytes must be at least Rooms:MaxMessageBytes (one largest frame must fit)");
+        Require(AbuseBlock > TimeSpan.Zero, "Rooms:AbuseBlock must be positive");
         Require(StatusInterval > TimeSpan.Zero, "Rooms:StatusInterval must be positive");
         foreach (var proxy in TrustedProxies)
         {

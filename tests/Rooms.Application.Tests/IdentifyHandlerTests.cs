@@ -4,6 +4,7 @@ using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
 using Rooms.Application.Rooms.Identify;
+using Rooms.Application.Sessions;
 using Rooms.Domain.Devices;
 using Rooms.Domain.Rooms;
 
@@ -17,15 +18,60 @@ public sealed class IdentifyHandlerTests
     private readonly Mock<IClock> _clock = new();
     private readonly Mock<IDeviceAuthenticator> _authenticator = new();
 
+    private readonly Mock<IClientLimits> _limits = new();
+
+    [Fact]
+    public async Task Handle_DeviceOverItsIdentifyRate_ClosedForAbuseNothingRead()
+    {
+        var session = TestData.NewSession();
+        _limits.Setup(l => l.TryIdentify(session, "d1")).Returns(false);
+
+        var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", null), CancellationToken.None);
+
+        Assert.StartsWith("Too many identifies", result.Error);
+        _notifier.Verify(n => n.CloseForAbuse(session, result.Error!));
+        _repository.VerifyNoOtherCalls();
+    }
+
+    [Fact]
+    public async Task Handle_UnknownRoomPastTheGuessLimit_AnsweredThenClosedForAbuse()
+    {
+        var session = TestData.NewSession();
+        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
+        _repository.Setup(r => r.RoomExistsAsync("NOPE00", It.IsAny<CancellationToken>())).ReturnsAsync(false);
+        _limits.Setup(l => l.TryFailJoin(session, "d1")).Returns(false);
+
+        var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "NOPE00"), CancellationToken.None);
+
+        Assert.Equal("room_not_found", result.Value!.Status);
+        _notifier.Verify(n => n.CloseForAbuse(session, It.Is<string>(e => e.StartsWith("Too many unknown room ids", StringComparison.Ordinal))));
+    }
+
+    [Fact]
+    public async Task Handle_NewRoomPastTheCreationRate_ErrorNothingStored()
+    {
+        var session = TestData.NewSession();
+        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
+        _limits.Setup(l => l.TryCreateRoom(session, "d1")).Returns(false);
+
+        var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", null), CancellationToken.None);
+
+        Assert.StartsWith("Too many new rooms", result.Error);
+        _repository.Verify(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>()), Times.Never);
+    }
+
     public IdentifyHandlerTests()
     {
         _authenticator.Setup(a => a.AuthorizeAsync(It.IsAny<string?>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync(DeviceAuthorization.Anyone);
         _clock.Setup(c => c.UtcNow).Returns(TestData.Now);
+        _limits.Setup(l => l.TryIdentify(It.IsAny<ClientSession>(), It.IsAny<string>())).Returns(true);
+        _limits.Setup(l => l.TryFailJoin(It.IsAny<ClientSession>(), It.IsAny<string>())).Returns(true);
+        _limits.Setup(l => l.TryCreateRoom(It.IsAny<ClientSession>(), It.IsAny<string>())).Returns(true);
         _presence.Setup(p => p.JoinAsync(It.IsAny<string>(), It.IsAny<RoomMember>(), It.IsAny<CancellationToken>())).ReturnsAsync(PresenceJoin.Added(null, null));
     }
 
     private IdentifyHandler Handler() =>
-        new(_repository.Object, _presence.Object, _notifier.Object, _authenticator.Object, new ProtocolSettings(), TestData.Node, _clock.Object,
+        new(_repository.Object, _presence.Object, _notifier.Object, _authenticator.Object, _limits.Object, new ProtocolSettings(), TestData.Node, _clock.Object,
             TestData.Outage(), TestData.Metrics(), NullLogger<IdentifyHandler>.Instance);
 
     [Fact]

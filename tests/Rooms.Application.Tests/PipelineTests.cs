@@ -33,6 +33,7 @@ public sealed class PipelineTests
         services.AddSingleton(TestData.Node);
         services.AddSingleton(Mock.Of<IClock>(c => c.UtcNow == TestData.Now));
         services.AddSingleton(Mock.Of<IConnectionCloseRetries>());
+        services.AddSingleton(Mock.Of<IClientLimits>());
         services.AddSingleton(Mock.Of<IDeviceAuthenticator>());
         services.AddSingleton<System.Diagnostics.Metrics.IMeterFactory, TestData.TestMeterFactory>();
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true }).GetRequiredService<IMediator>();

@@ -75,6 +75,49 @@ public sealed class DatabaseFaultTests(PrivateMariaDb mariaDb) : IClassFixture<P
         Assert.Equal(("room", "created_new"), (room.GetProperty("type").GetString(), room.GetProperty("status").GetString()));
     }
 
+    /// <summary>
+    /// A sender at half the rate limit on its own clock: while the database stalls, its frames wait unread in the socket,
+    /// and when it resumes they are read at once. That backlog is the server's, not the client's: nothing is refused.
+    /// </summary>
+    [Fact]
+    public async Task DatabaseStall_SenderWithinTheRateOnItsOwnClock_NeverRefusedNorClosed_EveryMessageStored()
+    {
+        var server = await StartServerAsync("--Rooms:MessagesPerSecond=20", "--Rooms:MessageBurst=10", "--Rooms:MaxRejectedMessages=3");
+        var (sender, _) = await IdentifiedAsync(server, "steady");
+        var answers = new List<string>();
+        var reading = Task.Run(async () =>
+        {
+            while (answers.Count < 60)
+            {
+                var frame = await sender.ReceiveAsync(TimeSpan.FromSeconds(30));
+                answers.Add(frame.GetProperty("type").GetString() == "ack" ? "ack" : frame.ToString());
+            }
+        });
+
+        // 10 a second for 6 s; the database freezes for 3 s of it (30 frames pile up, three times the burst).
+        for (var i = 0; i < 60; i++)
+        {
+            if (i == 10)
+            {
+                Db.Pause();
+            }
+
+            if (i == 40)
+            {
+                Db.Resume();
+            }
+
+            await sender.SendObjectAsync(new { type = "message", content = $"m{i}", id = $"m{i}" });
+            await Task.Delay(100);
+        }
+
+        Db.Resume();
+        await reading;
+        Assert.All(answers, a => Assert.Equal("ack", a));
+        await using var db = _database.OpenContext();
+        Assert.Equal(60, await db.Messages.CountAsync(m => m.FromDeviceId == "steady"));
+    }
+
     [Fact]
     public async Task Readiness_FalseWhileTheDatabaseIsDown_TrueWhenItIsBack()
     {
@@ -201,7 +244,7 @@ public sealed class DatabaseFaultTests(PrivateMariaDb mariaDb) : IClassFixture<P
     [Fact]
     public async Task ReconnectStorm_EveryDeviceIsBackNoneClosedByTheDeadline()
     {
-        var server = await StartServerAsync("--Rooms:IdentifyTimeout=00:00:02", "--Rooms:MaxConnectionsPerIp=5000");
+        var server = await StartServerAsync(["--Rooms:IdentifyTimeout=00:00:02", "--Rooms:MaxConnectionsPerIp=5000", "--Rooms:MaxUnidentifiedConnectionsPerIp=5000", .. RoomsServer.Unthrottled]);
         var devices = new List<(string DeviceId, string RoomId)>();
         for (var r = 0; r < 50; r++)
         {

@@ -18,8 +18,18 @@ public sealed class RoomsServer : IAsyncDisposable
         BaseUri = baseUri;
     }
 
-    /// <summary>For tests about order and volume, not about the per-connection rate limit: they send hundreds of frames at once.</summary>
-    public static readonly string[] Unthrottled = ["--Rooms:MessagesPerSecond=1000000", "--Rooms:MessageBurst=1000000"];
+    /// <summary>
+    /// For tests about order and volume, not about the per-client limits: they send hundreds of frames at once, and
+    /// reconnect, identify and create rooms from one address and device far more often than a real client would.
+    /// </summary>
+    public static readonly string[] Unthrottled =
+    [
+        "--Rooms:MessagesPerSecond=1000000", "--Rooms:MessageBurst=1000000",
+        "--Rooms:InboundBytesPerSecond=1000000000", "--Rooms:InboundBurstBytes=1000000000",
+        "--Rooms:IdentifiesPerMinutePerDevice=1000000", "--Rooms:UpgradesPerMinutePerIp=1000000",
+        "--Rooms:RoomsCreatedPerMinutePerIp=1000000",
+        "--Rooms:MaxUnidentifiedConnectionsPerIp=100000",
+    ];
 
     public Uri BaseUri { get; }
 

@@ -18,6 +18,9 @@ public interface IClientNotifier
     /// <summary>Sends the error, then closes the connection with 4003: the client may not act as the device it named.</summary>
     void RefuseUnauthorized(ClientSession session, string error);
 
+    /// <summary>Sends <paramref name="error"/>, then closes the connection with 1008 (policy violation): the client went past a limit.</summary>
+    void CloseForAbuse(ClientSession session, string error);
+
     /// <summary>
     /// From now on a newer connection of the identified session's device can close this one (by its
     /// generation, from any node). Called before the member becomes visible to anyone.

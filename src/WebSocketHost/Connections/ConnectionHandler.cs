@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net.WebSockets;
-using System.Threading.RateLimiting;
 using MediatR;
 using Rooms.Application.Common;
 using Rooms.Application.Connections.Disconnect;
@@ -21,24 +20,10 @@ internal sealed partial class ConnectionHandler(
     IMediator mediator,
     RoomsMetrics metrics,
     RoomsSettings settings,
-    ILogger<ConnectionHandler> logger) : IDisposable
+    ILogger<ConnectionHandler> logger)
 {
     private const int InitialReceiveBuffer = 4 * 1024;
     private const string BinaryRefused = "Binary frames are not supported: send JSON as text frames";
-
-    // One token bucket per session, replenished by the limiter's single 100 ms timer (not a timer per
-    // connection); a partition left idle with a full bucket is dropped by the limiter itself.
-    private readonly PartitionedRateLimiter<long> _rateLimit = PartitionedRateLimiter.Create<long, long>(sessionId =>
-        RateLimitPartition.GetTokenBucketLimiter(sessionId, _ => new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = settings.MessageBurst,
-            TokensPerPeriod = settings.MessagesPerSecond >= 10 ? (settings.MessagesPerSecond + 9) / 10 : 1,
-            ReplenishmentPeriod = settings.MessagesPerSecond >= 10 ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromSeconds(1.0 / settings.MessagesPerSecond),
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        }));
-
-    public void Dispose() => _rateLimit.Dispose();
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -60,19 +45,19 @@ internal sealed partial class ConnectionHandler(
         LogConnected(session.Id, clientIp);
         connection.TrySend(FrameWriter.Connected);
 
-        var identifyDeadline = new Timer(_ =>
+        var identifyDeadline = new IdentifyDeadline(settings.IdentifyTimeout, () =>
         {
             if (!session.IsIdentified)
             {
                 LogIdentifyTimeout(session.Id, clientIp);
                 connection.RequestClose(WebSocketCloseStatus.PolicyViolation, "Identify timeout");
             }
-        }, null, settings.IdentifyTimeout, Timeout.InfiniteTimeSpan);
+        });
 
         var lingerForClientClose = false;
         try
         {
-            await ReceiveLoopAsync(socket, connection, session, identifyDeadline);
+            await ReceiveLoopAsync(socket, connection, session, identifyDeadline, slot);
         }
         catch (WebSocketException) when (socket.State == WebSocketState.Aborted && socket.CloseStatus is null && !context.RequestAborted.IsCancellationRequested)
         {
@@ -87,7 +72,7 @@ internal sealed partial class ConnectionHandler(
         }
         finally
         {
-            await identifyDeadline.DisposeAsync();
+            identifyDeadline.Dispose();
             registry.Remove(connection);
             await mediator.Send(new DisconnectCommand(session), CancellationToken.None);
             connection.RequestClose(WebSocketCloseStatus.NormalClosure, string.Empty);
@@ -101,19 +86,28 @@ internal sealed partial class ConnectionHandler(
         }
     }
 
-    private async Task ReceiveLoopAsync(WebSocket socket, ClientConnection connection, ClientSession session, Timer identifyDeadline)
+    private async Task ReceiveLoopAsync(WebSocket socket, ClientConnection connection, ClientSession session, IdentifyDeadline identifyDeadline, Admission.Slot slot)
     {
         var awaitingIdentify = true;
+        var failedIdentifies = 0;
         using var messageDeadline = new CancellationTokenSource();
         var rejections = new RejectionCount();
+        var budget = new InboundBudget(settings.MessagesPerSecond, settings.MessageBurst, settings.InboundBytesPerSecond, settings.InboundBurstBytes);
 
         // One misbehaving client must not flood the log: its first malformed frame is a warning, the rest
         // Debug; all are counted (rooms_errors{kind="invalid_frame"}).
         var malformedFrames = 0;
         while (true)
         {
-            // Wait for the next frame without holding a buffer: an idle connection owns none.
-            var header = await socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None);
+            // Wait for the next frame without holding a buffer: an idle connection owns none. Not there yet means the
+            // client has nothing waiting: what it sent while the server was busy has all been read.
+            var next = socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None);
+            if (!next.IsCompleted)
+            {
+                budget.CaughtUp();
+            }
+
+            var header = await next;
             if (header.MessageType == WebSocketMessageType.Close)
             {
                 return;
@@ -145,7 +139,7 @@ internal sealed partial class ConnectionHandler(
                     return;
                 }
 
-                if (!TryTakeToken(session, connection, ref rejections))
+                if (!TryTakeToken(budget, message.Count, session, connection, ref rejections))
                 {
                     continue;
                 }
@@ -176,11 +170,13 @@ internal sealed partial class ConnectionHandler(
             var identifying = awaitingIdentify && translation.Request is IdentifyCommand;
             if (identifying)
             {
-                // The deadline is the client's: its identify arrived, however long the server then takes to store it.
-                identifyDeadline.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                // The deadline is the client's: it stands still while the server handles its identify (a stalled database).
+                identifyDeadline.Pause();
             }
 
+            var handling = System.Diagnostics.Stopwatch.GetTimestamp();
             var error = translation.Error ?? await translation.Dispatch!(mediator);
+            budget.ServerBusy(System.Diagnostics.Stopwatch.GetElapsedTime(handling));
             if (error is not null)
             {
                 if (translation.Error is null)
@@ -195,26 +191,39 @@ internal sealed partial class ConnectionHandler(
             {
                 // Frees the timer now rather than holding it for the connection's lifetime.
                 awaitingIdentify = false;
-                await identifyDeadline.DisposeAsync();
+                identifyDeadline.Dispose();
+                slot.Identified();
             }
             else if (identifying)
             {
-                // The identify failed (bad fields, storage down): the client gets a full deadline for its next try.
-                identifyDeadline.Change(settings.IdentifyTimeout, Timeout.InfiniteTimeSpan);
+                // A failed identify (bad fields, unknown room, refused token, storage down) does not renew the deadline,
+                // which counts from the upgrade: failing every few seconds must not keep an unidentified connection forever.
+                if (++failedIdentifies >= settings.MaxIdentifyAttempts)
+                {
+                    LogTooManyIdentifies(session.Id, session.ClientIp, failedIdentifies);
+                    connection.RequestClose(WebSocketCloseStatus.PolicyViolation, "Too many failed identify attempts");
+                }
+
+                identifyDeadline.Resume();
             }
         }
     }
 
     /// <summary>
-    /// One token per frame, taken before the frame is parsed: a frame over the rate gets an error and is not
-    /// handled (nothing stored); a connection that keeps sending over it is closed.
+    /// One frame and its bytes from the budget, taken before the frame is parsed: a frame over the rate gets an error
+    /// and is not handled (nothing stored); a connection that keeps sending over it is closed, and that is logged once.
     /// </summary>
-    private bool TryTakeToken(ClientSession session, ClientConnection connection, ref RejectionCount rejections)
+    private bool TryTakeToken(InboundBudget budget, int bytes, ClientSession session, ClientConnection connection, ref RejectionCount rejections)
     {
-        using var lease = _rateLimit.AttemptAcquire(session.Id);
-        if (lease.IsAcquired)
+        if (budget.TryTake(bytes))
         {
             return true;
+        }
+
+        if (rejections.Closing)
+        {
+            // Decided already: the close frame waits behind what is queued; nothing more to say or log.
+            return false;
         }
 
         var now = Environment.TickCount64;
@@ -226,8 +235,10 @@ internal sealed partial class ConnectionHandler(
         rejections.Count++;
         if (rejections.Count > settings.MaxRejectedMessages)
         {
+            rejections.Closing = true;
             LogRateLimitClose(session.Id, session.ClientIp, settings.MessagesPerSecond);
             connection.RequestClose(WebSocketCloseStatus.PolicyViolation, "Rate limit exceeded");
+            return false;
         }
         else if (rejections.Count == 1)
         {
@@ -236,14 +247,17 @@ internal sealed partial class ConnectionHandler(
         }
 
         metrics.Error("rate_limited", "frame refused: over the rate limit", session.Describe());
-        connection.TrySend(FrameWriter.Error(RateLimitedError(settings.MessagesPerSecond, settings.MessageBurst)));
+        connection.TrySend(FrameWriter.Error(RateLimitedError(settings.MessagesPerSecond, settings.MessageBurst, settings.InboundBytesPerSecond)));
         return false;
     }
 
-    public static string RateLimitedError(int perSecond, int burst) =>
-        $"Rate limit exceeded: at most {perSecond} messages per second (bursts of {burst}); this message was not handled";
+    public static string RateLimitedError(int perSecond, int burst, int bytesPerSecond) =>
+        $"Rate limit exceeded: at most {perSecond} messages per second (bursts of {burst}) and {bytesPerSecond} bytes per second; this message was not handled";
 
-    private record struct RejectionCount(long WindowStartedAt, int Count);
+    private record struct RejectionCount(long WindowStartedAt, int Count)
+    {
+        public bool Closing { get; set; }
+    }
 
     /// <summary>Reads one whole message into pooled memory, growing it up to one byte past the size cap.</summary>
     private async Task<ReceivedMessage> ReceiveMessageAsync(WebSocket socket, ValueWebSocketReceiveResult header, CancellationToken deadline)
@@ -331,6 +345,9 @@ internal sealed partial class ConnectionHandler(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} from {ClientIp} kept sending over {PerSecond} messages/s; closing (1008)")]
     private partial void LogRateLimitClose(long sessionId, string clientIp, int perSecond);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} from {ClientIp} failed to identify {Attempts} times; closing (1008)")]
+    private partial void LogTooManyIdentifies(long sessionId, string clientIp, int attempts);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} sent a malformed frame: {Error} (further ones from it are logged at Debug and counted in metrics)")]
     private partial void LogMalformed(long sessionId, string error);

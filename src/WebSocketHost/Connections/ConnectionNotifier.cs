@@ -37,6 +37,16 @@ internal sealed class ConnectionNotifier(ConnectionRegistry registry, IClusterBu
         }
     }
 
+    public void CloseForAbuse(ClientSession session, string error)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        if (registry.Find(session.Id) is { } connection)
+        {
+            connection.TrySend(FrameWriter.Error(error));
+            connection.RequestClose(WebSocketCloseStatus.PolicyViolation, "Limit exceeded");
+        }
+    }
+
     public void TrackForReplacement(ClientSession session)
     {
         ArgumentNullException.ThrowIfNull(session);

@@ -14,6 +14,7 @@ public sealed partial class IdentifyHandler(
     IPresence presence,
     IClientNotifier notifier,
     IDeviceAuthenticator authenticator,
+    IClientLimits limits,
     ProtocolSettings settings,
     NodeIdentity node,
     IClock clock,
@@ -29,6 +30,15 @@ public sealed partial class IdentifyHandler(
         var session = request.Session;
         var deviceId = request.DeviceId!;
         var identity = request.Identity!;
+        if (!limits.TryIdentify(session, deviceId))
+        {
+            // A reconnect loop: every identify is a connection row and presence frames to the whole room.
+            const string tooOften = "Too many identifies of this device: wait a minute before reconnecting";
+            metrics.Identify("limited");
+            notifier.CloseForAbuse(session, tooOften);
+            return Result<RoomAssignedDto>.Fail(tooOften);
+        }
+
         var authorization = await authenticator.AuthorizeAsync(request.Token ?? session.AccessToken, deviceId, cancellationToken);
         if (!authorization.IsAllowed)
         {
@@ -64,7 +74,19 @@ public sealed partial class IdentifyHandler(
                 metrics.Identify(status.ToWireName());
                 var notFound = new RoomAssignedDto(request.RoomId!, status.ToWireName());
                 notifier.SendRoomAssigned(session, notFound);
+                if (!limits.TryFailJoin(session, deviceId))
+                {
+                    // Without device tokens a room id is the only secret: guessing must not be cheap.
+                    notifier.CloseForAbuse(session, "Too many unknown room ids from this address or device: try again later");
+                }
+
                 return Result<RoomAssignedDto>.Ok(notFound);
+            }
+
+            if (status == AssignmentStatus.CreatedNew && !limits.TryCreateRoom(session, deviceId))
+            {
+                metrics.Identify("limited");
+                return Result<RoomAssignedDto>.Fail("Too many new rooms from this address: join an existing room, or try again in a minute");
             }
 
             var now = clock.UtcNow;

@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.WebSockets;
+using Microsoft.EntityFrameworkCore;
+using Rooms.Infrastructure.Persistence;
+using Rooms.TestSupport;
+
+namespace Rooms.EndToEnd.Tests;
+
+/// <summary>
+/// The probe's ways for one client to hurt the others (../shared/reviews/probe-2026-11-30.md), each against a server
+/// of its own with the limit shrunk. Clients that must be told apart by address connect from their own loopback
+/// address (127.0.0.x), so one test's block cannot touch another's.
+/// </summary>
+public sealed class AbuseTests : IDisposable
+{
+    private readonly TestDatabase _database = TestDatabase.Create(DatabaseProvider.Sqlite);
+
+    public void Dispose() => _database.Dispose();
+
+    [Fact]
+    public async Task FailedIdentifiesEverySecond_DoNotRenewTheDeadline_ClosedWhenItRunsOutFromTheUpgrade()
+    {
+        await using var server = await RoomsServer.StartAsync(_database, "--Rooms:IdentifyTimeout=00:00:02", "--Rooms:MaxIdentifyAttempts=100");
+        await using var client = await TestClient.ConnectAsync(server);
+        await client.ReceiveAsync();
+        var upgraded = Stopwatch.StartNew();
+
+        WebSocketCloseStatus? closedWith = null;
+        while (upgraded.Elapsed < TimeSpan.FromSeconds(6) && closedWith is null)
+        {
+            await Task.Delay(700);
+            try
+            {
+                await client.SendAsync("""{"device_id":"","identity":"x"}""");
+                var frame = await client.ReceiveAsync(TimeSpan.FromSeconds(2));
+                Assert.Equal("error", frame.GetProperty("type").GetString());
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or WebSocketException)
+            {
+                closedWith = client.CloseStatus;
+            }
+        }
+
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, closedWith);
+        Assert.True(upgraded.Elapsed < TimeSpan.FromSeconds(4.5), $"closed after {upgraded.Elapsed.TotalSeconds:0.0} s; the deadline is 2 s from the upgrade");
+    }
+
+    [Fact]
+    public async Task FailedIdentifyAttempts_PastTheCap_Closed1008()
+    {
+        await using var server = await RoomsServer.StartAsync(_database, "--Rooms:MaxIdentifyAttempts=3");
+        await using var client = await TestClient.ConnectAsync(server);
+        await client.ReceiveAsync();
+
+        for (var i = 0; i < 3; i++)
+        {
+            await client.SendAsync("""{"device_id":"","identity":"x"}""");
+        }
+
+        await client.ExpectErrorAsync("'device_id' is required");
+        await client.ExpectErrorAsync("'device_id' is required");
+        var (status, reason) = await client.ExpectCloseAsync();
+        Assert.Equal((WebSocketCloseStatus.PolicyViolation, "Too many failed identify attempts"), (status, reason));
+    }
+
+    [Fact]
+    public async Task UnidentifiedConnections_CappedPerAddress_AnIdentifiedOneFreesItsPlace()
+    {
+        await using var server = await RoomsServer.StartAsync(_database, "--Rooms:MaxUnidentifiedConnectionsPerIp=2");
+        var from = IPAddress.Parse("127.0.0.31");
+        var first = await ConnectFromAsync(server, from);
+        var second = await ConnectFromAsync(server, from);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await TestClient.TryConnectFromAsync(server.WebSocketUri(), from, null)).Status);
+        Assert.Equal(HttpStatusCode.SwitchingProtocols, (await TestClient.TryConnectAsync(server.WebSocketUri())));
+
+        await first.ReceiveAsync();
+        await first.IdentifyAsync("now-identified");
+        var third = await ConnectFromAsync(server, from);
+        foreach (var client in new[] { first, second, third })
+        {
+            await client.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task GuessingRoomIds_PastTheLimit_Closed1008AndTheAddressRefusedWithRetryAfter()
+    {
+        await using var server = await RoomsServer.StartAsync(_database, "--Rooms:FailedJoinsPerMinute=3", "--Rooms:AbuseBlock=00:00:30");
+        var guesser = IPAddress.Parse("127.0.0.32");
+        var client = await ConnectFromAsync(server, guesser);
+        await client.ReceiveAsync();
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal("room_not_found", (await client.IdentifyAsync("guesser", $"GUES{i:D2}")).GetProperty("status").GetString());
+        }
+
+        await client.SendObjectAsync(new { device_id = "guesser", identity = "x", room_id = "GUES99" });
+        Assert.Equal("room_not_found", (await client.ReceiveAsync()).GetProperty("status").GetString());
+        await client.ExpectErrorAsync("Too many unknown room ids");
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, (await client.ExpectCloseAsync()).Status);
+
+        var (status, _) = await TestClient.TryConnectFromAsync(server.WebSocketUri(), guesser, null);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Equal(HttpStatusCode.SwitchingProtocols, await TestClient.TryConnectAsync(server.WebSocketUri()));
+        await client.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task ReconnectChurn_UpgradesPerAddressAndIdentifiesPerDeviceLimited()
+    {
+        await using var server = await RoomsServer.StartAsync(_database, "--Rooms:UpgradesPerMinutePerIp=4", "--Rooms:IdentifiesPerMinutePerDevice=2");
+        var churner = IPAddress.Parse("127.0.0.33");
+        for (var i = 0; i < 2; i++)
+        {
+            await using var client = await ConnectFromAsync(server, churner);
+            await client.ReceiveAsync();
+            Assert.Equal("room", (await client.IdentifyAsync("flapper")).GetProperty("type").GetString());
+        }
+
+        await using (var third = await ConnectFromAsync(server, churner))
+        {
+            await third.ReceiveAsync();
+            await third.SendObjectAsync(new { device_id = "flapper", identity = "x" });
+            await third.ExpectErrorAsync("Too many identifies of this device");
+            Assert.Equal(WebSocketCloseStatus.PolicyViolation, (await third.ExpectCloseAsync()).Status);
+        }
+
+        await using var fourth = await ConnectFromAsync(server, churner);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await TestClient.TryConnectFromAsync(server.WebSocketUri(), churner, null)).Status);
+        await using var db = _database.OpenContext();
+        Assert.Equal(2, await db.Connections.CountAsync(c => c.DeviceId == "flapper"));
+    }
+
+    [Fact]
+    public async Task StoredBytesAndNewRooms_LimitedPerConnectionAndPerDevice()
+    {
+        await using var server = await RoomsServer.StartAsync(_database, "--Rooms:InboundBytesPerSecond=1000", "--Rooms:InboundBurstBytes=102400", "--Rooms:RoomsCreatedPerMinutePerIp=2");
+        var (writer, _) = await TestClient.IdentifiedAsync(server, "writer");
+        var content = new string('x', 16_000);
+        for (var i = 0; i < 8; i++)
+        {
+            await writer.SendObjectAsync(new { type = "message", content, id = $"big-{i}" });
+        }
+
+        var answers = new List<string>();
+        for (var i = 0; i < 8; i++)
+        {
+            var frame = await writer.ReceiveAsync();
+            answers.Add(frame.GetProperty("type").GetString() == "ack" ? "ack" : frame.GetProperty("message").GetString()!);
+        }
+
+        // 100 KB of burst holds six 16 KB frames; the rest of the burst is refused, not stored.
+        Assert.Equal(6, answers.Count(a => a == "ack"));
+        Assert.All(answers.Where(a => a != "ack"), a => Assert.StartsWith("Rate limit exceeded", a));
+        await using (var db = _database.OpenContext())
+        {
+            Assert.Equal(6, await db.Messages.CountAsync(m => m.FromDeviceId == "writer"));
+        }
+
+        // Fresh devices from one address, each creating a room (the probe made 417 a second).
+        var creators = IPAddress.Parse("127.0.0.34");
+        for (var i = 0; i < 2; i++)
+        {
+            await using var creator = await ConnectFromAsync(server, creators);
+            await creator.ReceiveAsync();
+            Assert.Equal("created_new", (await creator.IdentifyAsync($"creator-{i}")).GetProperty("status").GetString());
+        }
+
+        await using var third = await ConnectFromAsync(server, creators);
+        await third.ReceiveAsync();
+        await third.SendObjectAsync(new { device_id = "creator-2", identity = "x" });
+        await third.ExpectErrorAsync("Too many new rooms");
+        await writer.DisposeAsync();
+    }
+
+    private static async Task<TestClient> ConnectFromAsync(RoomsServer server, IPAddress from)
+    {
+        var (status, client) = await TestClient.TryConnectFromAsync(server.WebSocketUri(), from, null);
+        Assert.Equal(HttpStatusCode.SwitchingProtocols, status);
+        return client!;
+    }
+}
