@@ -13,9 +13,10 @@ namespace Rooms.WebSocketHost;
 
 public static class DependencyInjection
 {
-    public static IServiceCollection AddWebSocketHost(this IServiceCollection services, RoomsSettings settings)
+    public static IServiceCollection AddWebSocketHost(this IServiceCollection services, RoomsSettings settings, AdminSettings admin)
     {
         services.AddSingleton(settings);
+        services.AddSingleton(admin);
         services.AddSingleton<ReadinessGate>();
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<ILocalDelivery>(provider => provider.GetRequiredService<ConnectionRegistry>());
@@ -71,10 +72,13 @@ public static class DependencyInjection
             Predicate = check => check.Tags.Contains(ReadinessChecks.Tag),
             ResponseWriter = WriteReadinessAsync,
         });
-        // Prometheus text format: Rooms' meter, Kestrel's and the runtime's (prometheus-net exports every .NET Meter).
+        // Prometheus text format: Rooms' meter, Kestrel's and the runtime's (prometheus-net exports every .NET Meter);
+        // under the admin rule unless Admin:PublicMetrics.
+        var admin = app.Services.GetRequiredService<AdminSettings>();
+        app.UseAdminRuleForMetrics(admin);
         app.MapMetrics("/metrics", app.Services.GetRequiredService<PrometheusExport>().Registry);
         app.UseStaticFiles();
-        app.MapAdminApi();
+        app.MapAdminApi(admin);
         app.MapGet("/", () => Results.Text(
             "Rooms WebSocket server. Connect a WebSocket client to ws://<host>:<port>/ or /ws.",
             statusCode: StatusCodes.Status426UpgradeRequired));

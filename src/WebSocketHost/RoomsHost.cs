@@ -89,11 +89,12 @@ public static partial class RoomsHost
         cluster.Validate();
         var auth = SettingsBinder.Bind<AuthSettings>(configuration, AuthSettings.SectionName);
         auth.Validate();
+        var admin = SettingsBinder.Bind<Admin.AdminSettings>(configuration, Admin.AdminSettings.SectionName);
 
         builder.Services
             .AddApplication(new ProtocolSettings(rooms.MaxContentLength, rooms.PresenceEvents, rooms.MaxHistoryPageBytes, rooms.MaxRoomInfoClients))
             .AddInfrastructure(database, cluster, auth)
-            .AddWebSocketHost(rooms);
+            .AddWebSocketHost(rooms, admin);
 
         var app = builder.Build();
         app.MapRooms();

@@ -42,8 +42,18 @@ public sealed class IdentifyValidatorTests
     [InlineData("", "'identity' is required")]
     [InlineData("tab\there", "'identity' must not contain control characters")]
     [InlineData("new\nline", "'identity' must not contain control characters")]
+    [InlineData("evil\u202Etxt.exe", "'identity' must not contain control characters")]
+    [InlineData("ad\u200Bmin", "'identity' must not contain control characters")]
+    [InlineData("line\u2028break", "'identity' must not contain control characters")]
+    [InlineData("\u2066isolate", "'identity' must not contain control characters")]
     public void Validate_BadIdentity_NamesIdentity(string? identity, string expected) =>
-        Assert.Equal(expected, ErrorFor("d1", identity, null));
+        Assert.StartsWith(expected, ErrorFor("d1", identity, null));
+
+    [Theory]
+    [InlineData("👨\u200D👩\u200D👧")]
+    [InlineData("❤\uFE0F\u200D🔥")]
+    [InlineData("Zoë Ådahl 東京")]
+    public void Validate_EmojiJoinedByZeroWidthJoinerAndOtherScripts_Pass(string identity) => Assert.Null(ErrorFor("d1", identity, null));
 
     [Fact]
     public void Validate_IdentityOver64_NamesIdentity() =>

@@ -84,6 +84,43 @@ public sealed class AdminApiTests : IAsyncLifetime
         await big.DisposeAsync();
     }
 
+    /// <summary>DNS rebinding: a page in a local browser rebinds its own name to 127.0.0.1; its requests carry that name as Host.</summary>
+    [Theory]
+    [InlineData("/api/rooms")]
+    [InlineData("/admin")]
+    [InlineData("/metrics")]
+    public async Task LoopbackUnderAForeignHostName_Refused_UnlessItCarriesTheKey(string path)
+    {
+        using var http = new HttpClient { BaseAddress = _server.BaseUri };
+
+        using var rebound = new HttpRequestMessage(HttpMethod.Get, new Uri(path, UriKind.Relative));
+        rebound.Headers.Host = "evil.example";
+        using var local = new HttpRequestMessage(HttpMethod.Get, new Uri(path, UriKind.Relative));
+        local.Headers.Host = "localhost";
+        using var keyed = new HttpRequestMessage(HttpMethod.Get, new Uri(path, UriKind.Relative));
+        keyed.Headers.Host = "rooms.example.com";
+        keyed.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Key);
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.SendAsync(rebound)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(local)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(keyed)).StatusCode);
+    }
+
+    [Fact]
+    public async Task DashboardFiles_NotServedOnTheirOwn_MetricsNeedTheRuleFromAfar()
+    {
+        using var http = new HttpClient { BaseAddress = _server.BaseUri };
+
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(new Uri("/admin.html", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(new Uri("/admin.js", UriKind.Relative))).StatusCode);
+        Assert.Contains("setInterval(refresh", await http.GetStringAsync(new Uri("/admin", UriKind.Relative)));
+        using var remote = new HttpRequestMessage(HttpMethod.Get, new Uri("/metrics", UriKind.Relative));
+        remote.Headers.Add("X-Forwarded-For", "203.0.113.7");
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.SendAsync(remote)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/client", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/client.js", UriKind.Relative))).StatusCode);
+    }
+
     [Theory]
     [InlineData(null, HttpStatusCode.Forbidden)]
     [InlineData("wrong-key", HttpStatusCode.Forbidden)]

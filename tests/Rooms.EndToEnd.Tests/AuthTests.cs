@@ -91,6 +91,53 @@ public sealed class AuthTests : IAsyncLifetime
         Assert.Equal(allowed, (await welcome.IdentifyAsync("guest", allowed)).GetProperty("room_id").GetString());
     }
 
+    /// <summary>A backend that writes a device's rooms as a list writes [] for a device with none: that must allow none.</summary>
+    [Theory]
+    [InlineData("[]")]
+    [InlineData("\"\"")]
+    [InlineData("null")]
+    public async Task RoomClaimPresentButNamingNoRoom_AllowsNoRoom(string claim)
+    {
+        await using var owner = await TestClient.ConnectAsync(new Uri(_server.WebSocketUri() + "?access_token=" + Token("owner-" + claim.Length)));
+        await owner.ReceiveAsync();
+        var existing = (await owner.IdentifyAsync("owner-" + claim.Length)).GetProperty("room_id").GetString()!;
+        var token = WithPayload($$"""{"sub":"empty-claim","room":{{claim}},"exp":{{DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds()}}}""");
+
+        foreach (var roomId in new[] { existing, null })
+        {
+            await using var client = await TestClient.ConnectAsync(_server);
+            await client.ReceiveAsync();
+            await client.SendObjectAsync(new { device_id = "empty-claim", identity = "e", room_id = roomId, token });
+            await client.ExpectErrorAsync("Not allowed");
+            Assert.Equal(4003, (int)(await client.ExpectCloseAsync()).Status!);
+        }
+    }
+
+    [Fact]
+    public async Task TokenExpiringAfterIdentify_ConnectionClosed4003WhenItExpires()
+    {
+        var expires = DateTime.UtcNow.AddSeconds(3);
+        await using var client = await TestClient.ConnectAsync(_server);
+        await client.ReceiveAsync();
+        await client.SendObjectAsync(new { device_id = "short-lived", identity = "s", token = JwtDeviceAuthenticator.Mint(Settings, "short-lived", [], expires) });
+        Assert.Equal("created_new", (await client.ReceiveAsync()).GetProperty("status").GetString());
+
+        await client.ExpectErrorAsync("Authentication expired");
+        var (status, reason) = await client.ExpectCloseAsync(TimeSpan.FromSeconds(15));
+
+        Assert.Equal((4003, "Token expired"), ((int)status!, reason));
+        Assert.True(DateTime.UtcNow >= expires.AddSeconds(-1), "closed when the token expired, not before");
+    }
+
+    /// <summary>An HS256 token with exactly this payload, signed with the test key.</summary>
+    private static string WithPayload(string json)
+    {
+        static string Encode(byte[] bytes) => Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(bytes);
+        var signed = Encode("""{"alg":"HS256","typ":"JWT"}"""u8.ToArray()) + "." + Encode(System.Text.Encoding.UTF8.GetBytes(json));
+        using var hmac = new System.Security.Cryptography.HMACSHA256(System.Text.Encoding.UTF8.GetBytes(Key));
+        return signed + "." + Encode(hmac.ComputeHash(System.Text.Encoding.ASCII.GetBytes(signed)));
+    }
+
     [Fact]
     public async Task Impostor_CannotReplaceTheRealDevice()
     {

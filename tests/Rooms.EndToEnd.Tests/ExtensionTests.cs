@@ -168,6 +168,7 @@ public abstract class ExtensionTests(DatabaseProvider provider) : IAsyncLifetime
     [Theory]
     [InlineData("""{"type":"message","content":"x","id":""}""", "'id' must be 1-64 characters")]
     [InlineData("""{"type":"message","content":"x","id":"a\u0001"}""", "'id' must be 1-64 characters")]
+    [InlineData("""{"type":"message","content":"x","id":"a\u200Bb"}""", "'id' must be 1-64 characters without control or invisible formatting")]
     [InlineData("""{"type":"message","content":"x","id":7}""", "'id' must be a string")]
     [InlineData("""{"type":"history","limit":0}""", "'limit' must be a whole number from 1 to 500")]
     [InlineData("""{"type":"history","limit":501}""", "'limit' must be a whole number from 1 to 500")]

@@ -205,6 +205,36 @@ public sealed class HardeningTests : IAsyncLifetime
         }
     }
 
+    /// <summary>A full disk answers reads and fails every write; a table gone is the same for the writes that need it.</summary>
+    [Fact]
+    public async Task WritesFailing_ReadinessSays503WithWhy_BackTo200OnceAWriteWorks()
+    {
+        await using var server = await RoomsServer.StartAsync(_database);
+        using var http = new HttpClient { BaseAddress = server.BaseUri };
+        var (client, _) = await TestClient.IdentifiedAsync(server, "disk-full");
+        Assert.True((await http.GetAsync(new Uri("/health/ready", UriKind.Relative))).IsSuccessStatusCode);
+        await using (var db = _database.OpenContext())
+        {
+            await db.Database.ExecuteSqlRawAsync("ALTER TABLE room_queries RENAME TO room_queries_away");
+        }
+
+        await client.SendAsync("""{"type":"query_room"}""");
+        await client.ExpectErrorAsync("Room query failed: storage unavailable");
+
+        var ready = await http.GetAsync(new Uri("/health/ready", UriKind.Relative));
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Contains("writes failing", await ready.Content.ReadAsStringAsync());
+
+        await using (var db = _database.OpenContext())
+        {
+            await db.Database.ExecuteSqlRawAsync("ALTER TABLE room_queries_away RENAME TO room_queries");
+        }
+
+        Assert.Equal("room_info", (await client.QueryRoomAsync()).GetProperty("type").GetString());
+        Assert.True((await http.GetAsync(new Uri("/health/ready", UriKind.Relative))).IsSuccessStatusCode);
+        await client.DisposeAsync();
+    }
+
     [Fact]
     public async Task AllowedOrigins_BrowserFromOtherOriginRefused403_NoOriginStillAccepted()
     {

@@ -212,6 +212,7 @@ public abstract class ProtocolTests(DatabaseProvider provider) : IAsyncLifetime
     [InlineData("""{"device_id":"has space","identity":"x"}""", "'device_id' may contain only")]
     [InlineData("""{"device_id":"d1"}""", "'identity' is required")]
     [InlineData("""{"device_id":"d1","identity":"a\u0007b"}""", "'identity' must not contain control characters")]
+    [InlineData("""{"device_id":"d1","identity":"admin\u202Egnp.exe"}""", "'identity' must not contain control characters or invisible formatting")]
     [InlineData("""{"device_id":"d1","identity":"x","room_id":"bad room"}""", "'room_id' must be")]
     [InlineData("""{"device_id":42,"identity":"x"}""", "'device_id' must be a string")]
     [InlineData("""{"type":"identify","identity":"x"}""", "'device_id' is required")]

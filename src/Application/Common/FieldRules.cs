@@ -20,18 +20,8 @@ public static partial class FieldRules
     public static bool IsMessageId(string? value) =>
         value is { Length: > 0 and <= 18 } && !value.AsSpan().ContainsAnyExceptInRange('0', '9');
 
-    public static bool HasNoControlCharacters(string? value)
-    {
-        foreach (var c in value.AsSpan())
-        {
-            if (char.IsControl(c))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    /// <summary>No control characters and no invisible formatting ones (Rooms.Domain.VisibleText).</summary>
+    public static bool IsVisibleText(string? value) => VisibleText.IsValid(value);
 
     /// <summary>An ISO-8601 date-time (the shapes JavaScript's toISOString and Python's isoformat write) that is a real instant.</summary>
     public static bool IsIsoTimestamp(string? value) =>

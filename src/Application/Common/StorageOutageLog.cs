@@ -24,6 +24,18 @@ public sealed partial class StorageOutageLog(ILogger<StorageOutageLog> logger, I
     /// <summary>Whether the last storage operation failed.</summary>
     public bool IsDown => _down;
 
+    /// <summary>While storage is down: since when, and how many operations failed since. Null when it works.</summary>
+    public (DateTime Since, long Failed)? Outage
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _down ? (_startedAt, _failedSinceStart) : null;
+            }
+        }
+    }
+
     /// <summary>Storage operations that failed since the server started.</summary>
     public long TotalFailed => Interlocked.Read(ref _totalFailed);
 

@@ -9,7 +9,8 @@ public interface IDeviceAuthenticator
 
 /// <param name="Error">Why the device is refused; null when it may connect.</param>
 /// <param name="AllowedRooms">The only rooms it may join; null when any room.</param>
-public sealed record DeviceAuthorization(string? Error, IReadOnlySet<string>? AllowedRooms)
+/// <param name="ExpiresAt">When the credential that allowed it ends (the token's <c>exp</c>): the connection is closed then. Null: never.</param>
+public sealed record DeviceAuthorization(string? Error, IReadOnlySet<string>? AllowedRooms, DateTime? ExpiresAt = null)
 {
     public static readonly DeviceAuthorization Anyone = new(null, null);
 

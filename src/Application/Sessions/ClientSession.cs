@@ -26,6 +26,9 @@ public sealed class ClientSession(long id, string clientIp)
 
     public bool IsIdentified => Member is not null;
 
+    /// <summary>When the device token it identified with expires; the host closes the connection then (4003). Null: never.</summary>
+    public DateTime? CredentialsExpireAt { get; set; }
+
     /// <summary>Who this is, for operators: <c>session 7 from 10.0.0.5, device d1</c>.</summary>
     public string Describe() => Member is { } member ? $"session {Id} from {ClientIp}, device {member.DeviceId}" : $"session {Id} from {ClientIp}";
 

@@ -5,9 +5,13 @@ using Rooms.Application.Ports;
 namespace Rooms.Infrastructure.Auth;
 
 /// <summary>
-/// Device tokens: HS256 JWTs signed with the shared key; <c>sub</c> is the device id, an optional
-/// <c>room</c> claim (a string or an array) lists the only rooms the device may join, <c>exp</c> is
-/// honoured when present. Issuer and audience are not checked: the key is the trust.
+/// Device tokens: HS256 JWTs signed with the shared key; <c>sub</c> is the device id, an optional <c>room</c> claim
+/// lists the only rooms the device may join, <c>exp</c> is honoured when present (at identify, and then the connection
+/// is closed when it passes). Issuer and audience are not checked: the key is the trust.
+/// <para>
+/// The <c>room</c> claim fails closed: absent means any room; present, it allows exactly the rooms it names, so
+/// <c>"R1"</c> one, <c>["R1","R2"]</c> two, and <c>[]</c>, <c>""</c> or <c>null</c> none.
+/// </para>
 /// </summary>
 public sealed class JwtDeviceAuthenticator(AuthSettings settings) : IDeviceAuthenticator
 {
@@ -47,8 +51,28 @@ public sealed class JwtDeviceAuthenticator(AuthSettings settings) : IDeviceAuthe
             return DeviceAuthorization.Refused($"Authentication failed: the token is not for device {deviceId}");
         }
 
-        var rooms = result.ClaimsIdentity.FindAll(RoomClaim).Select(c => c.Value).ToHashSet(StringComparer.Ordinal);
-        return new DeviceAuthorization(null, rooms.Count > 0 ? rooms : null);
+        var expires = result.SecurityToken is JsonWebToken { ValidTo: var validTo } && validTo > DateTime.MinValue ? validTo : (DateTime?)null;
+        return new DeviceAuthorization(null, AllowedRooms((JsonWebToken)result.SecurityToken), expires);
+    }
+
+    /// <summary>The rooms the token's <c>room</c> claim names; null when the token has no such claim (any room).</summary>
+    private static HashSet<string>? AllowedRooms(JsonWebToken token)
+    {
+        // Read from the payload itself: an empty array yields no claims at all, and must not read as "no claim".
+        using var payload = System.Text.Json.JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(token.EncodedPayload));
+        if (!payload.RootElement.TryGetProperty(RoomClaim, out var claim))
+        {
+            return null;
+        }
+
+        var rooms = new HashSet<string>(StringComparer.Ordinal);
+        var values = claim.ValueKind == System.Text.Json.JsonValueKind.Array ? claim.EnumerateArray().ToArray() : [claim];
+        foreach (var value in values.Where(v => v.ValueKind == System.Text.Json.JsonValueKind.String && v.GetString()!.Length > 0))
+        {
+            rooms.Add(value.GetString()!);
+        }
+
+        return rooms;
     }
 
     /// <summary>A token for <paramref name="deviceId"/>, as a backend would mint it (the host's <c>token</c> command).</summary>

@@ -18,14 +18,28 @@ public sealed class AdminSettings
 {
     public const string SectionName = "Admin";
 
-    /// <summary>When set, requests from other machines carrying it (header <c>X-Admin-Key</c>) may use the API; loopback always may.</summary>
+    /// <summary>When set, requests carrying it (header <c>X-Admin-Key</c>, or <c>Authorization: Bearer</c>) may use the dashboard, the API and the metrics from anywhere.</summary>
     public string? Key { get; set; }
+
+    /// <summary>
+    /// Host names under which a loopback visitor without the key is let in. A page in a local browser that rebinds its
+    /// own domain to 127.0.0.1 sends that domain as Host, so it is refused (DNS rebinding).
+    /// </summary>
+    public string[] AllowedHosts { get; set; } = [];
+
+    public static readonly string[] LocalHosts = ["localhost", "127.0.0.1", "[::1]"];
+
+    /// <summary>Serve <c>/metrics</c> to anyone (a scraper without the key); off: the same rule as the API.</summary>
+    public bool PublicMetrics { get; set; }
+
+    public IReadOnlyList<string> EffectiveAllowedHosts => AllowedHosts.Length == 0 ? LocalHosts : AllowedHosts;
 }
 
 /// <summary>
-/// <c>GET /api/rooms</c> (rooms with live members, on every node) and <c>GET /api/rooms/{id}</c> (its members
-/// with their open connections, and its recent messages from storage). Loopback only, unless an admin key is
-/// configured; then any request carrying it. No key, no remote access.
+/// <c>GET /admin</c> (the dashboard), <c>GET /api/rooms</c> (rooms with live members, on every node),
+/// <c>GET /api/rooms/{id}</c> (its members with their open connections, and its recent messages), <c>GET /api/stats</c>,
+/// and <c>/metrics</c>: for a loopback visitor using a local host name, or any request carrying the admin key. No key,
+/// no remote access.
 /// </summary>
 internal static class AdminApi
 {
@@ -33,16 +47,26 @@ internal static class AdminApi
     private const int RecentMessages = 20;
     private const int RecentErrorsShown = 20;
 
-    public static void MapAdminApi(this WebApplication app)
+    /// <summary>Guards <c>/metrics</c> (a plain request delegate, which endpoint filters do not reach) with the admin rule.</summary>
+    public static void UseAdminRuleForMetrics(this WebApplication app, AdminSettings settings)
     {
-        var key = app.Configuration.GetSection(AdminSettings.SectionName).Get<AdminSettings>()?.Key;
+        if (!settings.PublicMetrics)
+        {
+            app.UseWhen(
+                context => context.Request.Path.StartsWithSegments("/metrics", StringComparison.Ordinal) && !IsAllowed(context, settings),
+                refused => refused.Run(context => Forbid(context)));
+        }
+    }
 
-        // The pages: the browser client for anyone, the dashboard under the same rule as the API.
-        app.MapGet("/client", () => Page("client.html"));
-        app.MapGet("/admin", (HttpContext context) => IsAllowed(context, key) || IsAllowedByQuery(context, key) ? Page("admin.html") : Results.StatusCode(StatusCodes.Status403Forbidden));
+    public static void MapAdminApi(this WebApplication app, AdminSettings settings)
+    {
+        // The pages: the browser client for anyone, the dashboard under the same rule as the API (its script inlined,
+        // so no file of it is served on its own).
+        app.MapGet("/client", () => Page("wwwroot", "client.html"));
+        app.MapGet("/admin", (HttpContext context) => IsAllowed(context, settings) || IsAllowedByQuery(context, settings.Key) ? DashboardPage() : Results.StatusCode(StatusCodes.Status403Forbidden));
 
         var api = app.MapGroup("/api").AddEndpointFilter((context, next) =>
-            IsAllowed(context.HttpContext, key) ? next(context) : ValueTask.FromResult<object?>(Results.StatusCode(StatusCodes.Status403Forbidden)));
+            IsAllowed(context.HttpContext, settings) ? next(context) : ValueTask.FromResult<object?>(Results.StatusCode(StatusCodes.Status403Forbidden)));
 
         api.MapGet("/rooms", async (IPresence presence, NodeIdentity node, DatabaseGate database, CancellationToken cancellationToken) =>
         {
@@ -140,23 +164,48 @@ internal static class AdminApi
             : await db.Connections.Where(c => generations.Contains(c.Id)).ToDictionaryAsync(c => c.Id, c => c.ConnectedAt, cancellationToken);
     }
 
-    private static IResult Page(string file) =>
-        Results.File(Path.Combine(AppContext.BaseDirectory, "wwwroot", file), "text/html; charset=utf-8");
+    private static IResult Page(string folder, string file) =>
+        Results.File(Path.Combine(AppContext.BaseDirectory, folder, file), "text/html; charset=utf-8");
+
+    private static IResult DashboardPage()
+    {
+        var folder = Path.Combine(AppContext.BaseDirectory, "Admin", "Pages");
+        var html = File.ReadAllText(Path.Combine(folder, "admin.html"))
+            .Replace("""<script src="/admin.js"></script>""", $"<script>\n{File.ReadAllText(Path.Combine(folder, "admin.js"))}</script>", StringComparison.Ordinal);
+        return Results.Content(html, "text/html; charset=utf-8");
+    }
+
+    private static Task Forbid(HttpContext context)
+    {
+        context.Response.StatusCode = StatusCodes.Status403Forbidden;
+        return Task.CompletedTask;
+    }
 
     /// <summary>The dashboard page may carry the key in its URL (<c>/admin?key=...</c>); its API calls then send the header.</summary>
     private static bool IsAllowedByQuery(HttpContext context, string? key) =>
         KeyMatches(context.Request.Query["key"].ToString(), key);
 
-    /// <summary>Loopback (after X-Forwarded-For from a local proxy, so proxied visitors are not local), or the right key.</summary>
-    public static bool IsAllowed(HttpContext context, string? key)
+    /// <summary>
+    /// The right key from anywhere; without it, loopback (after X-Forwarded-For from a trusted proxy, so proxied visitors
+    /// are not local) under one of the allowed host names.
+    /// </summary>
+    public static bool IsAllowed(HttpContext context, AdminSettings settings)
     {
-        var remote = context.Connection.RemoteIpAddress;
-        if (remote is not null && IPAddress.IsLoopback(remote))
+        var presented = context.Request.Headers[KeyHeader].ToString();
+        var authorization = context.Request.Headers.Authorization.ToString();
+        if (presented.Length == 0 && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            presented = authorization["Bearer ".Length..].Trim();
+        }
+
+        if (KeyMatches(presented, settings.Key))
         {
             return true;
         }
 
-        return KeyMatches(context.Request.Headers[KeyHeader].ToString(), key);
+        var remote = context.Connection.RemoteIpAddress;
+        return remote is not null && IPAddress.IsLoopback(remote)
+            && HostString.MatchesAny(new Microsoft.Extensions.Primitives.StringSegment(context.Request.Host.Host), [.. settings.EffectiveAllowedHosts.Select(h => new Microsoft.Extensions.Primitives.StringSegment(h))]);
     }
 
     /// <summary>A key is configured and the one presented is it (compared in constant time).</summary>

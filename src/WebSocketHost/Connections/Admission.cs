@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Rooms.Application.Common;
 
 namespace Rooms.WebSocketHost.Connections;
 
@@ -14,6 +15,7 @@ internal sealed partial class Admission(RoomsSettings settings, ClientLimits lim
     private readonly ConcurrentDictionary<string, int> _perIp = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _unidentifiedPerIp = new(StringComparer.Ordinal);
     private readonly HashSet<string> _origins = new(settings.AllowedOrigins.Select(o => o.TrimEnd('/')), StringComparer.OrdinalIgnoreCase);
+    private readonly LogSampler _sampler = new();
     private int _total;
     private int _unidentified;
 
@@ -23,7 +25,11 @@ internal sealed partial class Admission(RoomsSettings settings, ClientLimits lim
         var origin = context.Request.Headers.Origin.ToString();
         if (_origins.Count > 0 && origin.Length > 0 && !_origins.Contains(origin))
         {
-            LogOriginRefused(origin, clientIp);
+            if (_sampler.ShouldLog("origin", out var leftOut))
+            {
+                LogOriginRefused(LogSampler.Shorten(origin), clientIp, leftOut);
+            }
+
             await RefuseAsync(context, StatusCodes.Status403Forbidden, "Origin not allowed", retryAfterSeconds: null);
             return null;
         }
@@ -36,7 +42,11 @@ internal sealed partial class Admission(RoomsSettings settings, ClientLimits lim
 
         if (!limits.TryUpgrade(clientIp))
         {
-            LogTooFast(clientIp, settings.UpgradesPerMinutePerIp);
+            if (_sampler.ShouldLog("too-fast", out var leftOut))
+            {
+                LogTooFast(clientIp, settings.UpgradesPerMinutePerIp, leftOut);
+            }
+
             await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "Too many connection attempts from this address", retryAfterSeconds: 5);
             return null;
         }
@@ -44,7 +54,7 @@ internal sealed partial class Admission(RoomsSettings settings, ClientLimits lim
         if (Interlocked.Increment(ref _total) > settings.MaxConnections)
         {
             Interlocked.Decrement(ref _total);
-            LogFull("server", settings.MaxConnections, clientIp);
+            LogFullSampled("server", settings.MaxConnections, clientIp);
             await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "Server full: too many connections", retryAfterSeconds: 5);
             return null;
         }
@@ -52,7 +62,7 @@ internal sealed partial class Admission(RoomsSettings settings, ClientLimits lim
         if (_perIp.AddOrUpdate(clientIp, 1, static (_, n) => n + 1) > settings.MaxConnectionsPerIp)
         {
             Release(clientIp);
-            LogFull("client IP", settings.MaxConnectionsPerIp, clientIp);
+            LogFullSampled("client IP", settings.MaxConnectionsPerIp, clientIp);
             await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "Too many connections from this address", retryAfterSeconds: 5);
             return null;
         }
@@ -63,7 +73,7 @@ internal sealed partial class Admission(RoomsSettings settings, ClientLimits lim
         {
             ReleaseUnidentified(clientIp);
             Release(clientIp);
-            LogFull("not yet identified", unidentifiedHere > settings.MaxUnidentifiedConnectionsPerIp ? settings.MaxUnidentifiedConnectionsPerIp : settings.MaxUnidentifiedConnections, clientIp);
+            LogFullSampled("not yet identified", unidentifiedHere > settings.MaxUnidentifiedConnectionsPerIp ? settings.MaxUnidentifiedConnectionsPerIp : settings.MaxUnidentifiedConnections, clientIp);
             await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "Too many connections waiting to identify", retryAfterSeconds: 5);
             return null;
         }
@@ -110,14 +120,22 @@ internal sealed partial class Admission(RoomsSettings settings, ClientLimits lim
         return context.Response.WriteAsync(reason);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Upgrade from {ClientIp} refused: origin {Origin} is not allowed")]
-    private partial void LogOriginRefused(string origin, string clientIp);
+    private void LogFullSampled(string scope, int limit, string clientIp)
+    {
+        if (_sampler.ShouldLog(scope, out var leftOut))
+        {
+            LogFull(scope, limit, clientIp, leftOut);
+        }
+    }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Upgrade from {ClientIp} refused: {Scope} limit of {Limit} connections reached")]
-    private partial void LogFull(string scope, int limit, string clientIp);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Upgrade from {ClientIp} refused: origin {Origin} is not allowed ({LeftOut} more not logged since the last line)")]
+    private partial void LogOriginRefused(string origin, string clientIp, int leftOut);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Upgrade from {ClientIp} refused: over {Limit} connection attempts per minute")]
-    private partial void LogTooFast(string clientIp, int limit);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Upgrade from {ClientIp} refused: {Scope} limit of {Limit} connections reached ({LeftOut} more not logged since the last line)")]
+    private partial void LogFull(string scope, int limit, string clientIp, int leftOut);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Upgrade from {ClientIp} refused: over {Limit} connection attempts per minute ({LeftOut} more not logged since the last line)")]
+    private partial void LogTooFast(string clientIp, int limit, int leftOut);
 
     /// <summary>A connection's place: counted as not identified until <see cref="Identified"/>.</summary>
     internal sealed class Slot(Admission admission, string clientIp) : IDisposable

@@ -25,6 +25,8 @@ internal sealed partial class ConnectionHandler(
     private const int InitialReceiveBuffer = 4 * 1024;
     private const string BinaryRefused = "Binary frames are not supported: send JSON as text frames";
 
+    private readonly LogSampler _sampler = new();
+
     public async Task HandleAsync(HttpContext context)
     {
         var clientIp = Admission.ClientIp(context);
@@ -49,15 +51,20 @@ internal sealed partial class ConnectionHandler(
         {
             if (!session.IsIdentified)
             {
-                LogIdentifyTimeout(session.Id, clientIp);
+                if (_sampler.ShouldLog("identify-timeout", out var leftOut))
+                {
+                    LogIdentifyTimeout(session.Id, clientIp, leftOut);
+                }
+
                 connection.RequestClose(WebSocketCloseStatus.PolicyViolation, "Identify timeout");
             }
         });
 
         var lingerForClientClose = false;
+        Timer? tokenExpiry = null;
         try
         {
-            await ReceiveLoopAsync(socket, connection, session, identifyDeadline, slot);
+            await ReceiveLoopAsync(socket, connection, session, identifyDeadline, slot, expires => tokenExpiry = CloseWhenExpired(connection, session, expires));
         }
         catch (WebSocketException) when (socket.State == WebSocketState.Aborted && socket.CloseStatus is null && !context.RequestAborted.IsCancellationRequested)
         {
@@ -73,6 +80,7 @@ internal sealed partial class ConnectionHandler(
         finally
         {
             identifyDeadline.Dispose();
+            tokenExpiry?.Dispose();
             registry.Remove(connection);
             await mediator.Send(new DisconnectCommand(session), CancellationToken.None);
             connection.RequestClose(WebSocketCloseStatus.NormalClosure, string.Empty);
@@ -86,7 +94,20 @@ internal sealed partial class ConnectionHandler(
         }
     }
 
-    private async Task ReceiveLoopAsync(WebSocket socket, ClientConnection connection, ClientSession session, IdentifyDeadline identifyDeadline, Admission.Slot slot)
+    /// <summary>A device token's <c>exp</c> holds for the whole connection, not only at identify: when it passes, 4003.</summary>
+    private Timer CloseWhenExpired(ClientConnection connection, ClientSession session, DateTime expires)
+    {
+        var delay = expires - DateTime.UtcNow;
+        return new Timer(_ =>
+        {
+            LogTokenExpired(session.Id, session.Member?.DeviceId ?? "-");
+            connection.TrySend(FrameWriter.Error("Authentication expired: the device token's exp has passed; reconnect with a new token"));
+            connection.RequestClose(ConnectionNotifier.UnauthorizedCloseStatus, "Token expired");
+        }, null, delay > TimeSpan.Zero ? delay : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+    }
+
+    private async Task ReceiveLoopAsync(
+        WebSocket socket, ClientConnection connection, ClientSession session, IdentifyDeadline identifyDeadline, Admission.Slot slot, Action<DateTime> onTokenSession)
     {
         var awaitingIdentify = true;
         var failedIdentifies = 0;
@@ -155,13 +176,14 @@ internal sealed partial class ConnectionHandler(
 
             if (translation.Error is not null)
             {
-                if (malformedFrames++ == 0)
+                // A client's first malformed frame is a warning (sampled across clients), the rest Debug; never the whole text.
+                if (malformedFrames++ == 0 && _sampler.ShouldLog("malformed", out var leftOut))
                 {
-                    LogMalformed(session.Id, translation.Error);
+                    LogMalformed(session.Id, LogSampler.Shorten(translation.Error), leftOut);
                 }
                 else
                 {
-                    LogMalformedAgain(session.Id, translation.Error);
+                    LogMalformedAgain(session.Id, LogSampler.Shorten(translation.Error));
                 }
 
                 metrics.Error("invalid_frame", translation.Error, session.Describe());
@@ -193,6 +215,10 @@ internal sealed partial class ConnectionHandler(
                 awaitingIdentify = false;
                 identifyDeadline.Dispose();
                 slot.Identified();
+                if (session.CredentialsExpireAt is { } expires)
+                {
+                    onTokenSession(expires);
+                }
             }
             else if (identifying)
             {
@@ -331,8 +357,8 @@ internal sealed partial class ConnectionHandler(
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} from {ClientIp} closed ({CloseStatus}): device {DeviceId}, room {RoomId}")]
     private partial void LogClosed(long sessionId, string clientIp, string closeStatus, string deviceId, string roomId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} from {ClientIp} did not identify in time")]
-    private partial void LogIdentifyTimeout(long sessionId, string clientIp);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} from {ClientIp} did not identify in time ({LeftOut} more not logged since the last line)")]
+    private partial void LogIdentifyTimeout(long sessionId, string clientIp, int leftOut);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} sent a message over {MaxMessageBytes} bytes; closing (1009)")]
     private partial void LogTooBig(long sessionId, int maxMessageBytes);
@@ -346,11 +372,14 @@ internal sealed partial class ConnectionHandler(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} from {ClientIp} kept sending over {PerSecond} messages/s; closing (1008)")]
     private partial void LogRateLimitClose(long sessionId, string clientIp, int perSecond);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: device {DeviceId}'s token expired; closing (4003)")]
+    private partial void LogTokenExpired(long sessionId, string deviceId);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} from {ClientIp} failed to identify {Attempts} times; closing (1008)")]
     private partial void LogTooManyIdentifies(long sessionId, string clientIp, int attempts);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} sent a malformed frame: {Error} (further ones from it are logged at Debug and counted in metrics)")]
-    private partial void LogMalformed(long sessionId, string error);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} sent a malformed frame: {Error} (further ones from it are logged at Debug and counted in metrics; {LeftOut} other sessions' first ones not logged since the last line)")]
+    private partial void LogMalformed(long sessionId, string error, int leftOut);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId} sent a malformed frame: {Error}")]
     private partial void LogMalformedAgain(long sessionId, string error);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Rooms.Application.Common;
 using Rooms.Application.Ports;
 using Rooms.Infrastructure.Cluster;
 using Rooms.Infrastructure.Messaging;
@@ -29,10 +30,17 @@ public static class ReadinessChecks
             Task.FromResult(gate.IsOpen ? HealthCheckResult.Healthy("started") : HealthCheckResult.Unhealthy("starting: preparing the database"));
     }
 
-    internal sealed class DatabaseCheck(DatabaseMigrator migrator, DatabaseSettings settings) : IHealthCheck
+    /// <summary>Reachable with the schema up to date, and writes working: a full disk answers reads but fails every write.</summary>
+    internal sealed class DatabaseCheck(DatabaseMigrator migrator, DatabaseSettings settings, StorageOutageLog outage) : IHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
+            if (outage.Outage is { } failing)
+            {
+                return HealthCheckResult.Unhealthy(
+                    $"{settings.Describe()}: writes failing since {failing.Since:o} ({failing.Failed} operations failed; the last storage operation failed)");
+            }
+
             try
             {
                 var pending = await migrator.PendingMigrationsAsync(cancellationToken);

@@ -16,6 +16,8 @@ public sealed partial class SendMessageHandler(
     RoomsMetrics metrics,
     ILogger<SendMessageHandler> logger) : IRequestHandler<SendMessageCommand, Result<SendReceiptDto>>
 {
+    private readonly LogSampler _sampler = new();
+
     public async Task<Result<SendReceiptDto>> Handle(SendMessageCommand request, CancellationToken cancellationToken)
     {
         var session = request.Session;
@@ -28,7 +30,11 @@ public sealed partial class SendMessageHandler(
         // A direct message needs its target connected in the same room (on any node); never the sender itself.
         if (target is not null && (target == from.DeviceId || await presence.FindAsync(roomId, target, cancellationToken) is null))
         {
-            LogTargetNotFound(from.DeviceId, target, roomId);
+            if (_sampler.ShouldLog("target-not-found", out var leftOut))
+            {
+                LogTargetNotFound(from.DeviceId, target, roomId, leftOut);
+            }
+
             return Result<SendReceiptDto>.Fail($"Target device not found: {target}");
         }
 
@@ -100,8 +106,8 @@ public sealed partial class SendMessageHandler(
     [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} resent message {ClientMessageId}, stored before as {MessageId}: acknowledged again, not delivered again")]
     private partial void LogDuplicate(string deviceId, string clientMessageId, long messageId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Device {DeviceId} sent to {TargetDeviceId}, not connected in room {RoomId}")]
-    private partial void LogTargetNotFound(string deviceId, string targetDeviceId, string roomId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Device {DeviceId} sent to {TargetDeviceId}, not connected in room {RoomId} ({LeftOut} more not logged since the last line)")]
+    private partial void LogTargetNotFound(string deviceId, string targetDeviceId, string roomId, int leftOut);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Message {MessageId} from {DeviceId} in room {RoomId} forwarded to {Recipients}")]
     private partial void LogForwarded(long messageId, string deviceId, string roomId, int recipients);

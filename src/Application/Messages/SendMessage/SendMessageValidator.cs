@@ -25,7 +25,7 @@ public sealed class SendMessageValidator : AbstractValidator<SendMessageCommand>
 
         RuleFor(c => c.ClientMessageId)
             .Must(ClientMessageId.IsValid).When(c => c.ClientMessageId is not null)
-            .WithMessage($"'id' must be 1-{ProtocolLimits.ClientMessageIdMaxLength} characters without control characters");
+            .WithMessage($"'id' must be 1-{ProtocolLimits.ClientMessageIdMaxLength} characters without control or invisible formatting characters");
 
         RuleFor(c => c.Timestamp)
             .Must(FieldRules.IsIsoTimestamp).When(c => c.Timestamp is not null)

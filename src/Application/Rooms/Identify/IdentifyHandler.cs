@@ -22,6 +22,8 @@ public sealed partial class IdentifyHandler(
     RoomsMetrics metrics,
     ILogger<IdentifyHandler> logger) : IRequestHandler<IdentifyCommand, Result<RoomAssignedDto>>
 {
+    private readonly LogSampler _sampler = new();
+
     /// <summary>Room ids are drawn from 36^6 values; a handful of collisions in a row means something else is wrong.</summary>
     private const int MaxRoomIdAttempts = 16;
 
@@ -70,7 +72,11 @@ public sealed partial class IdentifyHandler(
 
             if (status == AssignmentStatus.RoomNotFound)
             {
-                LogRoomNotFound(deviceId, request.RoomId!);
+                if (_sampler.ShouldLog("room-not-found", out var leftOut))
+                {
+                    LogRoomNotFound(deviceId, request.RoomId!, session.ClientIp, leftOut);
+                }
+
                 metrics.Identify(status.ToWireName());
                 var notFound = new RoomAssignedDto(request.RoomId!, status.ToWireName());
                 notifier.SendRoomAssigned(session, notFound);
@@ -97,6 +103,7 @@ public sealed partial class IdentifyHandler(
 
             outage.Succeeded();
             var member = new RoomMember(deviceId, identity, connectionRowId, node.NodeId);
+            session.CredentialsExpireAt = authorization.ExpiresAt;
             session.Identified(member, roomId);
             notifier.TrackForReplacement(session);
 
@@ -131,7 +138,11 @@ public sealed partial class IdentifyHandler(
 
     private Result<RoomAssignedDto> Refuse(ClientSession session, string deviceId, string error)
     {
-        LogRefused(deviceId, session.ClientIp, error);
+        if (_sampler.ShouldLog("refused", out var leftOut))
+        {
+            LogRefused(deviceId, session.ClientIp, error, leftOut);
+        }
+
         metrics.Identify("refused");
         notifier.RefuseUnauthorized(session, error);
         return Result<RoomAssignedDto>.Fail(error);
@@ -196,11 +207,11 @@ public sealed partial class IdentifyHandler(
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: device {DeviceId} ({Identity}) {Status} room {RoomId} from {ClientIp}")]
     private partial void LogAssigned(long sessionId, string deviceId, string identity, string roomId, string status, string clientIp);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Identify as device {DeviceId} from {ClientIp} refused: {Reason}")]
-    private partial void LogRefused(string deviceId, string clientIp, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Identify as device {DeviceId} from {ClientIp} refused: {Reason} ({LeftOut} more not logged since the last line)")]
+    private partial void LogRefused(string deviceId, string clientIp, string reason, int leftOut);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Device {DeviceId} asked for room {RoomId}, which does not exist")]
-    private partial void LogRoomNotFound(string deviceId, string roomId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Device {DeviceId} from {ClientIp} asked for room {RoomId}, which does not exist ({LeftOut} more not logged since the last line)")]
+    private partial void LogRoomNotFound(string deviceId, string roomId, string clientIp, int leftOut);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} reconnected: connection {OldConnectionId} on node {OldNodeId} replaced by {NewConnectionId}")]
     private partial void LogReplaced(string deviceId, long oldConnectionId, string oldNodeId, long newConnectionId);

@@ -22,7 +22,7 @@ public sealed class IdentifyValidator : AbstractValidator<IdentifyCommand>
             .NotEmpty().WithMessage("'identity' is required")
             .MaximumLength(ProtocolLimits.IdentityMaxLength)
             .WithMessage($"'identity' must be at most {ProtocolLimits.IdentityMaxLength} characters")
-            .Must(FieldRules.HasNoControlCharacters).WithMessage("'identity' must not contain control characters");
+            .Must(FieldRules.IsVisibleText).WithMessage("'identity' must not contain control characters or invisible formatting characters (bidirectional overrides, zero-width characters, line separators)");
 
         RuleFor(c => c.RoomId)
             .Must(RoomId.IsValid!).When(c => c.RoomId is not null)
