@@ -224,8 +224,6 @@ namespace Rooms.Migrations.MySql
 
                     b.HasKey("Id");
 
-                    b.HasIndex("FromDeviceId");
-
                     b.HasIndex("MessageType")
                         .HasDatabaseName("ix_messages_message_type");
 
@@ -234,6 +232,12 @@ namespace Rooms.Migrations.MySql
 
                     b.HasIndex("SentAt", "RoomId")
                         .HasDatabaseName("ix_messages_sent_at_room_id");
+
+                    b.HasIndex("FromDeviceId", "RoomId", "Id")
+                        .HasDatabaseName("ix_messages_from_device_id_room_id_id");
+
+                    b.HasIndex("RoomId", "ToDeviceId", "Id")
+                        .HasDatabaseName("ix_messages_room_id_to_device_id_id");
 
                     b.ToTable("messages", (string)null);
                 });

@@ -188,8 +188,6 @@ namespace Rooms.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("FromDeviceId");
-
                     b.HasIndex("MessageType")
                         .HasDatabaseName("ix_messages_message_type");
 
@@ -198,6 +196,12 @@ namespace Rooms.Migrations.Sqlite
 
                     b.HasIndex("SentAt", "RoomId")
                         .HasDatabaseName("ix_messages_sent_at_room_id");
+
+                    b.HasIndex("FromDeviceId", "RoomId", "Id")
+                        .HasDatabaseName("ix_messages_from_device_id_room_id_id");
+
+                    b.HasIndex("RoomId", "ToDeviceId", "Id")
+                        .HasDatabaseName("ix_messages_room_id_to_device_id_id");
 
                     b.ToTable("messages", (string)null);
                 });

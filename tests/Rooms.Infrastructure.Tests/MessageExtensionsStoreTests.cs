@@ -99,6 +99,57 @@ public sealed class MessageExtensionsStoreTests
         Assert.Equal(29, (await fixture.MessagesAsync()).Count);
     }
 
+    /// <summary>
+    /// A page reads what the asker may see, not the room: with 2 000 directs between two other devices, the reads of a
+    /// page of 10 touch a few dozen index entries (MariaDB's own count, Handler_read_*), where one filtered scan of the
+    /// room read every hidden row.
+    /// </summary>
+    [Fact]
+    public async Task HistoryPage_RoomFullOfOtherDevicesDirects_ReadsOnlyVisibleRows()
+    {
+        await using var fixture = await StoreFixture.CreateAsync(DatabaseProvider.MySql);
+        await fixture.SeedRoomAsync("ROOM01", "asker", "x", "y");
+        await using (var db = fixture.Database.OpenContext())
+        {
+            db.Messages.AddRange(Enumerable.Range(0, 2_000).Select(i => Row(i % 2 == 0 ? "x" : "y", i % 2 == 0 ? "y" : "x", $"hidden {i}")));
+            db.Messages.AddRange(Row("x", null, "for all"), Row("y", "asker", "for asker"), Row("asker", "x", "from asker"));
+            await db.SaveChangesAsync();
+        }
+
+        await using var reader = fixture.Database.OpenContext();
+        await reader.Database.OpenConnectionAsync();
+        var before = await HandlerReadsAsync(reader);
+        var seen = new List<string>();
+        foreach (var share in MessageHistory.VisibleShares(reader, "ROOM01", "asker", limit: 10, forward: true, cursor: 0))
+        {
+            seen.AddRange(await share.Select(m => m.MessageContent).ToListAsync());
+        }
+
+        var reads = await HandlerReadsAsync(reader) - before;
+        Assert.Equal(["for all", "for asker", "from asker"], seen.Order());
+        Assert.True(reads < 100, $"{reads} index rows read for a page of 3 visible messages among 2 003");
+
+        static MessageRow Row(string from, string? to, string content) => new()
+        {
+            RoomId = "ROOM01", FromDeviceId = from, ToDeviceId = to, MessageType = to is null ? "broadcast" : "direct", MessageContent = content, SentAt = DateTime.UtcNow,
+        };
+    }
+
+    private static async Task<long> HandlerReadsAsync(RoomsDbContext db)
+    {
+        var connection = db.Database.GetDbConnection();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SHOW SESSION STATUS WHERE Variable_name IN ('Handler_read_key', 'Handler_read_next', 'Handler_read_prev', 'Handler_read_first', 'Handler_read_last')";
+        await using var result = await command.ExecuteReaderAsync();
+        long total = 0;
+        while (await result.ReadAsync())
+        {
+            total += long.Parse(result.GetString(1), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return total;
+    }
+
     [Theory]
     [InlineData(DatabaseProvider.Sqlite)]
     [InlineData(DatabaseProvider.MySql)]

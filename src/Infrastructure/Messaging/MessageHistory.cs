@@ -12,33 +12,55 @@ namespace Rooms.Infrastructure.Messaging;
 /// </summary>
 public sealed class MessageHistory(DatabaseGate gate) : IMessageHistory
 {
-    public async Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> PageAsync(
-        string roomId, string deviceId, long afterId, int limit, CancellationToken cancellationToken)
+    public Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> PageAsync(
+        string roomId, string deviceId, long afterId, int limit, CancellationToken cancellationToken) =>
+        VisiblePageAsync(roomId, deviceId, limit, forward: true, afterId, cancellationToken);
+
+    public Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> PageBeforeAsync(
+        string roomId, string deviceId, long beforeId, int limit, CancellationToken cancellationToken) =>
+        VisiblePageAsync(roomId, deviceId, limit, forward: false, beforeId, cancellationToken);
+
+    /// <summary>
+    /// What <paramref name="deviceId"/> may see of the room (broadcasts, directs to it, directs from it) after or before
+    /// the cursor, oldest first. Three keyset reads, each a seek on an index that leads with the asker's share of the
+    /// room, merged: a page costs the same whatever other devices say to each other (one filtered scan of the room
+    /// read every hidden direct message on the way).
+    /// </summary>
+    private async Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> VisiblePageAsync(
+        string roomId, string deviceId, int limit, bool forward, long cursor, CancellationToken cancellationToken)
     {
         await using var lease = await gate.OpenAsync(cancellationToken);
-        var db = lease.Db;
-        var rows = await db.Messages.AsNoTracking()
-            .Where(m => m.RoomId == roomId && m.Id > afterId && (m.ToDeviceId == null || m.ToDeviceId == deviceId || m.FromDeviceId == deviceId))
-            .OrderBy(m => m.Id)
-            .Take(limit + 1)
-            .ToListAsync(cancellationToken);
-        var hasMore = rows.Count > limit;
-        return ([.. rows.Take(limit).Select(ToMessage)], hasMore);
+        var rows = new List<MessageRow>();
+        foreach (var share in VisibleShares(lease.Db, roomId, deviceId, limit, forward, cursor))
+        {
+            rows.AddRange(await share.ToListAsync(cancellationToken));
+        }
+
+        // A direct to oneself is in two of the reads.
+        var merged = rows.DistinctBy(m => m.Id);
+        var page = (forward ? merged.OrderBy(m => m.Id) : merged.OrderByDescending(m => m.Id)).Take(limit + 1).ToList();
+        var hasMore = page.Count > limit;
+        var kept = page.Take(limit);
+        return ([.. (forward ? kept : kept.Reverse()).Select(ToMessage)], hasMore);
     }
 
-    public async Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> PageBeforeAsync(
-        string roomId, string deviceId, long beforeId, int limit, CancellationToken cancellationToken)
+    /// <summary>The three keyset reads of a page: broadcasts, directs to the asker, directs from it; each at most <paramref name="limit"/> + 1 rows.</summary>
+    public static IReadOnlyList<IQueryable<MessageRow>> VisibleShares(RoomsDbContext db, string roomId, string deviceId, int limit, bool forward, long cursor)
     {
-        await using var lease = await gate.OpenAsync(cancellationToken);
-        var db = lease.Db;
-        // The same index read backward from the cursor.
-        var rows = await db.Messages.AsNoTracking()
-            .Where(m => m.RoomId == roomId && m.Id < beforeId && (m.ToDeviceId == null || m.ToDeviceId == deviceId || m.FromDeviceId == deviceId))
-            .OrderByDescending(m => m.Id)
-            .Take(limit + 1)
-            .ToListAsync(cancellationToken);
-        var hasMore = rows.Count > limit;
-        return ([.. rows.Take(limit).Reverse().Select(ToMessage)], hasMore);
+        ArgumentNullException.ThrowIfNull(db);
+        IQueryable<MessageRow> Page(IQueryable<MessageRow> share)
+        {
+            var keyed = forward ? share.Where(m => m.Id > cursor).OrderBy(m => m.Id) : share.Where(m => m.Id < cursor).OrderByDescending(m => m.Id);
+            return keyed.Take(limit + 1);
+        }
+
+        var messages = db.Messages.AsNoTracking();
+        return
+        [
+            Page(messages.Where(m => m.RoomId == roomId && m.ToDeviceId == null)),
+            Page(messages.Where(m => m.RoomId == roomId && m.ToDeviceId == deviceId)),
+            Page(messages.Where(m => m.FromDeviceId == deviceId && m.RoomId == roomId && m.ToDeviceId != null)),
+        ];
     }
 
     public async Task<IReadOnlyList<HistoryMessage>> BetweenAsync(string roomId, long afterId, long beforeId, CancellationToken cancellationToken)

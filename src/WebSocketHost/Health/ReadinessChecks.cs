@@ -72,9 +72,11 @@ public static class ReadinessChecks
                 return HealthCheckResult.Healthy("single node");
             }
 
+            // Degraded, not Unhealthy (readiness stays 200): without Redis a node still serves and stores for its own
+            // members, and a load balancer that dropped every node at once would take the whole cluster down.
             return await bus.ProbeAsync(Timeout)
                 ? HealthCheckResult.Healthy("Redis delivers this node's publications")
-                : HealthCheckResult.Unhealthy("Redis does not deliver: a probe published to this node's channel did not come back");
+                : HealthCheckResult.Degraded("Redis does not deliver (a probe published to this node's channel did not come back): this node serves its own members only");
         }
     }
 }

@@ -20,6 +20,7 @@ internal sealed class HostMetrics
             meter.CreateObservableCounter("cluster.published", () => bus.Published, "{envelope}", "Envelopes this node published to Redis");
             meter.CreateObservableCounter("cluster.received", () => bus.Received, "{envelope}", "Envelopes this node received from other nodes");
             meter.CreateObservableCounter("cluster.redis_outages", () => redis.Outages, "{outage}", "Times Redis became unreachable");
+            meter.CreateObservableGauge("cluster.redis_up", () => redis.IsUp ? 1 : 0, "{state}", "1 while Redis is reachable; 0 while this node serves its own members only (readiness says Degraded)");
         }
     }
 }

@@ -71,8 +71,13 @@ internal sealed class MessageConfiguration(ColumnTypes columns) : IEntityTypeCon
         builder.HasOne<RoomRow>().WithMany().HasForeignKey(m => m.RoomId).OnDelete(DeleteBehavior.Restrict);
         builder.HasOne<DeviceRow>().WithMany().HasForeignKey(m => m.FromDeviceId).OnDelete(DeleteBehavior.Restrict);
 
-        // A room's messages in id order (history), and the monitoring queries by time and by type.
+        // A room's messages in id order (catch-up of gaps), and the monitoring queries by time and by type.
         builder.HasIndex(m => new { m.RoomId, m.Id }).HasDatabaseName("ix_messages_room_id_id");
+
+        // History seeks only what the asker may see: broadcasts (to NULL) and directs to it, then directs from it
+        // (this one also serves the foreign key). A page never reads other devices' directs.
+        builder.HasIndex(m => new { m.RoomId, m.ToDeviceId, m.Id }).HasDatabaseName("ix_messages_room_id_to_device_id_id");
+        builder.HasIndex(m => new { m.FromDeviceId, m.RoomId, m.Id }).HasDatabaseName("ix_messages_from_device_id_room_id_id");
         builder.HasIndex(m => new { m.SentAt, m.RoomId }).HasDatabaseName("ix_messages_sent_at_room_id");
         builder.HasIndex(m => m.MessageType).HasDatabaseName("ix_messages_message_type");
     }
