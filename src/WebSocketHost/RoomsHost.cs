@@ -92,7 +92,7 @@ public static partial class RoomsHost
         var admin = SettingsBinder.Bind<Admin.AdminSettings>(configuration, Admin.AdminSettings.SectionName);
 
         builder.Services
-            .AddApplication(new ProtocolSettings(rooms.MaxContentLength, rooms.PresenceEvents, rooms.MaxHistoryPageBytes, rooms.MaxRoomInfoClients))
+            .AddApplication(new ProtocolSettings(rooms.MaxContentLength, rooms.PresenceEvents, rooms.MaxHistoryPageBytes, rooms.MaxRoomInfoClients, rooms.RoomIdLength))
             .AddInfrastructure(database, cluster, auth)
             .AddWebSocketHost(rooms, admin);
 

@@ -37,6 +37,9 @@ public sealed class RoomsSettings
     /// <summary>A history page stops before its contents pass this many bytes (with <c>has_more</c>).</summary>
     public int MaxHistoryPageBytes { get; set; } = Application.Common.ProtocolSettings.DefaultMaxHistoryPageBytes;
 
+    /// <summary>Characters of a new room's id (A-Z0-9; the seed's 6). Without device tokens a room id is the only secret: longer is harder to guess.</summary>
+    public int RoomIdLength { get; set; } = ProtocolLimits.GeneratedRoomIdLength;
+
     /// <summary>Members listed in one <c>room_info</c>; <c>total_clients</c> stays exact.</summary>
     public int MaxRoomInfoClients { get; set; } = Application.Common.ProtocolSettings.DefaultMaxRoomInfoClients;
 
@@ -128,6 +131,8 @@ public sealed class RoomsSettings
         Require(SendQueueBytes >= 64 * 1024, "Rooms:SendQueueBytes must be at least 65536");
         Require(MaxHistoryPageBytes >= 1024 && MaxHistoryPageBytes <= SendQueueBytes, "Rooms:MaxHistoryPageBytes must be between 1024 and Rooms:SendQueueBytes");
         Require(MaxRoomInfoClients >= 1, "Rooms:MaxRoomInfoClients must be at least 1");
+        Require(RoomIdLength is >= ProtocolLimits.MinGeneratedRoomIdLength and <= ProtocolLimits.RoomIdMaxLength,
+            $"Rooms:RoomIdLength must be between {ProtocolLimits.MinGeneratedRoomIdLength} and {ProtocolLimits.RoomIdMaxLength}");
         Require(CloseTimeout > TimeSpan.Zero, "Rooms:CloseTimeout must be positive");
         Require(KeepAliveInterval > TimeSpan.Zero, "Rooms:KeepAliveInterval must be positive");
         Require(KeepAliveTimeout > TimeSpan.Zero, "Rooms:KeepAliveTimeout must be positive");

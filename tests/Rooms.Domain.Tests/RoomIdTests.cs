@@ -15,6 +15,10 @@ public sealed class RoomIdTests
     }
 
     [Fact]
+    public void NewCandidate_LengthGiven_ThatManyCharacters() =>
+        Assert.Matches(new Regex("^[A-Z0-9]{12}$"), RoomId.NewCandidate(12));
+
+    [Fact]
     public void NewCandidate_ManyDraws_AreSpreadOut()
     {
         var ids = Enumerable.Range(0, 1000).Select(_ => RoomId.NewCandidate()).ToHashSet();

@@ -176,6 +176,17 @@ public sealed class AbuseTests : IDisposable
         await writer.DisposeAsync();
     }
 
+    [Fact]
+    public async Task RoomIdLength_Configured_NewRoomsGetIdsThatLong()
+    {
+        await using var server = await RoomsServer.StartAsync(_database, "--Rooms:RoomIdLength=12");
+
+        var (client, room) = await TestClient.IdentifiedAsync(server, "long-id");
+
+        Assert.Matches("^[A-Z0-9]{12}$", room.GetProperty("room_id").GetString());
+        await client.DisposeAsync();
+    }
+
     private static async Task<TestClient> ConnectFromAsync(RoomsServer server, IPAddress from)
     {
         var (status, client) = await TestClient.TryConnectFromAsync(server.WebSocketUri(), from, null);

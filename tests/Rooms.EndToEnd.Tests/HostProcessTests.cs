@@ -245,6 +245,36 @@ public sealed class HostProcessTests : IDisposable
         Assert.Single(lines, l => l.Contains("malformed frame", StringComparison.Ordinal));
     }
 
+    /// <summary>A client repeating a mistake (the probe's flood) costs the log a line per kind per 10 s, and its text is cut.</summary>
+    [Fact]
+    public async Task Logs_RepeatedClientMistakes_SampledNotOneLinePerFrame_ClientTextCut()
+    {
+        var port = MariaDbServer.FreePort();
+        using var server = Start([], new Dictionary<string, string> { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}" });
+        await WaitForHealthAsync(port, server);
+        await using (var client = await TestClient.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/")))
+        {
+            await client.ReceiveAsync();
+            await client.IdentifyAsync("flooder");
+            for (var i = 0; i < 60; i++)
+            {
+                await client.SendObjectAsync(new { type = "message", content = "x", target_device_id = "nobody" });
+                await client.ExpectErrorAsync("Target device not found");
+                await client.SendObjectAsync(new { type = "message", content = "" });
+                await client.ExpectErrorAsync("'content'");
+            }
+
+            await client.SendObjectAsync(new { type = new string('T', 60_000) });
+            await client.ExpectErrorAsync("Unknown message type");
+        }
+
+        await Eventually.TrueAsync(() => Task.FromResult(server.Output.Contains("device flooder, room", StringComparison.Ordinal)), TimeSpan.FromSeconds(10));
+        var lines = server.Output.Split('\n');
+        Assert.InRange(lines.Count(l => l.Contains("not connected in room", StringComparison.Ordinal)), 1, 2);
+        Assert.InRange(lines.Count(l => l.Contains("Rejected SendMessageCommand", StringComparison.Ordinal)), 1, 2);
+        Assert.All(lines, l => Assert.True(l.Length < 2_000, $"a log line of {l.Length} characters"));
+    }
+
     [Fact]
     public async Task StatusLine_EveryInterval_LogsConnectionsRoomsAndDevices()
     {

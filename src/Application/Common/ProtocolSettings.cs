@@ -5,11 +5,13 @@ namespace Rooms.Application.Common;
 /// <summary>The protocol's configurable limits and switches that the use cases enforce.</summary>
 /// <param name="MaxHistoryPageBytes">A history page stops before its contents pass this many bytes (UTF-8), with <c>has_more</c>.</param>
 /// <param name="MaxRoomInfoClients">A <c>room_info</c> lists at most this many members; <c>total_clients</c> stays exact.</param>
+/// <param name="RoomIdLength">Characters of a new room's id.</param>
 public sealed record ProtocolSettings(
     int MaxContentLength = ProtocolLimits.DefaultMaxContentLength,
     bool PresenceEvents = true,
     int MaxHistoryPageBytes = ProtocolSettings.DefaultMaxHistoryPageBytes,
-    int MaxRoomInfoClients = ProtocolSettings.DefaultMaxRoomInfoClients)
+    int MaxRoomInfoClients = ProtocolSettings.DefaultMaxRoomInfoClients,
+    int RoomIdLength = ProtocolLimits.GeneratedRoomIdLength)
 {
     public const int DefaultMaxHistoryPageBytes = 1024 * 1024;
     public const int DefaultMaxRoomInfoClients = 1000;

@@ -182,7 +182,7 @@ public sealed partial class IdentifyHandler(
     {
         for (var attempt = 1; ; attempt++)
         {
-            var roomId = RoomId.NewCandidate();
+            var roomId = RoomId.NewCandidate(settings.RoomIdLength);
             device.ConnectedTo(roomId, identity, now);
             try
             {
