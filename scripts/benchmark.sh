@@ -65,7 +65,8 @@ for i in $(seq 1 "$nodes"); do
 done
 
 extra=()
-[ "$mode" = connections ] && extra=(--server-pid "${server_pids[0]}")
+# One node: the tool also reports the server's CPU per message (run, ramp) or memory per connection (connections).
+if [ "$nodes" -eq 1 ] && [ "$mode" != storm ] && [ "$mode" != history ]; then extra=(--server-pid "${server_pids[0]}"); fi
 set +e
 dotnet tests/Rooms.LoadTest/bin/Release/net10.0/Rooms.LoadTest.dll "$mode" --url "$(IFS=,; echo "${urls[*]}")" "${extra[@]}" "$@" | tee "$work/load.log"
 status=${PIPESTATUS[0]}

@@ -50,6 +50,14 @@ internal class LoadSettings : CommonSettings
     [DefaultValue(5)]
     public int Drain { get; init; } = 5;
 
+    [CommandOption("--ids")]
+    [Description("Send every message with a client id, as a client that wants acks and exactly-once does (the server then also stores the id and acks).")]
+    public bool Ids { get; init; }
+
+    [CommandOption("--server-pid")]
+    [Description("The server's process id (same machine): each step also reports the server's CPU time per message sent, the measure that latency at moderate load hides.")]
+    public int? ServerPid { get; init; }
+
     [CommandOption("--p99-target")]
     [Description("A step holds when p99 (ms) is at most this and nothing is lost.")]
     [DefaultValue(50.0)]
@@ -148,6 +156,7 @@ internal static class Terminal
     public static async Task<Swarm> ConnectAsync(LoadSettings settings, CancellationToken cancellationToken)
     {
         var total = settings.Rooms * settings.Devices;
+        SimulatedDevice.SendIds = settings.Ids;
         if (settings.Json)
         {
             return await Swarm.ConnectAsync(settings.Servers, settings.Rooms, settings.Devices, null, cancellationToken);
@@ -172,8 +181,22 @@ internal static class Terminal
                 $"[grey]{label,-8} {elapsed.TotalSeconds,5:0.0}s[/] sent {stats.Sent,9:N0} delivered {stats.Delivered,10:N0}/{stats.Expected,-10:N0} p99 {stats.PercentileMs(99),6:0.0} ms errors {LoadStatsHub.Errors}");
         }
 
+        var cpuBefore = ServerCpu(settings.ServerPid);
         var stats = await swarm.RunStepAsync(step, rate, duration, settings.DirectRatio, settings.Padding, TimeSpan.FromSeconds(settings.Drain), live, cancellationToken);
-        return StepResult.From(stats, seconds, settings.P99TargetMs);
+        var cpu = ServerCpu(settings.ServerPid) - cpuBefore;
+        return StepResult.From(stats, seconds, settings.P99TargetMs, cpu);
+    }
+
+    /// <summary>The server's user + system CPU time so far, or null without --server-pid.</summary>
+    private static TimeSpan? ServerCpu(int? pid)
+    {
+        if (pid is null)
+        {
+            return null;
+        }
+
+        using var process = System.Diagnostics.Process.GetProcessById(pid.Value);
+        return process.TotalProcessorTime;
     }
 
     public static void Report(LoadSettings settings, IReadOnlyList<StepResult> results)
@@ -196,7 +219,7 @@ internal static class Terminal
         }
 
         var table = new Table().Title($"{settings.Rooms} rooms x {settings.Devices} devices, {settings.DirectRatio:P0} direct");
-        foreach (var column in new[] { "rate/s", "sent", "delivered", "lost", "sent/s", "deliveries/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "held" })
+        foreach (var column in new[] { "rate/s", "sent", "delivered", "lost", "sent/s", "deliveries/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "server CPU us/msg", "held" })
         {
             table.AddColumn(new TableColumn(column).RightAligned());
         }
@@ -205,7 +228,8 @@ internal static class Terminal
         {
             table.AddRow(
                 $"{r.TargetRate:0}", $"{r.Sent:N0}", $"{r.Delivered:N0}", $"{r.Lost:N0}", $"{r.SentPerSecond:N0}", $"{r.DeliveriesPerSecond:N0}",
-                $"{r.P50Ms:0.0}", $"{r.P90Ms:0.0}", $"{r.P99Ms:0.0}", $"{r.MaxMs:0.0}", r.Held ? "[green]yes[/]" : "[red]no[/]");
+                $"{r.P50Ms:0.0}", $"{r.P90Ms:0.0}", $"{r.P99Ms:0.0}", $"{r.MaxMs:0.0}", r.ServerCpuMicrosPerMessage is { } cpu ? $"{cpu:0}" : "-",
+                r.Held ? "[green]yes[/]" : "[red]no[/]");
         }
 
         AnsiConsole.Write(table);

@@ -25,11 +25,15 @@ internal sealed class SimulatedDevice : IAsyncDisposable
     private readonly Channel<Outgoing> _outgoing = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ArrayBufferWriter<byte> _sendBuffer = new(256);
     private Task _sendLoop = Task.CompletedTask;
+    private long _sent;
     private Task _receiveLoop = Task.CompletedTask;
 
     private SimulatedDevice(string deviceId) => DeviceId = deviceId;
 
     public string DeviceId { get; }
+
+    /// <summary>Messages carry a client id (<c>--ids</c>): the server stores it for exactly-once and acks each message.</summary>
+    public static bool SendIds { get; set; }
 
     public string RoomId { get; private set; } = string.Empty;
 
@@ -107,7 +111,7 @@ internal sealed class SimulatedDevice : IAsyncDisposable
         }
     }
 
-    /// <summary>{"type":"message","content":"t:STEP:TICKS:padding"[,"target_device_id":"X"]} — the intended send time rides in the content.</summary>
+    /// <summary>{"type":"message","content":"t:STEP:TICKS:padding"[,"target_device_id":"X"][,"id":"DEVICE-N"]} — the intended send time rides in the content.</summary>
     private void Write(Outgoing message)
     {
         Append("{\"type\":\"message\",\"content\":\"t:"u8);
@@ -123,6 +127,15 @@ internal sealed class SimulatedDevice : IAsyncDisposable
         {
             Append(",\"target_device_id\":\""u8);
             _sendBuffer.Write(Encoding.ASCII.GetBytes(target));
+            Append("\""u8);
+        }
+
+        if (SendIds)
+        {
+            Append(",\"id\":\""u8);
+            _sendBuffer.Write(Encoding.ASCII.GetBytes(DeviceId));
+            Append("-"u8);
+            AppendNumber(++_sent);
             Append("\""u8);
         }
 

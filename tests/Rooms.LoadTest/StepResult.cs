@@ -14,9 +14,11 @@ internal sealed record StepResult(
     double P90Ms,
     double P99Ms,
     double MaxMs,
-    bool Held)
+    bool Held,
+    double? ServerCpuMicrosPerMessage = null)
 {
-    public static StepResult From(StepStats stats, double durationSeconds, double p99TargetMs)
+    /// <param name="serverCpu">The server's CPU time during the step (sending and draining), when its process id was given.</param>
+    public static StepResult From(StepStats stats, double durationSeconds, double p99TargetMs, TimeSpan? serverCpu = null)
     {
         var lost = Math.Max(0, stats.Expected - stats.Delivered);
         var p99 = stats.PercentileMs(99);
@@ -33,6 +35,7 @@ internal sealed record StepResult(
             Math.Round(stats.PercentileMs(90), 2),
             Math.Round(p99, 2),
             Math.Round(stats.MaxMs, 2),
-            lost == 0 && stats.Delivered > 0 && p99 <= p99TargetMs);
+            lost == 0 && stats.Delivered > 0 && p99 <= p99TargetMs,
+            serverCpu is { } cpu && stats.Sent > 0 ? Math.Round(cpu.TotalMicroseconds / stats.Sent, 1) : null);
     }
 }
