@@ -12,9 +12,9 @@ using static Rooms.Infrastructure.Persistence.RawSql;
 namespace Rooms.Infrastructure.Messaging;
 
 /// <summary>
-/// Writes a batch of messages in one transaction: reserve the batch's ids, find resends, find each
-/// room's previous message, then one multi-row INSERT for the messages and one for their client
-/// ids: one commit (one fsync) for the whole batch, where EF Core's SaveChanges would send a
+/// Writes a batch of messages in one transaction of three round trips: one command for the reads (reserve the batch's
+/// ids, find resends, find each room's previous message), one for the writes (a multi-row INSERT for the messages and
+/// one for their client ids), and the COMMIT: one fsync for the whole batch, where EF Core's SaveChanges would send a
 /// statement per row.
 /// </summary>
 /// <remarks>
@@ -25,7 +25,7 @@ namespace Rooms.Infrastructure.Messaging;
 /// the resend check race-free; the primary key of <c>client_message_ids</c> backs it up. Table and
 /// column names are read from the EF Core model, so a rename in a configuration changes this SQL too.
 /// </remarks>
-internal sealed class MultiRowMessageInsert
+internal sealed partial class MultiRowMessageInsert
 {
     private readonly Dictionary<(string Statement, int Rows, string Provider), string> _sql = [];
 
@@ -35,10 +35,10 @@ internal sealed class MultiRowMessageInsert
         await using var efTransaction = await db.Database.BeginTransactionAsync();
         var transaction = efTransaction.GetDbTransaction();
 
-        var firstId = await ReserveIdsAsync(db, transaction, messages.Count);
+        // Two round trips before the COMMIT (each one's completion wakes a thread-pool worker, which then spins):
+        // one for every read, one for every write.
+        var (firstId, firstSends, lastInRoom) = await ReadAsync(db, transaction, messages);
         var results = new StoredMessage[messages.Count];
-        var firstSends = await FindFirstSendsAsync(db, transaction, messages);
-        var lastInRoom = await LastIdsAsync(db, transaction, messages);
         var stored = new List<(long Id, NewMessage Message)>(messages.Count);
         for (var i = 0; i < messages.Count; i++)
         {
@@ -62,8 +62,7 @@ internal sealed class MultiRowMessageInsert
             }
         }
 
-        await InsertMessagesAsync(db, transaction, stored);
-        await InsertClientIdsAsync(db, transaction, stored);
+        await WriteAsync(db, transaction, stored);
         try
         {
             await efTransaction.CommitAsync();
@@ -96,22 +95,56 @@ internal sealed class MultiRowMessageInsert
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 1;
     }
 
-    /// <returns>The first of <paramref name="count"/> reserved ids.</returns>
-    private async Task<long> ReserveIdsAsync(RoomsDbContext db, DbTransaction transaction, int count)
+    /// <summary>
+    /// The batch's reads, in one command: reserve its ids (the UPDATE takes the sequence row's lock first), find the earlier
+    /// sends of its client ids, and read each room's previous message id.
+    /// </summary>
+    private async Task<(long FirstId, Dictionary<(string DeviceId, string ClientId), FirstSend> FirstSends, Dictionary<string, long> LastInRoom)> ReadAsync(
+        RoomsDbContext db, DbTransaction transaction, IReadOnlyList<NewMessage> messages)
     {
-        var sql = Sql(db, "reserve", 1, () =>
-        {
-            var sequence = Table<MessageSequenceRow>(db);
-            var name = Column(sequence, nameof(MessageSequenceRow.Name));
-            var lastId = Column(sequence, nameof(MessageSequenceRow.LastId));
-            var where = $" WHERE {name} = '{MessageSequenceRow.MessagesName}'";
+        var keys = messages.Where(m => m.ClientMessageId is not null).Select(m => (m.FromDeviceId, m.ClientMessageId!)).Distinct().ToList();
+        var rooms = messages.Select(m => m.RoomId).Distinct(StringComparer.Ordinal).ToList();
+        var sql = Sql(db, $"reads:{keys.Count}", rooms.Count, () => Combine(
+            (ReserveSql(db), 1),
+            keys.Count > 0 ? (FirstSendsSql(db, keys.Count), 2 * keys.Count) : (null, 0),
+            (LastIdsSql(db, rooms.Count), rooms.Count)));
+        await using var command = Command(transaction, sql,
+            [messages.Count, .. keys.SelectMany(k => new object[] { k.FromDeviceId, k.Item2 }), .. rooms]);
+        await using var reader = await command.ExecuteReaderAsync();
 
-            // The UPDATE comes first: it takes the row lock (InnoDB) or the write lock (SQLite) before the read.
-            return $"UPDATE {sequence.Name} SET {lastId} = {lastId} + @p0{where}; SELECT {lastId} FROM {sequence.Name}{where};";
-        });
-        await using var command = Command(transaction, sql, count);
-        var lastReserved = Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
-        return lastReserved - count + 1;
+        await reader.ReadAsync();
+        var firstId = Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture) - messages.Count + 1;
+
+        var firstSends = new Dictionary<(string, string), FirstSend>();
+        if (keys.Count > 0)
+        {
+            await reader.NextResultAsync();
+            while (await reader.ReadAsync())
+            {
+                firstSends[keys[Convert.ToInt32(reader.GetValue(0), CultureInfo.InvariantCulture)]] = new FirstSend(
+                    reader.GetInt64(1), reader.GetInt32(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetString(5));
+            }
+        }
+
+        await reader.NextResultAsync();
+        await reader.ReadAsync();
+        var lastInRoom = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (var r = 0; r < rooms.Count; r++)
+        {
+            lastInRoom[rooms[r]] = reader.GetInt64(r);
+        }
+
+        return (firstId, firstSends, lastInRoom);
+    }
+
+    /// <summary>The UPDATE comes first: it takes the row lock (InnoDB) or the write lock (SQLite) before the read.</summary>
+    private static string ReserveSql(RoomsDbContext db)
+    {
+        var sequence = Table<MessageSequenceRow>(db);
+        var name = Column(sequence, nameof(MessageSequenceRow.Name));
+        var lastId = Column(sequence, nameof(MessageSequenceRow.LastId));
+        var where = $" WHERE {name} = '{MessageSequenceRow.MessagesName}'";
+        return $"UPDATE {sequence.Name} SET {lastId} = {lastId} + @p0{where}; SELECT {lastId} FROM {sequence.Name}{where}";
     }
 
     /// <summary>
@@ -119,39 +152,32 @@ internal sealed class MultiRowMessageInsert
     /// another message reusing the id. The matching key is named by its position (a CASE), not read back: the id
     /// column is bytes on MySQL, and the database's own spelling of a key must never decide a match.
     /// </summary>
-    private async Task<Dictionary<(string DeviceId, string ClientId), FirstSend>> FindFirstSendsAsync(
-        RoomsDbContext db, DbTransaction transaction, IReadOnlyList<NewMessage> messages)
+    private static string FirstSendsSql(RoomsDbContext db, int keys)
     {
-        var found = new Dictionary<(string, string), FirstSend>();
-        var keys = messages.Where(m => m.ClientMessageId is not null).Select(m => (m.FromDeviceId, m.ClientMessageId!)).Distinct().ToList();
-        if (keys.Count == 0)
-        {
-            return found;
-        }
+        var ids = Table<ClientMessageIdRow>(db);
+        var device = "c." + Column(ids, nameof(ClientMessageIdRow.DeviceId));
+        var clientId = "c." + Column(ids, nameof(ClientMessageIdRow.ClientMessageId));
+        var matches = Enumerable.Range(0, keys).Select(k => $"({device} = @p{2 * k} AND {clientId} = @p{(2 * k) + 1})").ToList();
+        var messagesTable = Table<MessageRow>(db);
+        string M(string property) => "m." + Column(messagesTable, property);
+        return $"SELECT CASE {string.Concat(matches.Select((m, k) => $"WHEN {m} THEN {k} "))}END, "
+            + $"c.{Column(ids, nameof(ClientMessageIdRow.MessageId))}, c.{Column(ids, nameof(ClientMessageIdRow.Recipients))}, "
+            + $"{M(nameof(MessageRow.RoomId))}, {M(nameof(MessageRow.ToDeviceId))}, {M(nameof(MessageRow.MessageContent))} "
+            + $"FROM {ids.Name} c JOIN {messagesTable.Name} m ON m.{Column(messagesTable, nameof(MessageRow.Id))} = c.{Column(ids, nameof(ClientMessageIdRow.MessageId))} "
+            + $"WHERE {string.Join(" OR ", matches)}";
+    }
 
-        var sql = Sql(db, "first-sends", keys.Count, () =>
-        {
-            var ids = Table<ClientMessageIdRow>(db);
-            var device = "c." + Column(ids, nameof(ClientMessageIdRow.DeviceId));
-            var clientId = "c." + Column(ids, nameof(ClientMessageIdRow.ClientMessageId));
-            var matches = Enumerable.Range(0, keys.Count).Select(k => $"({device} = @p{2 * k} AND {clientId} = @p{(2 * k) + 1})").ToList();
-            var messagesTable = Table<MessageRow>(db);
-            string M(string property) => "m." + Column(messagesTable, property);
-            return $"SELECT CASE {string.Concat(matches.Select((m, k) => $"WHEN {m} THEN {k} "))}END, "
-                + $"c.{Column(ids, nameof(ClientMessageIdRow.MessageId))}, c.{Column(ids, nameof(ClientMessageIdRow.Recipients))}, "
-                + $"{M(nameof(MessageRow.RoomId))}, {M(nameof(MessageRow.ToDeviceId))}, {M(nameof(MessageRow.MessageContent))} "
-                + $"FROM {ids.Name} c JOIN {messagesTable.Name} m ON m.{Column(messagesTable, nameof(MessageRow.Id))} = c.{Column(ids, nameof(ClientMessageIdRow.MessageId))} "
-                + $"WHERE {string.Join(" OR ", matches)};";
-        });
-        await using var command = Command(transaction, sql, [.. keys.SelectMany(k => new object[] { k.FromDeviceId, k.Item2 })]);
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            found[keys[Convert.ToInt32(reader.GetValue(0), CultureInfo.InvariantCulture)]] = new FirstSend(
-                reader.GetInt64(1), reader.GetInt32(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetString(5));
-        }
-
-        return found;
+    /// <summary>
+    /// Each room's last message id, one scalar subquery per room: MAX on an index prefix is a single
+    /// index lookup, where a GROUP BY over the rooms would range-scan all their messages (measured: the
+    /// send path slowed down as the table grew).
+    /// </summary>
+    private static string LastIdsSql(RoomsDbContext db, int rooms)
+    {
+        var table = Table<MessageRow>(db);
+        var (room, id) = (Column(table, nameof(MessageRow.RoomId)), Column(table, nameof(MessageRow.Id)));
+        return "SELECT " + string.Join(", ", Enumerable.Range(0, rooms).Select(r =>
+            $"COALESCE((SELECT MAX({id}) FROM {table.Name} WHERE {room} = @p{r}), 0)"));
     }
 
     /// <summary>A message stored with a client id: a later send with that id repeats it only if it says the same.</summary>
@@ -188,40 +214,60 @@ internal sealed class MultiRowMessageInsert
         return last;
     }
 
-    private async Task InsertMessagesAsync(RoomsDbContext db, DbTransaction transaction, List<(long Id, NewMessage Message)> rows)
+    /// <summary>The batch's rows and their client ids, in one command.</summary>
+    private async Task WriteAsync(RoomsDbContext db, DbTransaction transaction, List<(long Id, NewMessage Message)> rows)
     {
         if (rows.Count == 0)
         {
             return;
         }
 
-        var sql = Sql(db, "messages", rows.Count, () => RawSql.Insert(Table<MessageRow>(db), rows.Count,
-            nameof(MessageRow.Id), nameof(MessageRow.RoomId), nameof(MessageRow.FromDeviceId), nameof(MessageRow.ToDeviceId),
-            nameof(MessageRow.MessageType), nameof(MessageRow.MessageContent), nameof(MessageRow.SentAt)));
-        await using var command = Command(transaction, sql, [.. rows.SelectMany(r => new object?[]
-        {
-            r.Id, r.Message.RoomId, r.Message.FromDeviceId, r.Message.ToDeviceId, r.Message.Type.ToName(), r.Message.Content, r.Message.SentAt,
-        })]);
+        var withClientId = rows.Where(r => r.Message.ClientMessageId is not null).ToList();
+        var sql = Sql(db, $"writes:{withClientId.Count}", rows.Count, () => Combine(
+            (RawSql.Insert(Table<MessageRow>(db), rows.Count,
+                nameof(MessageRow.Id), nameof(MessageRow.RoomId), nameof(MessageRow.FromDeviceId), nameof(MessageRow.ToDeviceId),
+                nameof(MessageRow.MessageType), nameof(MessageRow.MessageContent), nameof(MessageRow.SentAt)), 7 * rows.Count),
+            withClientId.Count > 0
+                ? (RawSql.Insert(Table<ClientMessageIdRow>(db), withClientId.Count,
+                    nameof(ClientMessageIdRow.DeviceId), nameof(ClientMessageIdRow.ClientMessageId), nameof(ClientMessageIdRow.MessageId),
+                    nameof(ClientMessageIdRow.Recipients), nameof(ClientMessageIdRow.SentAt)), 5 * withClientId.Count)
+                : (null, 0)));
+        await using var command = Command(transaction, sql,
+        [
+            .. rows.SelectMany(r => new object?[]
+            {
+                r.Id, r.Message.RoomId, r.Message.FromDeviceId, r.Message.ToDeviceId, r.Message.Type.ToName(), r.Message.Content, r.Message.SentAt,
+            }),
+            .. withClientId.SelectMany(r => new object?[] { r.Message.FromDeviceId, r.Message.ClientMessageId, r.Id, r.Message.Recipients, r.Message.SentAt }),
+        ]);
         await command.ExecuteNonQueryAsync();
     }
 
-    private async Task InsertClientIdsAsync(RoomsDbContext db, DbTransaction transaction, List<(long Id, NewMessage Message)> rows)
+    /// <summary>
+    /// Statements joined into one command text (one round trip; both providers run them in order and return their result
+    /// sets in order). Each statement numbers its parameters from <c>@p0</c>; here they are shifted to follow the ones before.
+    /// </summary>
+    private static string Combine(params (string? Sql, int Parameters)[] statements)
     {
-        var withClientId = rows.Where(r => r.Message.ClientMessageId is not null).ToList();
-        if (withClientId.Count == 0)
+        var text = new System.Text.StringBuilder();
+        var offset = 0;
+        foreach (var (sql, parameters) in statements)
         {
-            return;
+            if (sql is null)
+            {
+                continue;
+            }
+
+            var shift = offset;
+            text.Append(ParameterName().Replace(sql.TrimEnd(';'), m => "@p" + (int.Parse(m.Groups[1].ValueSpan, CultureInfo.InvariantCulture) + shift))).Append(";\n");
+            offset += parameters;
         }
 
-        var sql = Sql(db, "client-ids", withClientId.Count, () => RawSql.Insert(Table<ClientMessageIdRow>(db), withClientId.Count,
-            nameof(ClientMessageIdRow.DeviceId), nameof(ClientMessageIdRow.ClientMessageId), nameof(ClientMessageIdRow.MessageId),
-            nameof(ClientMessageIdRow.Recipients), nameof(ClientMessageIdRow.SentAt)));
-        await using var command = Command(transaction, sql, [.. withClientId.SelectMany(r => new object?[]
-        {
-            r.Message.FromDeviceId, r.Message.ClientMessageId, r.Id, r.Message.Recipients, r.Message.SentAt,
-        })]);
-        await command.ExecuteNonQueryAsync();
+        return text.ToString();
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"@p(\d+)\b")]
+    private static partial System.Text.RegularExpressions.Regex ParameterName();
 
     /// <summary>Statement texts depend only on the statement, the row count and the provider: built once each.</summary>
     private string Sql(RoomsDbContext db, string statement, int rows, Func<string> build)
