@@ -129,6 +129,18 @@ public sealed class AuthTests : IAsyncLifetime
         Assert.True(DateTime.UtcNow >= expires.AddSeconds(-1), "closed when the token expired, not before");
     }
 
+    /// <summary>A token valid for longer than a timer can wait (~49 days) is waited for in legs, not refused or broken.</summary>
+    [Fact]
+    public async Task TokenExpiringInAHundredDays_ConnectionServes()
+    {
+        await using var client = await TestClient.ConnectAsync(_server);
+        await client.ReceiveAsync();
+        await client.SendObjectAsync(new { device_id = "long-lived", identity = "l", token = JwtDeviceAuthenticator.Mint(Settings, "long-lived", [], DateTime.UtcNow.AddDays(100)) });
+        Assert.Equal("created_new", (await client.ReceiveAsync()).GetProperty("status").GetString());
+
+        Assert.Equal("room_info", (await client.QueryRoomAsync()).GetProperty("type").GetString());
+    }
+
     /// <summary>An HS256 token with exactly this payload, signed with the test key.</summary>
     private static string WithPayload(string json)
     {

@@ -97,14 +97,31 @@ internal sealed partial class ConnectionHandler(
     /// <summary>A device token's <c>exp</c> holds for the whole connection, not only at identify: when it passes, 4003.</summary>
     private Timer CloseWhenExpired(ClientConnection connection, ClientSession session, DateTime expires)
     {
-        var delay = expires - DateTime.UtcNow;
-        return new Timer(_ =>
+        Timer? timer = null;
+        timer = new Timer(_ =>
         {
+            if (DateTime.UtcNow < expires)
+            {
+                // A timer waits at most ~49 days: a token that lives longer is waited for in legs.
+                timer!.Change(UntilExpiry(expires), Timeout.InfiniteTimeSpan);
+                return;
+            }
+
             LogTokenExpired(session.Id, session.Member?.DeviceId ?? "-");
             connection.TrySend(FrameWriter.Error("Authentication expired: the device token's exp has passed; reconnect with a new token"));
             connection.RequestClose(ConnectionNotifier.UnauthorizedCloseStatus, "Token expired");
-        }, null, delay > TimeSpan.Zero ? delay : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        }, null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        timer.Change(UntilExpiry(expires), Timeout.InfiniteTimeSpan);
+        return timer;
     }
+
+    private static TimeSpan UntilExpiry(DateTime expires)
+    {
+        var left = expires - DateTime.UtcNow;
+        return left <= TimeSpan.Zero ? TimeSpan.Zero : left > MaxTimerLeg ? MaxTimerLeg : left;
+    }
+
+    private static readonly TimeSpan MaxTimerLeg = TimeSpan.FromDays(30);
 
     private async Task ReceiveLoopAsync(
         WebSocket socket, ClientConnection connection, ClientSession session, IdentifyDeadline identifyDeadline, Admission.Slot slot, Action<DateTime> onTokenSession)
