@@ -67,9 +67,10 @@ internal sealed partial class Admission(RoomsSettings settings, ClientLimits lim
             return null;
         }
 
+        // Counted as not identified until the session identifies (Slot.Identified). MaxConnections, checked above,
+        // already bounds the total when it is the smaller of the two.
         var unidentifiedHere = _unidentifiedPerIp.AddOrUpdate(clientIp, 1, static (_, n) => n + 1);
         if (Interlocked.Increment(ref _unidentified) > settings.MaxUnidentifiedConnections || unidentifiedHere > settings.MaxUnidentifiedConnectionsPerIp)
-            // (MaxConnections, checked above, already bounds the total when it is the smaller.)
         {
             ReleaseUnidentified(clientIp);
             Release(clientIp);
