@@ -16,41 +16,26 @@ public sealed class HistoryHandlerTests
     private HistoryHandler Handler() => new(_history.Object, _notifier.Object, TestData.Outage(), new ProtocolSettings());
 
     [Theory]
-    [InlineData(false, new long[] { 1, 2 })]
-    [InlineData(true, new long[] { 3, 4 })]
-    public void WithinBytes_PageOverTheBound_CutFromTheFarEndOfItsDirection_AtLeastOneKept(bool backward, long[] expected)
-    {
-        var page = Enumerable.Range(1, 4).Select(i => new HistoryMessage(i, "a", null, MessageType.Broadcast, new string('x', 1000), TestData.Now)).ToList();
-
-        var (kept, cut) = HistoryHandler.WithinBytes(page, maxBytes: 2100, keepNewest: backward);
-        var (single, _) = HistoryHandler.WithinBytes(page, maxBytes: 10, keepNewest: backward);
-
-        Assert.Equal(expected, kept.Select(m => m.Id));
-        Assert.True(cut);
-        Assert.Single(single);
-    }
-
-    [Theory]
     [InlineData("4800", 4800L)]
     [InlineData(null, long.MaxValue)]
     public async Task Handle_BackwardPage_ReadsBeforeTheCursorOrTheNewest(string? before, long expectedCursor)
     {
         var bob = TestData.IdentifiedSession("bob");
-        _history.Setup(h => h.PageBeforeAsync("ABC123", "bob", expectedCursor, 3, It.IsAny<CancellationToken>())).ReturnsAsync(
+        _history.Setup(h => h.PageBeforeAsync("ABC123", "bob", expectedCursor, 3, ProtocolSettings.DefaultMaxHistoryPageBytes, It.IsAny<CancellationToken>())).ReturnsAsync(
             ([new HistoryMessage(4791, "alice", null, MessageType.Broadcast, "hi", TestData.Now)], true));
 
         var result = await Handler().Handle(new HistoryQuery(bob, null, 3, before, Latest: before is null), CancellationToken.None);
 
         Assert.Equal(4791, Assert.Single(result.Value!.Messages).MessageId);
         Assert.True(result.Value.HasMore);
-        _history.Verify(h => h.PageAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<long>(), It.IsAny<int>(), It.IsAny<CancellationToken>()), Times.Never);
+        _history.Verify(h => h.PageAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<long>(), It.IsAny<int>(), It.IsAny<int>(), It.IsAny<CancellationToken>()), Times.Never);
     }
 
     [Fact]
     public async Task Handle_Page_ReadsAfterCursorForAskerAndRepliesInDeliveredFormat()
     {
         var bob = TestData.IdentifiedSession("bob");
-        _history.Setup(h => h.PageAsync("ABC123", "bob", 4790, 2, It.IsAny<CancellationToken>())).ReturnsAsync(
+        _history.Setup(h => h.PageAsync("ABC123", "bob", 4790, 2, ProtocolSettings.DefaultMaxHistoryPageBytes, It.IsAny<CancellationToken>())).ReturnsAsync(
             ([new HistoryMessage(4791, "alice", null, MessageType.Broadcast, "hi", TestData.Now),
               new HistoryMessage(4795, "carol", "bob", MessageType.Direct, "psst", TestData.Now)], true));
 
@@ -68,18 +53,18 @@ public sealed class HistoryHandlerTests
     public async Task Handle_NoCursorNoLimit_FromTheStartWithDefaultLimit()
     {
         var bob = TestData.IdentifiedSession("bob");
-        _history.Setup(h => h.PageAsync("ABC123", "bob", 0, 100, It.IsAny<CancellationToken>())).ReturnsAsync(([], false));
+        _history.Setup(h => h.PageAsync("ABC123", "bob", 0, 100, ProtocolSettings.DefaultMaxHistoryPageBytes, It.IsAny<CancellationToken>())).ReturnsAsync(([], false));
 
         var result = await Handler().Handle(new HistoryQuery(bob, null, null), CancellationToken.None);
 
         Assert.Empty(result.Value!.Messages);
-        _history.Verify(h => h.PageAsync("ABC123", "bob", 0, 100, It.IsAny<CancellationToken>()));
+        _history.Verify(h => h.PageAsync("ABC123", "bob", 0, 100, ProtocolSettings.DefaultMaxHistoryPageBytes, It.IsAny<CancellationToken>()));
     }
 
     [Fact]
     public async Task Handle_StorageFails_ErrorAndNoReply()
     {
-        _history.Setup(h => h.PageAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<long>(), It.IsAny<int>(), It.IsAny<CancellationToken>()))
+        _history.Setup(h => h.PageAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<long>(), It.IsAny<int>(), It.IsAny<int>(), It.IsAny<CancellationToken>()))
             .ThrowsAsync(new InvalidOperationException("db down"));
 
         var result = await Handler().Handle(new HistoryQuery(TestData.IdentifiedSession("bob"), null, null), CancellationToken.None);

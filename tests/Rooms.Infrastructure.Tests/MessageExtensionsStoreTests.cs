@@ -99,6 +99,35 @@ public sealed class MessageExtensionsStoreTests
         Assert.Equal(29, (await fixture.MessagesAsync()).Count);
     }
 
+    /// <summary>A page is bounded in bytes where it is read: forward pages keep their oldest messages, backward ones their newest.</summary>
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.MySql)]
+    public async Task HistoryPage_OverTheByteBound_CutInItsDirection_AtLeastOneMessage(DatabaseProvider provider)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(provider);
+        await fixture.SeedRoomAsync("ROOM01", "a");
+        await using (var db = fixture.Database.OpenContext())
+        {
+            db.Messages.AddRange(Enumerable.Range(1, 5).Select(i => new MessageRow
+            {
+                RoomId = "ROOM01", FromDeviceId = "a", MessageType = "broadcast", MessageContent = new string((char)('0' + i), 1_000), SentAt = DateTime.UtcNow,
+            }));
+            await db.SaveChangesAsync();
+        }
+
+        var history = fixture.Services.GetRequiredService<IMessageHistory>();
+        var (forward, moreForward) = await history.PageAsync("ROOM01", "a", 0, 500, 6_500, CancellationToken.None);
+        var (backward, moreBackward) = await history.PageBeforeAsync("ROOM01", "a", long.MaxValue, 500, 6_500, CancellationToken.None);
+        var (single, _) = await history.PageAsync("ROOM01", "a", 0, 500, 10, CancellationToken.None);
+
+        // 1 000 characters count as 3 000 bytes: two fit in 6 500.
+        Assert.Equal(["1", "2"], forward.Select(m => m.Content[..1]));
+        Assert.Equal(["4", "5"], backward.Select(m => m.Content[..1]));
+        Assert.True(moreForward && moreBackward);
+        Assert.Single(single);
+    }
+
     /// <summary>
     /// A page reads what the asker may see, not the room: with 2 000 directs between two other devices, the reads of a
     /// page of 10 touch a few dozen index entries (MariaDB's own count, Handler_read_*), where one filtered scan of the
@@ -208,8 +237,8 @@ public sealed class MessageExtensionsStoreTests
             ids.Add((await store.AppendAsync(message, CancellationToken.None)).Id);
         }
 
-        var (page1, more1) = await history.PageAsync("ROOM01", "b", 0, 2, CancellationToken.None);
-        var (page2, more2) = await history.PageAsync("ROOM01", "b", page1[^1].Id, 2, CancellationToken.None);
+        var (page1, more1) = await history.PageAsync("ROOM01", "b", 0, 2, 1_000_000, CancellationToken.None);
+        var (page2, more2) = await history.PageAsync("ROOM01", "b", page1[^1].Id, 2, 1_000_000, CancellationToken.None);
         var between = await history.BetweenAsync("ROOM01", ids[0], ids[4], CancellationToken.None);
 
         Assert.Equal(["b1", "c to b"], page1.Select(m => m.Content));

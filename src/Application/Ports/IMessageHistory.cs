@@ -6,14 +6,15 @@ namespace Rooms.Application.Ports;
 public interface IMessageHistory
 {
     /// <summary>The room's messages with an id above <paramref name="afterId"/> that <paramref name="deviceId"/> could see (broadcasts, directs to or from it), oldest first.</summary>
+    /// <param name="maxBytes">The page's contents stay within this (counted at 3 bytes per UTF-16 unit, the most UTF-8 takes); at least one message.</param>
     /// <returns>At most <paramref name="limit"/> messages, and whether more follow.</returns>
     Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> PageAsync(
-        string roomId, string deviceId, long afterId, int limit, CancellationToken cancellationToken);
+        string roomId, string deviceId, long afterId, int limit, int maxBytes, CancellationToken cancellationToken);
 
     /// <summary>The newest messages of the room with an id below <paramref name="beforeId"/> that <paramref name="deviceId"/> could see, returned oldest first.</summary>
-    /// <returns>At most <paramref name="limit"/> messages, and whether older ones exist.</returns>
+    /// <returns>At most <paramref name="limit"/> messages within <paramref name="maxBytes"/>, and whether older ones exist.</returns>
     Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> PageBeforeAsync(
-        string roomId, string deviceId, long beforeId, int limit, CancellationToken cancellationToken);
+        string roomId, string deviceId, long beforeId, int limit, int maxBytes, CancellationToken cancellationToken);
 
     /// <summary>Every message of the room with an id strictly between the two, oldest first (filling a gap in live delivery).</summary>
     Task<IReadOnlyList<HistoryMessage>> BetweenAsync(string roomId, long afterId, long beforeId, CancellationToken cancellationToken);

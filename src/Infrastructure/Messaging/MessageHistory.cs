@@ -13,12 +13,12 @@ namespace Rooms.Infrastructure.Messaging;
 public sealed class MessageHistory(DatabaseGate gate) : IMessageHistory
 {
     public Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> PageAsync(
-        string roomId, string deviceId, long afterId, int limit, CancellationToken cancellationToken) =>
-        VisiblePageAsync(roomId, deviceId, limit, forward: true, afterId, cancellationToken);
+        string roomId, string deviceId, long afterId, int limit, int maxBytes, CancellationToken cancellationToken) =>
+        VisiblePageAsync(roomId, deviceId, limit, maxBytes, forward: true, afterId, cancellationToken);
 
     public Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> PageBeforeAsync(
-        string roomId, string deviceId, long beforeId, int limit, CancellationToken cancellationToken) =>
-        VisiblePageAsync(roomId, deviceId, limit, forward: false, beforeId, cancellationToken);
+        string roomId, string deviceId, long beforeId, int limit, int maxBytes, CancellationToken cancellationToken) =>
+        VisiblePageAsync(roomId, deviceId, limit, maxBytes, forward: false, beforeId, cancellationToken);
 
     /// <summary>
     /// What <paramref name="deviceId"/> may see of the room (broadcasts, directs to it, directs from it) after or before
@@ -27,21 +27,38 @@ public sealed class MessageHistory(DatabaseGate gate) : IMessageHistory
     /// read every hidden direct message on the way).
     /// </summary>
     private async Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> VisiblePageAsync(
-        string roomId, string deviceId, int limit, bool forward, long cursor, CancellationToken cancellationToken)
+        string roomId, string deviceId, int limit, int maxBytes, bool forward, long cursor, CancellationToken cancellationToken)
     {
         await using var lease = await gate.OpenAsync(cancellationToken);
-        var rows = new List<MessageRow>();
-        foreach (var share in VisibleShares(lease.Db, roomId, deviceId, limit, forward, cursor))
+        var db = lease.Db;
+
+        // First which messages make the page, by id and size only; then only those are read whole. Reading the page's
+        // candidates whole would load up to 3 x 501 contents of 16 KB to send 1 MiB of them.
+        var candidates = new List<(long Id, int Length)>();
+        foreach (var share in VisibleShares(db, roomId, deviceId, limit, forward, cursor))
         {
-            rows.AddRange(await share.ToListAsync(cancellationToken));
+            candidates.AddRange((await share.Select(m => new { m.Id, m.MessageContent.Length }).ToListAsync(cancellationToken)).Select(m => (m.Id, m.Length)));
         }
 
         // A direct to oneself is in two of the reads.
-        var merged = rows.DistinctBy(m => m.Id);
-        var page = (forward ? merged.OrderBy(m => m.Id) : merged.OrderByDescending(m => m.Id)).Take(limit + 1).ToList();
-        var hasMore = page.Count > limit;
-        var kept = page.Take(limit);
-        return ([.. (forward ? kept : kept.Reverse()).Select(ToMessage)], hasMore);
+        var merged = candidates.DistinctBy(m => m.Id);
+        var ordered = (forward ? merged.OrderBy(m => m.Id) : merged.OrderByDescending(m => m.Id)).Take(limit + 1).ToList();
+        var chosen = new List<long>();
+        long bytes = 0;
+        foreach (var (id, length) in ordered.Take(limit))
+        {
+            bytes += 3L * length;
+            if (chosen.Count > 0 && bytes > maxBytes)
+            {
+                break;
+            }
+
+            chosen.Add(id);
+        }
+
+        var hasMore = ordered.Count > chosen.Count;
+        var rows = await db.Messages.AsNoTracking().Where(m => chosen.Contains(m.Id)).OrderBy(m => m.Id).ToListAsync(cancellationToken);
+        return ([.. rows.Select(ToMessage)], hasMore);
     }
 
     /// <summary>The three keyset reads of a page: broadcasts, directs to the asker, directs from it; each at most <paramref name="limit"/> + 1 rows.</summary>

@@ -20,9 +20,10 @@ public sealed class HistoryHandler(
         try
         {
             var limit = request.Limit ?? ProtocolSettings.DefaultHistoryLimit;
+            // Bounded in bytes where it is read, not only where it is sent: 500 messages of 16 KB are 24 MB.
             page = request.Backward
-                ? await history.PageBeforeAsync(roomId, session.Member!.DeviceId, request.BeforeId, limit, cancellationToken)
-                : await history.PageAsync(roomId, session.Member!.DeviceId, request.AfterId, limit, cancellationToken);
+                ? await history.PageBeforeAsync(roomId, session.Member!.DeviceId, request.BeforeId, limit, settings.MaxHistoryPageBytes, cancellationToken)
+                : await history.PageAsync(roomId, session.Member!.DeviceId, request.AfterId, limit, settings.MaxHistoryPageBytes, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -31,40 +32,9 @@ public sealed class HistoryHandler(
         }
 
         outage.Succeeded();
-        var (messages, cut) = WithinBytes(page.Messages, settings.MaxHistoryPageBytes, keepNewest: request.Backward);
-        var answer = new HistoryDto(roomId, [.. messages.Select(ToDelivered)], page.HasMore || cut);
+        var answer = new HistoryDto(roomId, [.. page.Messages.Select(ToDelivered)], page.HasMore);
         notifier.SendHistory(session, answer);
         return Result<HistoryDto>.Ok(answer);
-    }
-
-    /// <summary>
-    /// The page, cut so that its contents stay within <paramref name="maxBytes"/> (a page of 500 messages of 16 KB
-    /// would be a 25 MB frame): forward pages keep their oldest messages, backward pages their newest, so the
-    /// next cursor follows on. At least one message is kept, or no page could ever be read.
-    /// </summary>
-    public static (IReadOnlyList<HistoryMessage> Messages, bool Cut) WithinBytes(IReadOnlyList<HistoryMessage> page, int maxBytes, bool keepNewest)
-    {
-        ArgumentNullException.ThrowIfNull(page);
-        var ordered = keepNewest ? page.Reverse() : page;
-        var kept = new List<HistoryMessage>();
-        long bytes = 0;
-        foreach (var message in ordered)
-        {
-            bytes += System.Text.Encoding.UTF8.GetByteCount(message.Content) + message.FromDeviceId.Length;
-            if (kept.Count > 0 && bytes > maxBytes)
-            {
-                break;
-            }
-
-            kept.Add(message);
-        }
-
-        if (keepNewest)
-        {
-            kept.Reverse();
-        }
-
-        return (kept, kept.Count < page.Count);
     }
 
     /// <summary>A stored message in the delivered format; its timestamp is the time it was stored.</summary>
