@@ -3,7 +3,7 @@ using Moq;
 using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
-using Rooms.Application.Rooms.Identify;
+using Rooms.Application.Membership.Identify;
 using Rooms.Application.Sessions;
 using Rooms.Domain.Devices;
 using Rooms.Domain.Rooms;

@@ -7,7 +7,7 @@ using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Messages.SendMessage;
 using Rooms.Application.Ports;
-using Rooms.Application.Rooms.QueryRoom;
+using Rooms.Application.Membership.QueryRoom;
 
 namespace Rooms.Application.Tests;
 

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Moq;
 using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
-using Rooms.Application.Rooms.QueryRoom;
+using Rooms.Application.Membership.QueryRoom;
 
 namespace Rooms.Application.Tests;
 

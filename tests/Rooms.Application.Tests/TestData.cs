@@ -38,7 +38,7 @@ internal static class TestData
     }
 
     public static StorageOutageLog Outage() =>
-        new(Microsoft.Extensions.Logging.Abstractions.NullLogger<StorageOutageLog>.Instance, Moq.Mock.Of<global::Rooms.Application.Ports.IClock>(c => c.UtcNow == Now));
+        new(Microsoft.Extensions.Logging.Abstractions.NullLogger<StorageOutageLog>.Instance, Moq.Mock.Of<Rooms.Application.Ports.IClock>(c => c.UtcNow == Now));
 
     public static IReadOnlyList<RoomMember> MembersOf(params ClientSession[] sessions) => [.. sessions.Select(s => s.Member!)];
 }

@@ -1,8 +1,8 @@
 using Rooms.Application.Common;
 using Rooms.Application.Messages.History;
 using Rooms.Application.Messages.SendMessage;
-using Rooms.Application.Rooms.Identify;
-using Rooms.Application.Rooms.QueryRoom;
+using Rooms.Application.Membership.Identify;
+using Rooms.Application.Membership.QueryRoom;
 
 namespace Rooms.Application.Tests;
 

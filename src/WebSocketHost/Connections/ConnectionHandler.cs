@@ -3,7 +3,7 @@ using System.Net.WebSockets;
 using MediatR;
 using Rooms.Application.Common;
 using Rooms.Application.Connections.Disconnect;
-using Rooms.Application.Rooms.Identify;
+using Rooms.Application.Membership.Identify;
 using Rooms.Application.Sessions;
 using Rooms.WebSocketHost.Frames;
 

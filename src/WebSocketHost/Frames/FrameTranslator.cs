@@ -3,8 +3,8 @@ using MediatR;
 using Rooms.Application.Common;
 using Rooms.Application.Messages.History;
 using Rooms.Application.Messages.SendMessage;
-using Rooms.Application.Rooms.Identify;
-using Rooms.Application.Rooms.QueryRoom;
+using Rooms.Application.Membership.Identify;
+using Rooms.Application.Membership.QueryRoom;
 using Rooms.Application.Sessions;
 using Rooms.Domain.Messages;
 

@@ -3,6 +3,6 @@ using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Sessions;
 
-namespace Rooms.Application.Rooms.QueryRoom;
+namespace Rooms.Application.Membership.QueryRoom;
 
 public sealed record QueryRoomQuery(ClientSession Session) : IRequest<Result<RoomInfoDto>>;

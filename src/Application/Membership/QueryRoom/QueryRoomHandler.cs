@@ -4,7 +4,7 @@ using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
 
-namespace Rooms.Application.Rooms.QueryRoom;
+namespace Rooms.Application.Membership.QueryRoom;
 
 public sealed class QueryRoomHandler(
     IRoomRepository repository,

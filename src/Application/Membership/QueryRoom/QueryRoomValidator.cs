@@ -1,7 +1,7 @@
 using FluentValidation;
 using Rooms.Application.Common;
 
-namespace Rooms.Application.Rooms.QueryRoom;
+namespace Rooms.Application.Membership.QueryRoom;
 
 public sealed class QueryRoomValidator : AbstractValidator<QueryRoomQuery>
 {

@@ -3,7 +3,7 @@ using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Sessions;
 
-namespace Rooms.Application.Rooms.Identify;
+namespace Rooms.Application.Membership.Identify;
 
 /// <summary>The first frame: who the device is and, optionally, which room it wants.</summary>
 /// <param name="Token">The device's token, when authentication is on and it did not come with the upgrade URL.</param>

@@ -7,7 +7,7 @@ using Rooms.Application.Sessions;
 using Rooms.Domain.Devices;
 using Rooms.Domain.Rooms;
 
-namespace Rooms.Application.Rooms.Identify;
+namespace Rooms.Application.Membership.Identify;
 
 public sealed partial class IdentifyHandler(
     IRoomRepository repository,

@@ -3,7 +3,7 @@ using Rooms.Application.Common;
 using Rooms.Domain;
 using Rooms.Domain.Rooms;
 
-namespace Rooms.Application.Rooms.Identify;
+namespace Rooms.Application.Membership.Identify;
 
 public sealed class IdentifyValidator : AbstractValidator<IdentifyCommand>
 {
