@@ -187,33 +187,6 @@ internal sealed partial class MultiRowMessageInsert
             message.RoomId == RoomId && message.ToDeviceId == ToDeviceId && message.Content == Content;
     }
 
-    /// <summary>
-    /// Each room's last message id, one scalar subquery per room: MAX on an index prefix is a single
-    /// index lookup, where a GROUP BY over the rooms would range-scan all their messages (measured: the
-    /// send path slowed down as the table grew).
-    /// </summary>
-    private async Task<Dictionary<string, long>> LastIdsAsync(RoomsDbContext db, DbTransaction transaction, IReadOnlyList<NewMessage> messages)
-    {
-        var rooms = messages.Select(m => m.RoomId).Distinct(StringComparer.Ordinal).ToList();
-        var sql = Sql(db, "last-ids", rooms.Count, () =>
-        {
-            var table = Table<MessageRow>(db);
-            var (room, id) = (Column(table, nameof(MessageRow.RoomId)), Column(table, nameof(MessageRow.Id)));
-            return "SELECT " + string.Join(", ", Enumerable.Range(0, rooms.Count).Select(r =>
-                $"COALESCE((SELECT MAX({id}) FROM {table.Name} WHERE {room} = @p{r}), 0)")) + ";";
-        });
-        await using var command = Command(transaction, sql, [.. rooms]);
-        await using var reader = await command.ExecuteReaderAsync();
-        await reader.ReadAsync();
-        var last = new Dictionary<string, long>(StringComparer.Ordinal);
-        for (var r = 0; r < rooms.Count; r++)
-        {
-            last[rooms[r]] = reader.GetInt64(r);
-        }
-
-        return last;
-    }
-
     /// <summary>The batch's rows and their client ids, in one command.</summary>
     private async Task WriteAsync(RoomsDbContext db, DbTransaction transaction, List<(long Id, NewMessage Message)> rows)
     {
