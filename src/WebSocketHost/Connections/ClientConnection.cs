@@ -174,10 +174,19 @@ internal sealed partial class ClientConnection : IDisposable
                     _queuedBytes -= frame.Length;
                 }
 
+                var sending = _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, stall.Token);
+                if (sending.IsCompleted)
+                {
+                    // The socket took it at once (nearly always): no watch to arm, no timer touched per frame.
+                    await sending;
+                    continue;
+                }
+
+                // Armed once the send is pending: cancelling the token still aborts the send under way.
                 stall.CancelAfter(_limits.SendStall);
                 try
                 {
-                    await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, stall.Token);
+                    await sending;
                 }
                 catch (OperationCanceledException) when (stall.IsCancellationRequested)
                 {
