@@ -67,7 +67,8 @@ public sealed class DatabaseSettings
     public void Resolve(bool providerSet, string? connectionString)
     {
         var named = !string.IsNullOrWhiteSpace(connectionString);
-        if (!providerSet && named && NamesAServer(connectionString!))
+        var server = named && NamesAServer(connectionString!);
+        if (!providerSet && server)
         {
             Provider = DatabaseProvider.MySql;
             ProviderSource = "inferred from the connection string; set Database:Provider to silence this";
@@ -76,11 +77,11 @@ public sealed class DatabaseSettings
         if (Provider == DatabaseProvider.MySql)
         {
             Require(named, "Database:Provider is MySql but ConnectionStrings:Rooms is not set; set it, e.g. ConnectionStrings__Rooms=\"Server=127.0.0.1;Database=websocketdata;User=websocketdata;Password=...\"");
-            Require(NamesAServer(connectionString!), "Database:Provider is MySql but ConnectionStrings:Rooms names no server (Server=host;Database=...;User=...;Password=...)");
+            Require(server, "Database:Provider is MySql but ConnectionStrings:Rooms names no server (Server=host;Database=...;User=...;Password=...)");
         }
         else if (named)
         {
-            Require(!NamesAServer(connectionString!) && IsSqlite(connectionString!),
+            Require(!server && IsSqlite(connectionString!),
                 "ConnectionStrings:Rooms names a database server but Database:Provider is Sqlite; for MySQL or MariaDB set Database__Provider=MySql");
         }
 
