@@ -32,7 +32,11 @@ public sealed class AdminSettings
     /// <summary>Serve <c>/metrics</c> to anyone (a scraper without the key); off: the same rule as the API.</summary>
     public bool PublicMetrics { get; set; }
 
-    public IReadOnlyList<string> EffectiveAllowedHosts => AllowedHosts.Length == 0 ? LocalHosts : AllowedHosts;
+    private Microsoft.Extensions.Primitives.StringSegment[]? _hostPatterns;
+
+    /// <summary><see cref="AllowedHosts"/> (or <see cref="LocalHosts"/> when unset) as host-filtering patterns, built once.</summary>
+    public IList<Microsoft.Extensions.Primitives.StringSegment> HostPatterns =>
+        _hostPatterns ??= [.. (AllowedHosts.Length == 0 ? LocalHosts : AllowedHosts).Select(h => new Microsoft.Extensions.Primitives.StringSegment(h))];
 }
 
 /// <summary>
@@ -205,7 +209,7 @@ internal static class AdminApi
 
         var remote = context.Connection.RemoteIpAddress;
         return remote is not null && IPAddress.IsLoopback(remote)
-            && HostString.MatchesAny(new Microsoft.Extensions.Primitives.StringSegment(context.Request.Host.Host), [.. settings.EffectiveAllowedHosts.Select(h => new Microsoft.Extensions.Primitives.StringSegment(h))]);
+            && HostString.MatchesAny(new Microsoft.Extensions.Primitives.StringSegment(context.Request.Host.Host), settings.HostPatterns);
     }
 
     /// <summary>A key is configured and the one presented is it (compared in constant time).</summary>
