@@ -17,7 +17,7 @@ public static class DependencyInjection
 
     /// <summary>
     /// Storage, and presence and fan-out: in memory for a node alone, through Redis when
-    /// <see cref="ClusterSettings.Redis"/> is set. The host provides <see cref="ILocalDelivery"/> and <see cref="IClientNotifier"/>.
+    /// <see cref="ClusterSettings.Redis"/> is set. The host provides <see cref="IRoomHub"/> and <see cref="IClientNotifier"/>.
     /// </summary>
     public static IServiceCollection AddInfrastructure(this IServiceCollection services, DatabaseSettings settings, ClusterSettings cluster, AuthSettings auth)
     {
@@ -62,14 +62,14 @@ public static class DependencyInjection
             services.AddSingleton(provider => RedisConnection.Connect(cluster.Redis!, provider.GetRequiredService<ILogger<RedisConnection>>()));
             services.AddSingleton<RedisClusterBus>();
             services.AddSingleton<IClusterBus>(provider => provider.GetRequiredService<RedisClusterBus>());
-            services.AddSingleton<RedisPresence>();
+            services.AddSingleton<IPresence, RedisPresence>();
+            services.AddHostedService<PresenceRefresher>();
             services.AddSingleton<ClusterStatsBoard>();
-            services.AddSingleton<IPresence>(provider => provider.GetRequiredService<RedisPresence>());
         }
         else
         {
             services.AddSingleton<IClusterBus, LocalOnlyBus>();
-            services.AddSingleton<IPresence, InMemoryPresence>();
+            services.AddSingleton<IPresence, SingleNodePresence>();
         }
 
         return services;

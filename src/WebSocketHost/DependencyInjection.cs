@@ -19,7 +19,9 @@ public static class DependencyInjection
         services.AddSingleton(admin);
         services.AddSingleton<ReadinessGate>();
         services.AddSingleton<ConnectionRegistry>();
-        services.AddSingleton<ILocalDelivery>(provider => provider.GetRequiredService<ConnectionRegistry>());
+        services.AddSingleton<RoomHub>();
+        services.AddSingleton<IRoomHub>(provider => provider.GetRequiredService<RoomHub>());
+        services.AddSingleton<ICommitFeed>(provider => provider.GetRequiredService<RoomHub>());
         services.AddSingleton<IClientNotifier, ConnectionNotifier>();
         services.AddSingleton<ClientLimits>();
         services.AddSingleton<IClientLimits>(provider => provider.GetRequiredService<ClientLimits>());

@@ -1,5 +1,6 @@
 using Rooms.Application;
 using Rooms.Application.Common;
+using Rooms.Application.Ports;
 using Rooms.Infrastructure;
 using Rooms.Infrastructure.Auth;
 using Rooms.Infrastructure.Cluster;
@@ -194,12 +195,8 @@ public static partial class RoomsHost
 
         // A clean stop frees the node id at once (after every connection row is closed); a crash leaves the lease to expire.
         app.Lifetime.ApplicationStopped.Register(() => ReleaseNodeId(lifecycle, logger));
-        if (app.Services.GetService<RedisClusterBus>() is { } bus)
-        {
-            // Resolving the presence starts its refresh loop; the node channel carries replacements to this node.
-            app.Services.GetRequiredService<RedisPresence>();
-            await bus.EnsureNodeChannelAsync();
-        }
+        // On a cluster, the node's own channel carries replacements to this node.
+        await app.Services.GetRequiredService<IRoomHub>().ResubscribeAsync();
 
         var cluster = app.Services.GetRequiredService<ClusterSettings>();
         LogStarted(logger, app.Services.GetRequiredService<NodeIdentity>().NodeId,

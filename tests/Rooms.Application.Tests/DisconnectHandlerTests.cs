@@ -11,14 +11,14 @@ public sealed class DisconnectHandlerTests
 {
     private readonly Mock<IRoomRepository> _repository = new();
     private readonly Mock<IPresence> _presence = new();
-    private readonly Mock<IClientNotifier> _notifier = new();
+    private readonly Mock<IRoomHub> _hub = new();
     private readonly Mock<IClock> _clock = new();
     private readonly Mock<IConnectionCloseRetries> _closeRetries = new();
 
     public DisconnectHandlerTests() => _clock.Setup(c => c.UtcNow).Returns(TestData.Now);
 
     private DisconnectHandler Handler(bool presenceEvents = true) =>
-        new(_repository.Object, _presence.Object, _notifier.Object, new ProtocolSettings(PresenceEvents: presenceEvents), _clock.Object, _closeRetries.Object, TestData.Outage(), NullLogger<DisconnectHandler>.Instance);
+        new(_repository.Object, TestData.Presence(_hub, _presence, new ProtocolSettings(PresenceEvents: presenceEvents)), _clock.Object, _closeRetries.Object, TestData.Outage(), NullLogger<DisconnectHandler>.Instance);
 
     [Fact]
     public async Task Handle_IdentifiedSession_LeavesRoomAndClosesRow()
@@ -40,7 +40,7 @@ public sealed class DisconnectHandlerTests
 
         await Handler().Handle(new DisconnectCommand(session), CancellationToken.None);
 
-        _notifier.Verify(n => n.SendPresence("ABC123", "alice", new PresenceEventDto("left", "ABC123", "alice", "alice_user")));
+        _hub.Verify(h => h.SendPresence("ABC123", "alice", new PresenceEventDto("left", "ABC123", "alice", "alice_user")));
     }
 
     [Theory]
@@ -53,7 +53,7 @@ public sealed class DisconnectHandlerTests
 
         await Handler(presenceEvents).Handle(new DisconnectCommand(session), CancellationToken.None);
 
-        _notifier.Verify(n => n.SendPresence(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<PresenceEventDto>()), Times.Never);
+        _hub.Verify(h => h.SendPresence(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<PresenceEventDto>()), Times.Never);
     }
 
     [Fact]

@@ -14,6 +14,7 @@ public sealed class IdentifyHandlerTests
 {
     private readonly Mock<IRoomRepository> _repository = new(MockBehavior.Strict);
     private readonly Mock<IPresence> _presence = new();
+    private readonly Mock<IRoomHub> _hub = new();
     private readonly Mock<IClientNotifier> _notifier = new();
     private readonly Mock<IClock> _clock = new();
     private readonly Mock<IDeviceAuthenticator> _authenticator = new();
@@ -68,10 +69,12 @@ public sealed class IdentifyHandlerTests
         _limits.Setup(l => l.TryFailJoin(It.IsAny<ClientSession>(), It.IsAny<string>())).Returns(true);
         _limits.Setup(l => l.TryCreateRoom(It.IsAny<ClientSession>(), It.IsAny<string>())).Returns(true);
         _presence.Setup(p => p.JoinAsync(It.IsAny<string>(), It.IsAny<RoomMember>(), It.IsAny<CancellationToken>())).ReturnsAsync(PresenceJoin.Added(null, null));
+        _hub.Setup(h => h.JoinAsync(It.IsAny<ClientSession>(), It.IsAny<string>(), It.IsAny<RoomMember>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync(new HubJoin(PresenceJoin.Added(null, null), Listening: true));
     }
 
     private IdentifyHandler Handler() =>
-        new(_repository.Object, _presence.Object, _notifier.Object, _authenticator.Object, _limits.Object, new ProtocolSettings(), TestData.Node, _clock.Object,
+        new(_repository.Object, TestData.Presence(_hub, _presence), _notifier.Object, _authenticator.Object, _limits.Object, new ProtocolSettings(), TestData.Node, _clock.Object,
             TestData.Outage(), TestData.Metrics(), NullLogger<IdentifyHandler>.Instance);
 
     [Fact]
@@ -98,9 +101,8 @@ public sealed class IdentifyHandlerTests
         Assert.Equal(result.Value.RoomId, session.RoomId);
         Assert.Equal(TestData.NodeId, stored.NodeId);
         _presence.Verify(p => p.JoinAsync(result.Value.RoomId, new RoomMember("d1", "phone", 42, TestData.NodeId), It.IsAny<CancellationToken>()));
-        _notifier.Verify(n => n.SendRoomAssigned(session, result.Value));
-        _notifier.Verify(n => n.AttachAsync(session, It.IsAny<CancellationToken>()));
-        _notifier.Verify(n => n.SendPresence(result.Value.RoomId, "d1", new PresenceEventDto("joined", result.Value.RoomId, "d1", "phone")));
+        _hub.Verify(h => h.AttachAsync(session, result.Value, It.IsAny<CancellationToken>()));
+        _hub.Verify(h => h.SendPresence(result.Value.RoomId, "d1", new PresenceEventDto("joined", result.Value.RoomId, "d1", "phone")));
     }
 
     [Fact]
@@ -178,11 +180,11 @@ public sealed class IdentifyHandlerTests
 
         await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "ROOM1"), CancellationToken.None);
 
-        _notifier.Verify(n => n.CloseReplaced(older));
-        _notifier.Verify(n => n.CloseReplaced(session.Member!), Times.Never);
+        _hub.Verify(h => h.CloseReplaced(older));
+        _hub.Verify(h => h.CloseReplaced(session.Member!), Times.Never);
 
         // Still in the same room: the others hear nothing.
-        _notifier.Verify(n => n.SendPresence(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<PresenceEventDto>()), Times.Never);
+        _hub.Verify(h => h.SendPresence(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<PresenceEventDto>()), Times.Never);
     }
 
     [Fact]
@@ -197,8 +199,8 @@ public sealed class IdentifyHandlerTests
 
         await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "ROOM2"), CancellationToken.None);
 
-        _notifier.Verify(n => n.SendPresence("ROOM1", "d1", new PresenceEventDto("left", "ROOM1", "d1", "phone")));
-        _notifier.Verify(n => n.SendPresence("ROOM2", "d1", new PresenceEventDto("joined", "ROOM2", "d1", "phone")));
+        _hub.Verify(h => h.SendPresence("ROOM1", "d1", new PresenceEventDto("left", "ROOM1", "d1", "phone")));
+        _hub.Verify(h => h.SendPresence("ROOM2", "d1", new PresenceEventDto("joined", "ROOM2", "d1", "phone")));
     }
 
     [Fact]
@@ -212,7 +214,7 @@ public sealed class IdentifyHandlerTests
 
         await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "ROOM1"), CancellationToken.None);
 
-        _notifier.Verify(n => n.CloseReplaced(session.Member!));
+        _hub.Verify(h => h.CloseReplaced(session.Member!));
     }
 
     [Fact]
@@ -223,13 +225,14 @@ public sealed class IdentifyHandlerTests
         _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
         _repository.Setup(r => r.RoomExistsAsync("ROOM1", It.IsAny<CancellationToken>())).ReturnsAsync(true);
         _repository.Setup(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>())).ReturnsAsync(5);
-        _notifier.Setup(n => n.TrackForReplacement(session)).Callback(() => calls.Add("track"));
+        _hub.Setup(h => h.JoinAsync(session, "ROOM1", It.IsAny<RoomMember>(), It.IsAny<CancellationToken>()))
+            .Callback(() => calls.Add("track")).ReturnsAsync(new HubJoin(PresenceJoin.Added(null, null), Listening: true));
         _presence.Setup(p => p.JoinAsync("ROOM1", It.IsAny<RoomMember>(), It.IsAny<CancellationToken>()))
             .Callback(() => calls.Add("join")).ReturnsAsync(PresenceJoin.Added(null, null));
 
         await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "ROOM1"), CancellationToken.None);
 
-        // A newer connection that joins in between can close this one: it is tracked before it is visible.
+        // A newer connection that joins in between can close this one: the hub tracks it before the other nodes can see it.
         Assert.Equal(["track", "join"], calls);
     }
 
@@ -245,6 +248,7 @@ public sealed class IdentifyHandlerTests
         Assert.Contains("storage", result.Error);
         Assert.False(session.IsIdentified);
         _presence.VerifyNoOtherCalls();
+        _hub.VerifyNoOtherCalls();
         _notifier.VerifyNoOtherCalls();
     }
 

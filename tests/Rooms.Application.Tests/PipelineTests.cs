@@ -29,6 +29,7 @@ public sealed class PipelineTests
         services.AddSingleton(_repository.Object);
         services.AddSingleton(_presence.Object);
         services.AddSingleton(_notifier.Object);
+        services.AddSingleton(Mock.Of<IRoomHub>());
         services.AddSingleton(Mock.Of<IMessageHistory>());
         services.AddSingleton(TestData.Node);
         services.AddSingleton(Mock.Of<IClock>(c => c.UtcNow == TestData.Now));

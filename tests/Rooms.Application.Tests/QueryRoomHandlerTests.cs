@@ -11,6 +11,7 @@ public sealed class QueryRoomHandlerTests
 {
     private readonly Mock<IRoomRepository> _repository = new();
     private readonly Mock<IPresence> _presence = new();
+    private readonly Mock<IRoomHub> _hub = new();
     private readonly Mock<IClientNotifier> _notifier = new();
     private readonly Mock<IClock> _clock = new();
 
@@ -19,7 +20,7 @@ public sealed class QueryRoomHandlerTests
     private int _maxListed = ProtocolSettings.DefaultMaxRoomInfoClients;
 
     private QueryRoomHandler Handler() => new(
-        _repository.Object, _presence.Object, _notifier.Object, MappingConfiguration.Create().CreateMapper(), _clock.Object,
+        _repository.Object, TestData.Presence(_hub, _presence), _notifier.Object, MappingConfiguration.Create().CreateMapper(), _clock.Object,
         TestData.Outage(), new ProtocolSettings(MaxRoomInfoClients: _maxListed));
 
     [Fact]

@@ -40,5 +40,12 @@ internal static class TestData
     public static StorageOutageLog Outage() =>
         new(Microsoft.Extensions.Logging.Abstractions.NullLogger<StorageOutageLog>.Instance, Moq.Mock.Of<Rooms.Application.Ports.IClock>(c => c.UtcNow == Now));
 
+    /// <summary>Who is in a room: this node's hub and the shared store, both mocks of the test.</summary>
+    public static Membership.RoomPresence Presence(Moq.Mock<Ports.IRoomHub> hub, Moq.Mock<Ports.IPresence> shared, ProtocolSettings? settings = null)
+    {
+        hub.Setup(h => h.Members(Moq.It.IsAny<string>())).Returns([]);
+        return new(hub.Object, shared.Object, settings ?? new ProtocolSettings());
+    }
+
     public static IReadOnlyList<RoomMember> MembersOf(params ClientSession[] sessions) => [.. sessions.Select(s => s.Member!)];
 }

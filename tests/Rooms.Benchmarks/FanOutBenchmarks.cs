@@ -1,8 +1,12 @@
 using System.Net.WebSockets;
 using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.Logging.Abstractions;
-using Rooms.Application.Contracts;
 using Rooms.Application.Common;
+using Rooms.Application.Contracts;
+using Rooms.Application.Ports;
+using Rooms.Application.Sessions;
+using Rooms.Domain.Messages;
+using Rooms.Domain.Rooms;
 using Rooms.Infrastructure.Cluster;
 using Rooms.WebSocketHost.Connections;
 
@@ -15,8 +19,9 @@ namespace Rooms.Benchmarks;
 [MemoryDiagnoser]
 public class FanOutBenchmarks
 {
-    private readonly DeliveredMessageDto _message = new("Hello everyone in the room! t:1:123456789", "device_123", "broadcast", "2024-01-20T12:34:56Z", 4812);
-    private ConnectionNotifier _notifier = null!;
+    private readonly NewMessage _message = new(
+        "ABC123", "device_123", null, MessageType.Broadcast, "Hello everyone in the room! t:1:123456789", DateTime.UtcNow, ClientTimestamp: "2024-01-20T12:34:56Z");
+    private RoomHub _hub = null!;
     private long _lastId;
 
     [Params(9, 999)]
@@ -25,24 +30,50 @@ public class FanOutBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var registry = new ConnectionRegistry(null!, NullLogger<ConnectionRegistry>.Instance);
+        // Single node, so the bus carries nothing; the room has no stored message yet (the order starts at 0).
+        var registry = new ConnectionRegistry();
+        _hub = new RoomHub(registry, new LocalOnlyBus(), new NoHistory(), new NodeIdentity("node-a", "bench"), new RoomsMetrics(new NoMeters()), NullLogger<RoomHub>.Instance);
         for (var i = 0; i < Recipients; i++)
         {
             var socket = WebSocket.CreateFromStream(Stream.Null, new WebSocketCreationOptions { IsServer = true });
             var connection = new ClientConnection(i, socket, new SendQueueLimits(1024, 4 * 1024 * 1024, TimeSpan.FromSeconds(30)), TimeSpan.FromSeconds(5), NullLogger.Instance);
             registry.Add(connection);
-            registry.Attach(connection, new ConnectionMembership("ABC123", $"device_{i}"), lastMessageId: 0);
+            var session = new ClientSession(i, "127.0.0.1");
+            session.Identified(new RoomMember($"device_{i}", "bench", i + 1, "node-a"), "ABC123");
+            _hub.JoinAsync(session, "ABC123", session.Member!, CancellationToken.None).GetAwaiter().GetResult();
+            _hub.AttachAsync(session, new RoomAssignedDto("ABC123", "joined_existing"), CancellationToken.None).GetAwaiter().GetResult();
         }
-
-        // The sender is one more member of the room; single node, so the bus carries nothing.
-        _notifier = new ConnectionNotifier(registry, new LocalOnlyBus(), new NodeIdentity("node-a", "bench"));
     }
 
+    /// <summary>A committed broadcast handed to the hub, as the store's writer does.</summary>
     [Benchmark]
-    public int SendToRoom()
+    public void SendToRoom()
     {
         // Each call is the room's next stored message, so the room's delivery order lets it straight through.
         _lastId++;
-        return _notifier.SendToRoom("ABC123", "device_123", _message with { MessageId = _lastId, PreviousMessageId = _lastId - 1 });
+        _hub.Committed(_message, new StoredMessage(_lastId, _lastId - 1));
+    }
+
+    private sealed class NoMeters : System.Diagnostics.Metrics.IMeterFactory
+    {
+        public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options) => new(options);
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private sealed class NoHistory : Rooms.Application.Ports.IMessageHistory
+    {
+        public Task<long> LastIdAsync(string roomId, CancellationToken cancellationToken) => Task.FromResult(0L);
+
+        public Task<IReadOnlyList<Rooms.Application.Ports.HistoryMessage>> BetweenAsync(string roomId, long afterId, long beforeId, CancellationToken cancellationToken) =>
+            Task.FromResult<IReadOnlyList<Rooms.Application.Ports.HistoryMessage>>([]);
+
+        public Task<(IReadOnlyList<Rooms.Application.Ports.HistoryMessage> Messages, bool HasMore)> PageAsync(string roomId, string deviceId, long afterId, int limit, int maxBytes, CancellationToken cancellationToken) =>
+            throw new NotSupportedException();
+
+        public Task<(IReadOnlyList<Rooms.Application.Ports.HistoryMessage> Messages, bool HasMore)> PageBeforeAsync(string roomId, string deviceId, long beforeId, int limit, int maxBytes, CancellationToken cancellationToken) =>
+            throw new NotSupportedException();
     }
 }

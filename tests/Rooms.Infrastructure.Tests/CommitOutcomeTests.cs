@@ -24,15 +24,15 @@ public sealed class CommitOutcomeTests
         await using var fixture = await StoreFixture.CreateAsync(provider);
         await fixture.SeedRoomAsync("ROOM01", "alice");
         var lostAnswer = new LoseTheAnswerOfTheNextCommit();
-        await using var store = new GroupCommitMessageStore(Contexts(fixture, lostAnswer), fixture.Database.Settings, NullLogger<GroupCommitMessageStore>.Instance);
-        var delivered = new List<long>();
+        var delivered = new RecordingCommitFeed();
+        await using var store = new GroupCommitMessageStore(Contexts(fixture, lostAnswer), delivered, fixture.Database.Settings, NullLogger<GroupCommitMessageStore>.Instance);
 
         var stored = await store.AppendAsync(
-            new NewMessage("ROOM01", "alice", null, MessageType.Broadcast, "kept", DateTime.UtcNow, OnCommitted: m => delivered.Add(m.Id)), CancellationToken.None);
+            new NewMessage("ROOM01", "alice", null, MessageType.Broadcast, "kept", DateTime.UtcNow), CancellationToken.None);
 
         Assert.True(lostAnswer.Fired);
         Assert.False(stored.Duplicate);
-        Assert.Equal([stored.Id], delivered);
+        Assert.Equal([stored.Id], delivered.Ids);
         var rows = await fixture.MessagesAsync();
         Assert.Equal(("kept", stored.Id), (Assert.Single(rows).MessageContent, rows[0].Id));
     }
@@ -45,12 +45,14 @@ public sealed class CommitOutcomeTests
         await using var fixture = await StoreFixture.CreateAsync(provider);
         await fixture.SeedRoomAsync("ROOM01", "alice");
         var failing = new FailTheNextCommit();
-        await using var store = new GroupCommitMessageStore(Contexts(fixture, failing), fixture.Database.Settings, NullLogger<GroupCommitMessageStore>.Instance);
+        var delivered = new RecordingCommitFeed();
+        await using var store = new GroupCommitMessageStore(Contexts(fixture, failing), delivered, fixture.Database.Settings, NullLogger<GroupCommitMessageStore>.Instance);
 
         await Assert.ThrowsAnyAsync<Exception>(async () =>
             await store.AppendAsync(new NewMessage("ROOM01", "alice", null, MessageType.Broadcast, "lost", DateTime.UtcNow), CancellationToken.None));
 
         Assert.Empty(await fixture.MessagesAsync());
+        Assert.Empty(delivered.Ids);
     }
 
     private static PooledDbContextFactory<RoomsDbContext> Contexts(StoreFixture fixture, IInterceptor interceptor)

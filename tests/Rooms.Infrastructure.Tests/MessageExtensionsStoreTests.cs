@@ -277,30 +277,24 @@ public sealed class MessageExtensionsStoreTests
     [Theory]
     [InlineData(DatabaseProvider.Sqlite)]
     [InlineData(DatabaseProvider.MySql)]
-    public async Task AppendAsync_OnCommitted_RunsInIdOrderBeforeSendersResumeNotForDuplicates(DatabaseProvider provider)
+    public async Task AppendAsync_CommitFeed_GetsMessagesInIdOrderBeforeSendersResumeNotDuplicates(DatabaseProvider provider)
     {
         await using var fixture = await StoreFixture.CreateAsync(provider);
         await fixture.SeedRoomAsync("ROOM01", "a");
         var store = fixture.Services.GetRequiredService<IMessageStore>();
-        var handedOver = new List<long>();
         var first = await store.AppendAsync(Message("ROOM01", "a", "first", "dup"), CancellationToken.None);
+        fixture.Feed.Clear();
 
         var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => Task.Run(async () =>
         {
-            var message = Message("ROOM01", "a", i == 0 ? "first" : $"m{i}", i == 0 ? "dup" : null) with
-            {
-                OnCommitted = stored => { lock (handedOver) { handedOver.Add(stored.Id); } },
-            };
-            var stored = await store.AppendAsync(message, CancellationToken.None);
-            lock (handedOver)
-            {
-                // The sender resumes only after its message was handed over.
-                Assert.True(stored.Duplicate || handedOver.Contains(stored.Id));
-            }
+            var stored = await store.AppendAsync(Message("ROOM01", "a", i == 0 ? "first" : $"m{i}", i == 0 ? "dup" : null), CancellationToken.None);
 
+            // The sender resumes only after its message was handed over.
+            Assert.True(stored.Duplicate || fixture.Feed.Contains(stored.Id));
             return stored;
         })));
 
+        var handedOver = fixture.Feed.Ids;
         Assert.Equal(handedOver.Order(), handedOver);
         Assert.Equal(results.Where(r => !r.Duplicate).Select(r => r.Id).Order(), handedOver);
         Assert.Equal(first.Id, Assert.Single(results, r => r.Duplicate).Id);

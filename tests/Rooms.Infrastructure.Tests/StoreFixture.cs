@@ -25,6 +25,9 @@ internal sealed class StoreFixture : IAsyncDisposable
 
     public ServiceProvider Services { get; }
 
+    /// <summary>What the message store handed over at its commits.</summary>
+    public RecordingCommitFeed Feed => Services.GetRequiredService<RecordingCommitFeed>();
+
     public static Task<StoreFixture> CreateAsync(DatabaseProvider provider) =>
         CreateAsync(TestDatabase.Create(provider), "node-a", ownsDatabase: true);
 
@@ -38,6 +41,8 @@ internal sealed class StoreFixture : IAsyncDisposable
             .AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance)
             .AddSingleton(typeof(ILogger<>), typeof(NullLogger<>))
             .AddInfrastructure(database.Settings, new ClusterSettings { NodeId = nodeId }, new Rooms.Infrastructure.Auth.AuthSettings())
+            .AddSingleton<RecordingCommitFeed>()
+            .AddSingleton<Rooms.Application.Ports.ICommitFeed>(provider => provider.GetRequiredService<RecordingCommitFeed>())
             .BuildServiceProvider();
         await services.GetRequiredService<DatabaseMigrator>().MigrateAsync(CancellationToken.None);
         return new StoreFixture(database, services, ownsDatabase);

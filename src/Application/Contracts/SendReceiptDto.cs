@@ -1,4 +1,4 @@
 namespace Rooms.Application.Contracts;
 
-/// <summary>What happened to a sent message: its stored id and how many send queues of this node took it (other nodes deliver their own members).</summary>
-public sealed record SendReceiptDto(long MessageId, int Recipients);
+/// <summary>What happened to a sent message: its stored id, and whether it was a resend of one stored before (delivered then, not now).</summary>
+public sealed record SendReceiptDto(long MessageId, bool Duplicate);

@@ -3,18 +3,28 @@ namespace Rooms.Application.Ports;
 /// <summary>
 /// Carries deliveries to the other nodes of a cluster. A node delivers to its own members itself
 /// and hands the bus the same frame once for everyone else; on a single node the bus carries nothing.
-/// Publications of one node arrive at every other node in the order they were made.
+/// Publications of one node arrive at every other node in the order they were made; a node never
+/// receives its own.
 /// </summary>
 public interface IClusterBus
 {
-    /// <summary>To the nodes holding members of <see cref="ClusterEnvelope.RoomId"/>.</summary>
+    /// <summary>To the nodes listening to <see cref="ClusterEnvelope.RoomId"/>.</summary>
     void PublishToRoom(ClusterEnvelope envelope);
 
     /// <summary>To one node (closing a replaced connection there).</summary>
     void PublishToNode(string nodeId, ClusterEnvelope envelope);
+
+    /// <summary>
+    /// Listens to the room: what other nodes publish to it goes to <paramref name="to"/> until the returned
+    /// subscription is disposed. Completes once the bus confirmed it; throws when it could not.
+    /// </summary>
+    Task<IAsyncDisposable> SubscribeRoomAsync(string roomId, ILocalDelivery to);
+
+    /// <summary>Listens to this node's own channel (unless it already does): what other nodes send this node goes to <paramref name="to"/>.</summary>
+    Task SubscribeNodeAsync(ILocalDelivery to);
 }
 
-/// <summary>Receives what other nodes published for this node's connections (the host implements it).</summary>
+/// <summary>Receives what other nodes published for this node's connections (the room hub).</summary>
 public interface ILocalDelivery
 {
     void Deliver(ClusterEnvelope envelope);

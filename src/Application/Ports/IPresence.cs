@@ -3,38 +3,43 @@ using Rooms.Domain.Rooms;
 namespace Rooms.Application.Ports;
 
 /// <summary>
-/// Who is connected, in which room, right now — on this node alone, or across every node of a
-/// cluster (Redis). Answers are snapshots: nothing returned changes under the caller.
+/// Every node's members of every room, in a store the nodes share (Redis), with expiry: a node refreshes
+/// its members, and a dead node's vanish by themselves. A plain store: it tells nobody anything. A node
+/// alone has no shared presence (its hub is the whole truth), and every answer is null: not known here.
+/// Null also means the store could not be asked (Redis is down).
 /// </summary>
 public interface IPresence
 {
     /// <summary>
-    /// Puts the member in the room. The device's older member, wherever it is (this room or
+    /// Puts the member in the room, or refreshes it. The device's older member, wherever it is (this room or
     /// another, this node or another), is removed and returned so its connection can be closed.
     /// </summary>
-    ValueTask<PresenceJoin> JoinAsync(string roomId, RoomMember member, CancellationToken cancellationToken);
+    ValueTask<PresenceJoin?> JoinAsync(string roomId, RoomMember member, CancellationToken cancellationToken);
 
     /// <summary>Removes exactly this membership; a newer one of the same device stays.</summary>
     /// <returns>Whether the member was in the room until now (false when a newer connection had replaced it).</returns>
-    ValueTask<bool> LeaveAsync(string roomId, RoomMember member, CancellationToken cancellationToken);
+    ValueTask<bool?> LeaveAsync(string roomId, RoomMember member, CancellationToken cancellationToken);
 
-    /// <summary>Everyone in the room, on every node.</summary>
-    ValueTask<IReadOnlyList<RoomMember>> MembersAsync(string roomId, CancellationToken cancellationToken);
+    /// <summary>Everyone in the room, on every node, but the members that expired.</summary>
+    ValueTask<IReadOnlyList<RoomMember>?> MembersAsync(string roomId, CancellationToken cancellationToken);
 
     /// <summary>The device's member in the room, on any node, or null.</summary>
     ValueTask<RoomMember?> FindAsync(string roomId, string deviceId, CancellationToken cancellationToken);
 
-    /// <summary>Occupied rooms of this node and their local members, for the status log.</summary>
-    IReadOnlyDictionary<string, IReadOnlyList<RoomMember>> LocalRooms();
+    /// <summary>
+    /// Removes the room's members that expired (their node stopped refreshing them) and returns them. Each
+    /// expired member is returned to exactly one caller, so the room hears once that it left.
+    /// </summary>
+    ValueTask<IReadOnlyList<RoomMember>> PruneExpiredAsync(string roomId, CancellationToken cancellationToken);
 
-    /// <summary>Every room with a live member, on every node (for operators: it may scan).</summary>
-    ValueTask<IReadOnlyList<string>> OccupiedRoomsAsync(CancellationToken cancellationToken);
+    /// <summary>Every room with a member in the store (for operators: it may scan).</summary>
+    ValueTask<IReadOnlyList<string>> RoomsAsync(CancellationToken cancellationToken);
 }
 
 /// <param name="Replaced">The device's older member, now removed; null when there was none.</param>
 /// <param name="ReplacedRoomId">The room <paramref name="Replaced"/> was in.</param>
 /// <param name="Superseded">
-/// A newer connection of the device joined first (two connects racing on two nodes): the joining
+/// A newer connection of the device joined first (two connects racing, on one node or two): the joining
 /// member was not added, and its own connection is the one to close.
 /// </param>
 public readonly record struct PresenceJoin(RoomMember? Replaced, string? ReplacedRoomId, bool Superseded)

@@ -3,7 +3,7 @@ namespace Rooms.Domain.Rooms;
 /// <summary>
 /// The live side of a room: who is in it right now. Membership is copy-on-write, so a reader
 /// (a broadcast fanning out) takes a consistent snapshot without locking; writers serialize
-/// on the aggregate (the presence store locks it).
+/// on the aggregate (the node's room hub locks it).
 /// </summary>
 public sealed class Room(string id)
 {

@@ -11,9 +11,13 @@ namespace Rooms.Infrastructure.Cluster;
 /// </summary>
 internal static class EnvelopeCodec
 {
-    public static byte[] Encode(ClusterEnvelope envelope, string originNode)
+    public static byte[] Encode(ClusterEnvelope envelope, string originNode) => Encode(envelope, Encoding.UTF8.GetBytes(originNode));
+
+    /// <param name="origin">The origin node's id in UTF-8 (a node encodes it once).</param>
+    public static byte[] Encode(ClusterEnvelope envelope, byte[] origin)
     {
-        var origin = Encoding.UTF8.GetBytes(originNode);
+        ArgumentNullException.ThrowIfNull(envelope);
+        ArgumentNullException.ThrowIfNull(origin);
         var room = Encoding.UTF8.GetBytes(envelope.RoomId);
         var device = Encoding.UTF8.GetBytes(envelope.DeviceId);
         var bytes = new byte[1 + (2 + origin.Length) + (2 + room.Length) + (2 + device.Length) + 24 + envelope.Frame.Length];
@@ -28,6 +32,16 @@ internal static class EnvelopeCodec
         BinaryPrimitives.WriteInt64LittleEndian(span[16..], envelope.PreviousMessageId);
         envelope.Frame.Span.CopyTo(span[24..]);
         return bytes;
+    }
+
+    /// <summary>The envelope's kind, read without decoding the rest.</summary>
+    public static EnvelopeKind KindOf(ReadOnlySpan<byte> bytes) => (EnvelopeKind)bytes[0];
+
+    /// <summary>Whether the envelope was published by <paramref name="origin"/> (UTF-8), read without decoding the rest.</summary>
+    public static bool IsFrom(ReadOnlySpan<byte> bytes, ReadOnlySpan<byte> origin)
+    {
+        var length = BinaryPrimitives.ReadUInt16LittleEndian(bytes[1..]);
+        return length == origin.Length && bytes.Slice(3, length).SequenceEqual(origin);
     }
 
     public static (ClusterEnvelope Envelope, string OriginNode) Decode(ReadOnlyMemory<byte> bytes)

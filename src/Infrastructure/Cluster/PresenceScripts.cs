@@ -65,11 +65,29 @@ internal static class PresenceScripts
         return 0
         """;
 
-    /// <summary>
-    /// Members. KEYS: room members, room expiry. Prunes expired members and returns {pruned, members}, each as
-    /// field, value, ... Whoever's call pruned a member (exactly one caller) tells the room it left.
-    /// </summary>
+    /// <summary>Members. KEYS: room members, room expiry. Returns the members that have not expired, as field, value, ...</summary>
     public const string Members = Now + """
+
+        local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+        local all = redis.call('HGETALL', KEYS[1])
+        if #expired == 0 then return all end
+        local gone = {}
+        for _, device in ipairs(expired) do gone[device] = true end
+        local live = {}
+        for i = 1, #all, 2 do
+          if not gone[all[i]] then
+            table.insert(live, all[i])
+            table.insert(live, all[i + 1])
+          end
+        end
+        return live
+        """;
+
+    /// <summary>
+    /// Prune. KEYS: room members, room expiry. Removes the expired members and returns them as field, value, ...
+    /// Whoever's call pruned a member (exactly one caller: the script is atomic) tells the room it left.
+    /// </summary>
+    public const string Prune = Now + """
 
         local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
         local pruned = {}
@@ -82,7 +100,7 @@ internal static class PresenceScripts
           end
         end
         if #expired > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
-        return {pruned, redis.call('HGETALL', KEYS[1])}
+        return pruned
         """;
 
     /// <summary>Find. KEYS: room members, room expiry. ARGV: device id. The member's entry unless it expired, else false.</summary>

@@ -6,59 +6,52 @@ using StackExchange.Redis;
 namespace Rooms.Infrastructure.Cluster;
 
 /// <summary>
-/// Redis pub/sub between nodes. A node listens to a room's channel only while it holds a member
-/// of the room, and to its own node channel always. Each subscription is a
-/// <see cref="ChannelMessageQueue"/>, which hands over its messages one at a time, in order: what
-/// one node published reaches the others in the order it was published.
+/// Redis pub/sub between nodes. A node listens to a room's channel while its hub holds a member of the
+/// room (the hub subscribes and unsubscribes), and to its own node channel always. Each subscription is a
+/// <see cref="ChannelMessageQueue"/>, which hands over its messages one at a time, in order: what one node
+/// published reaches the others in the order it was published. A node's own publications come back to it
+/// on the rooms it listens to; they are recognised by their origin bytes and dropped undecoded.
 /// </summary>
 public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable
 {
     private readonly RedisConnection _redis;
-    private readonly ILocalDelivery _delivery;
     private readonly NodeIdentity _node;
+    private readonly byte[] _origin;
     private readonly RedisKeys _keys;
     private readonly ILogger<RedisClusterBus> _logger;
-    private readonly Lock _gate = new();
-    private readonly Dictionary<string, RoomSubscription> _rooms = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, TaskCompletionSource> _probes = new();
     private ChannelMessageQueue? _nodeQueue;
+    private ILocalDelivery? _nodeDelivery;
+    private long _lastProbe;
     private long _published;
     private long _received;
+    private int _subscribedRooms;
 
-    public RedisClusterBus(RedisConnection redis, ILocalDelivery delivery, NodeIdentity node, ClusterSettings settings, ILogger<RedisClusterBus> logger)
+    public RedisClusterBus(RedisConnection redis, NodeIdentity node, ClusterSettings settings, ILogger<RedisClusterBus> logger)
     {
+        ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(settings);
         _redis = redis;
-        _delivery = delivery;
         _node = node;
+        _origin = System.Text.Encoding.UTF8.GetBytes(node.NodeId);
         _keys = new RedisKeys(settings.KeyPrefix);
         _logger = logger;
     }
-
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, TaskCompletionSource> _probes = new();
-    private long _lastProbe;
 
     public long Published => Interlocked.Read(ref _published);
 
     public long Received => Interlocked.Read(ref _received);
 
-    public int SubscribedRooms
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _rooms.Count;
-            }
-        }
-    }
+    public int SubscribedRooms => Volatile.Read(ref _subscribedRooms);
 
     /// <summary>
     /// Subscribes the node's own channel unless it is already; StackExchange.Redis keeps it subscribed
-    /// across reconnects. Called at start-up and by every presence refresh, so a node that started while
-    /// Redis was down subscribes once it is up.
+    /// across reconnects. The hub calls it at start-up and on every presence refresh, so a node that started
+    /// while Redis was down subscribes once it is up.
     /// </summary>
-    public async Task EnsureNodeChannelAsync()
+    public async Task SubscribeNodeAsync(ILocalDelivery to)
     {
+        Volatile.Write(ref _nodeDelivery, to);
         if (Volatile.Read(ref _nodeQueue) is not null || !_redis.IsUp)
         {
             return;
@@ -69,7 +62,7 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable
             var queue = await _redis.Multiplexer.GetSubscriber().SubscribeAsync(_keys.NodeChannel(_node.NodeId));
             if (Interlocked.CompareExchange(ref _nodeQueue, queue, null) is null)
             {
-                queue.OnMessage(message => Receive(message, roomSubscription: null));
+                queue.OnMessage(message => Receive(message, Volatile.Read(ref _nodeDelivery), null));
             }
             else
             {
@@ -89,14 +82,18 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable
     /// </summary>
     public async Task<bool> ProbeAsync(TimeSpan timeout)
     {
-        await EnsureNodeChannelAsync();
+        if (Volatile.Read(ref _nodeDelivery) is { } delivery)
+        {
+            await SubscribeNodeAsync(delivery);
+        }
+
         var id = Interlocked.Increment(ref _lastProbe);
         var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _probes[id] = arrived;
         try
         {
             var probe = new ClusterEnvelope(EnvelopeKind.Probe, string.Empty, string.Empty, id, ReadOnlyMemory<byte>.Empty);
-            await _redis.Multiplexer.GetSubscriber().PublishAsync(_keys.NodeChannel(_node.NodeId), EnvelopeCodec.Encode(probe, _node.NodeId));
+            await _redis.Multiplexer.GetSubscriber().PublishAsync(_keys.NodeChannel(_node.NodeId), EnvelopeCodec.Encode(probe, _origin));
             await arrived.Task.WaitAsync(timeout);
             return true;
         }
@@ -118,58 +115,17 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable
 
     public void PublishToNode(string nodeId, ClusterEnvelope envelope) => Publish(_keys.NodeChannel(nodeId), envelope);
 
-    /// <summary>
-    /// Makes sure the room's channel is subscribed; the task completes once Redis confirmed it (or the
-    /// attempt failed: the next presence refresh tries again). Call under the caller's room lock.
-    /// </summary>
-    internal Task EnsureRoom(string roomId)
+    public async Task<IAsyncDisposable> SubscribeRoomAsync(string roomId, ILocalDelivery to)
     {
-        lock (_gate)
-        {
-            if (_rooms.TryGetValue(roomId, out var existing) && !existing.Subscribed.IsFaulted)
-            {
-                return existing.Subscribed;
-            }
-
-            var subscription = new RoomSubscription(roomId);
-            subscription.Subscribed = SubscribeAsync(subscription);
-            _rooms[roomId] = subscription;
-            return subscription.Subscribed;
-        }
-    }
-
-    /// <summary>Stops listening to a room this node no longer holds a member of. Call under the caller's room lock.</summary>
-    internal void ReleaseRoom(string roomId)
-    {
-        RoomSubscription? released;
-        lock (_gate)
-        {
-            if (!_rooms.Remove(roomId, out released))
-            {
-                return;
-            }
-        }
-
-        _ = UnsubscribeAsync(released);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        // Registered under two service types, so disposed twice.
-        if (Interlocked.Exchange(ref _nodeQueue, null) is { } queue)
-        {
-            await queue.UnsubscribeAsync();
-        }
-    }
-
-    private async Task SubscribeAsync(RoomSubscription subscription)
-    {
+        var subscription = new RoomSubscription(this);
         try
         {
-            var queue = await _redis.Multiplexer.GetSubscriber().SubscribeAsync(_keys.RoomChannel(subscription.RoomId));
-            queue.OnMessage(message => Receive(message, subscription));
+            var queue = await _redis.Multiplexer.GetSubscriber().SubscribeAsync(_keys.RoomChannel(roomId));
+            queue.OnMessage(message => Receive(message, to, subscription));
             subscription.Queue = queue;
+            Interlocked.Increment(ref _subscribedRooms);
             _redis.Succeeded();
+            return subscription;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -178,20 +134,12 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable
         }
     }
 
-    private async Task UnsubscribeAsync(RoomSubscription subscription)
+    public async ValueTask DisposeAsync()
     {
-        try
+        // Registered under two service types, so disposed twice.
+        if (Interlocked.Exchange(ref _nodeQueue, null) is { } queue)
         {
-            await subscription.Subscribed;
-            if (subscription.Queue is { } queue)
-            {
-                await queue.UnsubscribeAsync();
-            }
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            // Left subscribed: its messages are ignored (the subscription is no longer current).
-            _redis.Failed(ex);
+            await queue.UnsubscribeAsync();
         }
     }
 
@@ -206,7 +154,7 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable
         try
         {
             // Fire-and-forget keeps the sender's pace; commands of one multiplexer still leave in order.
-            _redis.Multiplexer.GetSubscriber().Publish(channel, EnvelopeCodec.Encode(envelope, _node.NodeId), CommandFlags.FireAndForget);
+            _redis.Multiplexer.GetSubscriber().Publish(channel, EnvelopeCodec.Encode(envelope, _origin), CommandFlags.FireAndForget);
             Interlocked.Increment(ref _published);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -215,34 +163,35 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable
         }
     }
 
-    private void Receive(ChannelMessage message, RoomSubscription? roomSubscription)
+    private void Receive(ChannelMessage message, ILocalDelivery? to, RoomSubscription? subscription)
     {
         try
         {
-            if (roomSubscription is not null && !IsCurrent(roomSubscription))
+            if (subscription is { Released: true } || to is null)
             {
                 return;
             }
 
-            var (envelope, origin) = EnvelopeCodec.Decode((ReadOnlyMemory<byte>)message.Message);
-            if (envelope.Kind == EnvelopeKind.Probe)
+            ReadOnlyMemory<byte> bytes = message.Message;
+            if (EnvelopeCodec.KindOf(bytes.Span) == EnvelopeKind.Probe)
             {
-                if (origin == _node.NodeId && _probes.TryGetValue(envelope.Generation, out var probe))
+                var (probe, origin) = EnvelopeCodec.Decode(bytes);
+                if (origin == _node.NodeId && _probes.TryGetValue(probe.Generation, out var arrived))
                 {
-                    probe.TrySetResult();
+                    arrived.TrySetResult();
                 }
 
                 return;
             }
 
-            if (origin == _node.NodeId)
+            if (EnvelopeCodec.IsFrom(bytes.Span, _origin))
             {
                 // This node delivered to its own members before publishing.
                 return;
             }
 
             Interlocked.Increment(ref _received);
-            _delivery.Deliver(envelope);
+            to.Deliver(EnvelopeCodec.Decode(bytes).Envelope);
         }
         catch (Exception ex)
         {
@@ -251,23 +200,35 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable
         }
     }
 
-    private bool IsCurrent(RoomSubscription subscription)
-    {
-        lock (_gate)
-        {
-            return _rooms.TryGetValue(subscription.RoomId, out var current) && current == subscription;
-        }
-    }
-
     [LoggerMessage(Level = LogLevel.Error, Message = "Handling a message from Redis channel {Channel} failed")]
     private partial void LogReceiveFailed(Exception exception, string channel);
 
-    private sealed class RoomSubscription(string roomId)
+    /// <summary>One room's channel, until the hub lets go of it: after that, what still arrives is dropped.</summary>
+    private sealed class RoomSubscription(RedisClusterBus bus) : IAsyncDisposable
     {
-        public string RoomId { get; } = roomId;
+        private int _released;
 
-        public Task Subscribed { get; set; } = Task.CompletedTask;
+        public bool Released => Volatile.Read(ref _released) == 1;
 
         public ChannelMessageQueue? Queue { get; set; }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 1)
+            {
+                return;
+            }
+
+            Interlocked.Decrement(ref bus._subscribedRooms);
+            try
+            {
+                await Queue!.UnsubscribeAsync();
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                // Left subscribed: its messages are dropped (released).
+                bus._redis.Failed(ex);
+            }
+        }
     }
 }

@@ -2,13 +2,22 @@ using StackExchange.Redis;
 
 namespace Rooms.Infrastructure.Cluster;
 
-/// <summary>Every Redis key and channel the cluster uses, named in one place.</summary>
+/// <summary>
+/// Every Redis key and channel the cluster uses, named in one place (PresenceScripts.Join rebuilds the
+/// room keys of a device's previous room from <see cref="Prefix"/>, as <see cref="RoomMembers"/> does).
+/// </summary>
 internal sealed class RedisKeys(string prefix)
 {
     public string Prefix { get; } = prefix;
 
     /// <summary>Hash: device id -> "generation|node|identity" of the room's members.</summary>
     public RedisKey RoomMembers(string roomId) => $"{Prefix}:room:{roomId}:members";
+
+    /// <summary>A SCAN pattern for every room's members hash.</summary>
+    public string AllRoomMembers => $"{Prefix}:room:*:members";
+
+    /// <summary>The room of a key <see cref="AllRoomMembers"/> matched.</summary>
+    public string RoomOfMembersKey(string key) => key[$"{Prefix}:room:".Length..^":members".Length];
 
     /// <summary>Sorted set: device id -> expiry (Redis server time, ms) of each member of the room.</summary>
     public RedisKey RoomExpiry(string roomId) => $"{Prefix}:room:{roomId}:expiry";

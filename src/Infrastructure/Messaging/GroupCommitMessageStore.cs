@@ -14,11 +14,12 @@ namespace Rooms.Infrastructure.Messaging;
 /// being committed and writes them in one transaction, as one multi-row INSERT. No timer adds
 /// latency: under light load a batch is one message, under heavy load batches grow by themselves.
 /// Each sender's task completes only after its batch committed; a failed batch fails exactly its
-/// own senders.
+/// own senders. Committed messages go to the <see cref="ICommitFeed"/> in id order, before their senders resume.
 /// </summary>
 public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDisposable
 {
     private readonly IDbContextFactory<RoomsDbContext> _contexts;
+    private readonly ICommitFeed _feed;
     private readonly ILogger<GroupCommitMessageStore> _logger;
     private readonly int _maxBatch;
     private readonly Channel<PendingMessage> _queue;
@@ -33,10 +34,12 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
     /// <summary>A commit slower than this is logged: senders wait for it.</summary>
     private static readonly TimeSpan SlowCommit = TimeSpan.FromMilliseconds(100);
 
-    public GroupCommitMessageStore(IDbContextFactory<RoomsDbContext> contexts, DatabaseSettings settings, ILogger<GroupCommitMessageStore> logger, RoomsMetrics? metrics = null)
+    public GroupCommitMessageStore(
+        IDbContextFactory<RoomsDbContext> contexts, ICommitFeed feed, DatabaseSettings settings, ILogger<GroupCommitMessageStore> logger, RoomsMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         _contexts = contexts;
+        _feed = feed;
         _metrics = metrics;
         _logger = logger;
         _maxBatch = settings.MessageBatchSize;
@@ -128,11 +131,11 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
         // Deliveries first, in id order, on this one thread; then the senders resume (acks follow their deliveries).
         for (var i = 0; i < batch.Count; i++)
         {
-            if (stored[i].IsNew && batch[i].Message.OnCommitted is { } onCommitted)
+            if (stored[i].IsNew)
             {
                 try
                 {
-                    onCommitted(stored[i]);
+                    _feed.Committed(batch[i].Message, stored[i]);
                 }
                 catch (Exception ex)
                 {

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Rooms.Application.Common;
+using Rooms.Application.Membership;
 using Rooms.Application.Ports;
 using Rooms.Domain.Rooms;
 using System.Text.Json;
@@ -72,7 +73,7 @@ internal static class AdminApi
         var api = app.MapGroup("/api").AddEndpointFilter((context, next) =>
             IsAllowed(context.HttpContext, settings) ? next(context) : ValueTask.FromResult<object?>(Results.StatusCode(StatusCodes.Status403Forbidden)));
 
-        api.MapGet("/rooms", async (IPresence presence, NodeIdentity node, DatabaseGate database, CancellationToken cancellationToken) =>
+        api.MapGet("/rooms", async (RoomPresence presence, NodeIdentity node, DatabaseGate database, CancellationToken cancellationToken) =>
         {
             var rooms = new List<(string RoomId, IReadOnlyList<RoomMember> Members)>();
             foreach (var roomId in (await presence.OccupiedRoomsAsync(cancellationToken)).Order(StringComparer.Ordinal))
@@ -114,7 +115,7 @@ internal static class AdminApi
             });
         });
 
-        api.MapGet("/rooms/{roomId}", async (string roomId, IPresence presence, DatabaseGate database, CancellationToken cancellationToken) =>
+        api.MapGet("/rooms/{roomId}", async (string roomId, RoomPresence presence, DatabaseGate database, CancellationToken cancellationToken) =>
         {
             await using var lease = await database.OpenAsync(cancellationToken);
             var db = lease.Db;

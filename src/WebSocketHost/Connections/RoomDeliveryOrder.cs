@@ -9,9 +9,11 @@ namespace Rooms.WebSocketHost.Connections;
 /// committed in order). So a device's live stream has no gaps and no reordering, and the last id it saw
 /// is a safe cursor for history.
 /// </summary>
+/// <param name="deliver">Puts a message in its recipients' send queues; called in id order, one at a time.</param>
 internal sealed partial class RoomDeliveryOrder(
     string roomId,
     long lastDelivered,
+    Action<OrderedDelivery> deliver,
     Func<string, long, long, Task<IReadOnlyList<OrderedDelivery>>> fetchBetween,
     ILogger logger)
 {
@@ -26,7 +28,7 @@ internal sealed partial class RoomDeliveryOrder(
     private Timer? _gapTimer;
     private bool _filling;
 
-    public void Offer(OrderedDelivery delivery)
+    public void Offer(in OrderedDelivery delivery)
     {
         lock (_gate)
         {
@@ -36,13 +38,24 @@ internal sealed partial class RoomDeliveryOrder(
                 _lastDelivered = delivery.PreviousId;
             }
 
-            if (delivery.Id <= _lastDelivered || !_waiting.TryAdd(delivery.Id, delivery))
+            if (delivery.Id <= _lastDelivered)
             {
                 // Before this node's members joined, or already delivered (filled from the database).
                 return;
             }
 
-            DrainLocked();
+            if (_waiting.Count == 0 && delivery.PreviousId <= _lastDelivered)
+            {
+                // The usual case: the room's next message, nothing waiting.
+                deliver(delivery);
+                _lastDelivered = delivery.Id;
+                return;
+            }
+
+            if (_waiting.TryAdd(delivery.Id, delivery))
+            {
+                DrainLocked();
+            }
         }
     }
 
@@ -53,7 +66,7 @@ internal sealed partial class RoomDeliveryOrder(
         {
             var next = _waiting.Values[0];
             _waiting.RemoveAt(0);
-            next.Deliver();
+            deliver(next);
             _lastDelivered = next.Id;
         }
 
@@ -103,7 +116,7 @@ internal sealed partial class RoomDeliveryOrder(
             {
                 if (delivery.Id > _lastDelivered && delivery.Id < before)
                 {
-                    delivery.Deliver();
+                    deliver(delivery);
                     _lastDelivered = delivery.Id;
                 }
             }
@@ -124,5 +137,12 @@ internal sealed partial class RoomDeliveryOrder(
     private partial void LogFillFailed(Exception exception, string roomId, long afterId, long beforeId);
 }
 
+/// <summary>A frame for some of a room's connections; a stored message's in id order.</summary>
+/// <param name="Id">The stored message's id; 0 for anything else (presence), which is not ordered.</param>
 /// <param name="PreviousId">The room's message stored before this one (0 when none).</param>
-internal sealed record OrderedDelivery(long Id, long PreviousId, Action Deliver);
+/// <param name="DeviceId">The device it is for when <paramref name="ToDeviceOnly"/>; otherwise the one device it is not for (its sender).</param>
+internal readonly record struct OrderedDelivery(long Id, long PreviousId, ReadOnlyMemory<byte> Frame, string DeviceId, bool ToDeviceOnly)
+{
+    /// <summary>Whether a connection of <paramref name="deviceId"/> gets it.</summary>
+    public bool IsFor(string deviceId) => (deviceId == DeviceId) == ToDeviceOnly;
+}

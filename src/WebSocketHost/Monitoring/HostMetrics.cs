@@ -8,12 +8,12 @@ namespace Rooms.WebSocketHost.Monitoring;
 /// <summary>The gauges of what the host holds, observed when /metrics is scraped (nothing is counted twice).</summary>
 internal sealed class HostMetrics
 {
-    public HostMetrics(RoomsMetrics metrics, ConnectionRegistry registry, IPresence presence, IServiceProvider services)
+    public HostMetrics(RoomsMetrics metrics, ConnectionRegistry registry, IRoomHub hub, IServiceProvider services)
     {
         var meter = metrics.Meter;
         meter.CreateObservableGauge("connections.open", () => registry.Count, "{connection}", "Open WebSocket connections on this node");
-        meter.CreateObservableGauge("devices.identified", () => presence.LocalRooms().Sum(r => r.Value.Count), "{device}", "Identified devices on this node");
-        meter.CreateObservableGauge("rooms.occupied", () => presence.LocalRooms().Count, "{room}", "Rooms with a device on this node");
+        meter.CreateObservableGauge("devices.identified", () => hub.Rooms().Sum(r => r.Value.Count), "{device}", "Identified devices on this node");
+        meter.CreateObservableGauge("rooms.occupied", () => hub.Rooms().Count, "{room}", "Rooms with a device on this node");
         meter.CreateObservableCounter("send_queue.drops", () => registry.SlowConsumersDisconnected, "{connection}", "Connections dropped because their send queue filled up");
         if (services.GetService<RedisClusterBus>() is { } bus && services.GetService<RedisConnection>() is { } redis)
         {

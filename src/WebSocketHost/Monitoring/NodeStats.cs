@@ -12,7 +12,7 @@ namespace Rooms.WebSocketHost.Monitoring;
 /// every <see cref="PostInterval"/>), so the dashboard's chart has data the moment it opens. On a cluster, posted every
 /// <see cref="PostInterval"/> to the <see cref="ClusterStatsBoard"/>, so every node's dashboard shows every node.
 /// </summary>
-internal sealed class NodeStats(NodeIdentity node, RoomsMetrics metrics, ConnectionRegistry registry, IPresence presence, IServiceProvider services)
+internal sealed class NodeStats(NodeIdentity node, RoomsMetrics metrics, ConnectionRegistry registry, IRoomHub hub, IServiceProvider services)
     : BackgroundService
 {
     public static readonly TimeSpan PostInterval = TimeSpan.FromSeconds(2);
@@ -55,7 +55,7 @@ internal sealed class NodeStats(NodeIdentity node, RoomsMetrics metrics, Connect
             rates = [.. _rates];
         }
 
-        return new(node.NodeId, DateTime.UtcNow, registry.Count, presence.LocalRooms().Count,
+        return new(node.NodeId, DateTime.UtcNow, registry.Count, hub.Rooms().Count,
             metrics.MessagesStoredTotal, Math.Round(metrics.RecentCommitMilliseconds, 2), registry.SlowConsumersDisconnected,
             [.. metrics.RecentErrors.Select(e => new ErrorLine(e.At, e.Kind, e.Message, node.NodeId, e.Source))], rates);
     }

@@ -8,7 +8,7 @@ namespace Rooms.WebSocketHost.Monitoring;
 /// <summary>The seed's periodic status line: connections, active rooms and the devices in each room.</summary>
 internal sealed partial class StatusMonitor(
     ConnectionRegistry registry,
-    IPresence presence,
+    IRoomHub hub,
     NodeIdentity node,
     IServiceProvider services,
     RoomsSettings settings,
@@ -28,7 +28,7 @@ internal sealed partial class StatusMonitor(
 
     internal void LogStatus()
     {
-        var rooms = presence.LocalRooms();
+        var rooms = hub.Rooms();
         var listed = rooms
             .Take(MaxRoomsListed)
             .ToDictionary(r => r.Key, r => r.Value.Select(m => m.DeviceId).ToArray());

@@ -1,16 +1,14 @@
 using MediatR;
 using Microsoft.Extensions.Logging;
 using Rooms.Application.Common;
-using Rooms.Application.Contracts;
+using Rooms.Application.Membership;
 using Rooms.Application.Ports;
 
 namespace Rooms.Application.Connections.Disconnect;
 
 public sealed partial class DisconnectHandler(
     IRoomRepository repository,
-    IPresence presence,
-    IClientNotifier notifier,
-    ProtocolSettings settings,
+    RoomPresence presence,
     IClock clock,
     IConnectionCloseRetries closeRetries,
     StorageOutageLog outage,
@@ -25,11 +23,8 @@ public sealed partial class DisconnectHandler(
             return Result<bool>.Ok(false);
         }
 
-        // A member a newer connection replaced has not left: its device is still in a room.
-        if (await presence.LeaveAsync(session.RoomId!, member, cancellationToken) && settings.PresenceEvents)
-        {
-            notifier.SendPresence(session.RoomId!, member.DeviceId, new PresenceEventDto(PresenceEventDto.Left, session.RoomId!, member.DeviceId, member.Identity));
-        }
+        // The room hears "left" unless a newer connection replaced the member: its device is still in a room.
+        await presence.LeaveAsync(session, cancellationToken);
 
         LogDisconnected(session.Id, member.DeviceId, session.RoomId!);
         var disconnectedAt = clock.UtcNow;

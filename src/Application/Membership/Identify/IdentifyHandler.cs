@@ -11,7 +11,7 @@ namespace Rooms.Application.Membership.Identify;
 
 public sealed partial class IdentifyHandler(
     IRoomRepository repository,
-    IPresence presence,
+    RoomPresence presence,
     IClientNotifier notifier,
     IDeviceAuthenticator authenticator,
     IClientLimits limits,
@@ -105,23 +105,26 @@ public sealed partial class IdentifyHandler(
             var member = new RoomMember(deviceId, identity, connectionRowId, node.NodeId);
             session.CredentialsExpireAt = authorization.ExpiresAt;
             session.Identified(member, roomId);
-            notifier.TrackForReplacement(session);
 
             // Joined (and, on a cluster, listening to the room) before the reply goes out, so whatever the room
             // sends after the client saw its reply reaches it; the reply is queued before attaching, so it comes first.
-            var join = await presence.JoinAsync(roomId, member, cancellationToken);
+            var join = await presence.JoinAsync(session, roomId, member, cancellationToken);
             var assigned = new RoomAssignedDto(roomId, status.ToWireName());
-            notifier.SendRoomAssigned(session, assigned);
-            await notifier.AttachAsync(session, cancellationToken);
+            await presence.AttachAsync(session, assigned, cancellationToken);
             if (join.Superseded)
             {
                 // A newer connection of the device joined first: it stays, this one goes.
                 LogSuperseded(deviceId, connectionRowId);
-                notifier.CloseReplaced(member);
+                presence.CloseReplaced(member);
             }
             else
             {
-                AnnounceAndReplace(member, roomId, join);
+                if (join.Replaced is { } replaced)
+                {
+                    LogReplaced(deviceId, replaced.Generation, replaced.NodeId, member.Generation);
+                }
+
+                presence.Announce(member, roomId, join);
             }
 
             LogAssigned(session.Id, deviceId, identity, roomId, assigned.Status, session.ClientIp);
@@ -146,35 +149,6 @@ public sealed partial class IdentifyHandler(
         metrics.Identify("refused");
         notifier.RefuseUnauthorized(session, error);
         return Result<RoomAssignedDto>.Fail(error);
-    }
-
-    /// <summary>
-    /// Closes the device's older connection. The room hears <c>joined</c> unless the device was already in
-    /// it (a reconnect into the same room changes nothing for the others); a room it moved out of hears <c>left</c>.
-    /// </summary>
-    private void AnnounceAndReplace(RoomMember member, string roomId, PresenceJoin join)
-    {
-        var movedFrom = join.Replaced is not null && join.ReplacedRoomId != roomId ? join.ReplacedRoomId : null;
-        if (join.Replaced is { } replaced)
-        {
-            LogReplaced(member.DeviceId, replaced.Generation, replaced.NodeId, member.Generation);
-            notifier.CloseReplaced(replaced);
-        }
-
-        if (!settings.PresenceEvents)
-        {
-            return;
-        }
-
-        if (movedFrom is not null)
-        {
-            notifier.SendPresence(movedFrom, member.DeviceId, new PresenceEventDto(PresenceEventDto.Left, movedFrom, member.DeviceId, join.Replaced!.Identity));
-        }
-
-        if (join.Replaced is null || movedFrom is not null)
-        {
-            notifier.SendPresence(roomId, member.DeviceId, new PresenceEventDto(PresenceEventDto.Joined, roomId, member.DeviceId, member.Identity));
-        }
     }
 
     private async Task<(string RoomId, long ConnectionRowId)> CreateRoomAsync(

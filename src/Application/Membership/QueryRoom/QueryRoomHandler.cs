@@ -8,7 +8,7 @@ namespace Rooms.Application.Membership.QueryRoom;
 
 public sealed class QueryRoomHandler(
     IRoomRepository repository,
-    IPresence presence,
+    RoomPresence presence,
     IClientNotifier notifier,
     IMapper mapper,
     IClock clock,

@@ -32,15 +32,8 @@ public sealed class HistoryHandler(
         }
 
         outage.Succeeded();
-        var answer = new HistoryDto(roomId, [.. page.Messages.Select(ToDelivered)], page.HasMore);
+        var answer = new HistoryDto(roomId, [.. page.Messages.Select(DeliveredMessageDto.From)], page.HasMore);
         notifier.SendHistory(session, answer);
         return Result<HistoryDto>.Ok(answer);
-    }
-
-    /// <summary>A stored message in the delivered format; its timestamp is the time it was stored.</summary>
-    public static DeliveredMessageDto ToDelivered(HistoryMessage message)
-    {
-        ArgumentNullException.ThrowIfNull(message);
-        return new DeliveredMessageDto(message.Content, message.FromDeviceId, message.Type.ToName(), FieldRules.FormatTimestamp(message.SentAt), message.Id);
     }
 }

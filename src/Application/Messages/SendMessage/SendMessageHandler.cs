@@ -2,6 +2,7 @@ using MediatR;
 using Microsoft.Extensions.Logging;
 using Rooms.Application.Common;
 using Rooms.Application.Contracts;
+using Rooms.Application.Membership;
 using Rooms.Application.Ports;
 using Rooms.Domain.Messages;
 
@@ -9,7 +10,7 @@ namespace Rooms.Application.Messages.SendMessage;
 
 public sealed partial class SendMessageHandler(
     IMessageStore messageStore,
-    IPresence presence,
+    RoomPresence presence,
     IClientNotifier notifier,
     IClock clock,
     StorageOutageLog outage,
@@ -40,26 +41,12 @@ public sealed partial class SendMessageHandler(
 
         var clientId = request.ClientMessageId;
         var recipients = clientId is null ? 0 : await RecipientsAsync(roomId, from.DeviceId, target, cancellationToken);
-        var sentAt = clock.UtcNow;
-        var timestamp = request.Timestamp ?? FieldRules.FormatTimestamp(sentAt);
-        var handedTo = 0;
-
-        // Handed to the recipients by the store right at the commit, so a room's messages go out in id order.
-        void Deliver(StoredMessage committed)
-        {
-            var delivered = new DeliveredMessageDto(request.Content!, from.DeviceId, type.ToName(), timestamp, committed.Id, committed.PreviousIdInRoom);
-            handedTo = target is null
-                ? notifier.SendToRoom(roomId, from.DeviceId, delivered)
-                : notifier.SendToDevice(roomId, target, delivered);
-            metrics.MessageForwarded(type.ToName(), handedTo);
-        }
-
         StoredMessage stored;
         try
         {
-            // Durable before delivery: nothing is forwarded until its row is committed.
+            // Durable before delivery: the store hands the message to the room hub at its commit, in the room's id order.
             stored = await messageStore.AppendAsync(
-                new NewMessage(roomId, from.DeviceId, target, type, request.Content!, sentAt, clientId, recipients, Deliver), cancellationToken);
+                new NewMessage(roomId, from.DeviceId, target, type, request.Content!, clock.UtcNow, clientId, recipients, request.Timestamp), cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -79,7 +66,7 @@ public sealed partial class SendMessageHandler(
             // A resend of a message already stored (its ack was lost): the same ack again, nothing delivered twice.
             LogDuplicate(from.DeviceId, clientId!, stored.Id);
             notifier.SendAck(session, new AckDto(clientId!, stored.Id, stored.Recipients));
-            return Result<SendReceiptDto>.Ok(new SendReceiptDto(stored.Id, 0));
+            return Result<SendReceiptDto>.Ok(new SendReceiptDto(stored.Id, Duplicate: true));
         }
 
         if (clientId is not null)
@@ -87,8 +74,7 @@ public sealed partial class SendMessageHandler(
             notifier.SendAck(session, new AckDto(clientId, stored.Id, recipients));
         }
 
-        LogForwarded(stored.Id, from.DeviceId, roomId, handedTo);
-        return Result<SendReceiptDto>.Ok(new SendReceiptDto(stored.Id, handedTo));
+        return Result<SendReceiptDto>.Ok(new SendReceiptDto(stored.Id, Duplicate: false));
     }
 
     /// <summary>The devices a message is addressed to, on every node: the room's other members, or its one target.</summary>
@@ -108,7 +94,4 @@ public sealed partial class SendMessageHandler(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Device {DeviceId} sent to {TargetDeviceId}, not connected in room {RoomId} ({LeftOut} more not logged since the last line)")]
     private partial void LogTargetNotFound(string deviceId, string targetDeviceId, string roomId, int leftOut);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Message {MessageId} from {DeviceId} in room {RoomId} forwarded to {Recipients}")]
-    private partial void LogForwarded(long messageId, string deviceId, string roomId, int recipients);
 }

@@ -1,0 +1,138 @@
+using Rooms.Application.Common;
+using Rooms.Application.Contracts;
+using Rooms.Application.Ports;
+using Rooms.Application.Sessions;
+using Rooms.Domain.Rooms;
+
+namespace Rooms.Application.Membership;
+
+/// <summary>
+/// Who is in a room, and what the room hears about it. This node's members come from the hub (certain, no
+/// round trip, and all there is while the shared store is down); every node's from the shared presence
+/// (Redis on a cluster, nothing on a single node). The one place that sends <c>joined</c> and <c>left</c>.
+/// </summary>
+public sealed class RoomPresence(IRoomHub hub, IPresence shared, ProtocolSettings settings)
+{
+    /// <summary>
+    /// Joins on this node, listening to the room, then in the shared presence: the other nodes can see the
+    /// member only once whatever they send it reaches it. Nobody is told yet (see <see cref="Announce"/>).
+    /// </summary>
+    public async Task<PresenceJoin> JoinAsync(ClientSession session, string roomId, RoomMember member, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(member);
+        var (local, listening) = await hub.JoinAsync(session, roomId, member, cancellationToken);
+
+        // Not listening (the bus is down): the presence refresh registers the member once it listens.
+        if (local.Superseded || !listening || await shared.JoinAsync(roomId, member, cancellationToken) is not { } joined)
+        {
+            return local;
+        }
+
+        // The shared store knows the device's older member on any node; this node only its own.
+        return joined.Superseded || joined.Replaced is not null ? joined : local;
+    }
+
+    /// <summary>Queues the reply, then the session receives its room's deliveries.</summary>
+    public Task AttachAsync(ClientSession session, RoomAssignedDto reply, CancellationToken cancellationToken) =>
+        hub.AttachAsync(session, reply, cancellationToken);
+
+    /// <summary>
+    /// Closes the device's older connection. The room hears <c>joined</c> unless the device was already in it (a
+    /// reconnect into the same room changes nothing for the others); a room it moved out of hears <c>left</c>.
+    /// </summary>
+    public void Announce(RoomMember member, string roomId, PresenceJoin join)
+    {
+        ArgumentNullException.ThrowIfNull(member);
+        var movedFrom = join.Replaced is not null && join.ReplacedRoomId != roomId ? join.ReplacedRoomId : null;
+        if (join.Replaced is { } replaced)
+        {
+            hub.CloseReplaced(replaced);
+        }
+
+        if (movedFrom is not null)
+        {
+            AnnounceLeft(movedFrom, join.Replaced!);
+        }
+
+        if ((join.Replaced is null || movedFrom is not null) && settings.PresenceEvents)
+        {
+            hub.SendPresence(roomId, member.DeviceId, new PresenceEventDto(PresenceEventDto.Joined, roomId, member.DeviceId, member.Identity));
+        }
+    }
+
+    /// <summary>Tells the room the member left (it closed, moved, or its node stopped refreshing it).</summary>
+    public void AnnounceLeft(string roomId, RoomMember member)
+    {
+        ArgumentNullException.ThrowIfNull(member);
+        if (settings.PresenceEvents)
+        {
+            hub.SendPresence(roomId, member.DeviceId, new PresenceEventDto(PresenceEventDto.Left, roomId, member.DeviceId, member.Identity));
+        }
+    }
+
+    /// <summary>Closes the connection of a member a newer connection of its device replaced (4001), on whichever node holds it.</summary>
+    public void CloseReplaced(RoomMember member) => hub.CloseReplaced(member);
+
+    /// <summary>
+    /// The session's member leaves its room; the room hears <c>left</c> unless a newer connection had replaced
+    /// it (its device did not leave).
+    /// </summary>
+    /// <returns>Whether the member was in the room until now.</returns>
+    public async Task<bool> LeaveAsync(ClientSession session, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        var (roomId, member) = (session.RoomId!, session.Member!);
+        var leftHere = hub.Leave(session);
+        var left = await shared.LeaveAsync(roomId, member, cancellationToken) ?? leftHere;
+        if (left)
+        {
+            AnnounceLeft(roomId, member);
+        }
+
+        return left;
+    }
+
+    /// <summary>Everyone in the room, on every node, oldest connection first.</summary>
+    public async Task<IReadOnlyList<RoomMember>> MembersAsync(string roomId, CancellationToken cancellationToken)
+    {
+        var local = hub.Members(roomId);
+        if (await shared.MembersAsync(roomId, cancellationToken) is not { } everywhere)
+        {
+            return local;
+        }
+
+        var members = everywhere.ToDictionary(m => m.DeviceId, StringComparer.Ordinal);
+
+        // This node's own members are certain, whether or not the store has caught up with them (unless it knows a newer connection).
+        foreach (var member in local)
+        {
+            if (!members.TryGetValue(member.DeviceId, out var known) || member.Generation >= known.Generation)
+            {
+                members[member.DeviceId] = member;
+            }
+        }
+
+        return [.. members.Values.OrderBy(m => m.Generation)];
+    }
+
+    /// <summary>The device's member in the room, on any node, or null.</summary>
+    public async Task<RoomMember?> FindAsync(string roomId, string deviceId, CancellationToken cancellationToken) =>
+        hub.Find(roomId, deviceId) ?? await shared.FindAsync(roomId, deviceId, cancellationToken);
+
+    /// <summary>Every room with a member, on any node (for operators: it may scan).</summary>
+    public async Task<IReadOnlyList<string>> OccupiedRoomsAsync(CancellationToken cancellationToken)
+    {
+        var rooms = new HashSet<string>(hub.Rooms().Keys, StringComparer.Ordinal);
+        rooms.UnionWith(await shared.RoomsAsync(cancellationToken));
+        var occupied = new List<string>();
+        foreach (var room in rooms)
+        {
+            if ((await MembersAsync(room, cancellationToken)).Count > 0)
+            {
+                occupied.Add(room);
+            }
+        }
+
+        return occupied;
+    }
+}
