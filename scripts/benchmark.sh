@@ -10,6 +10,10 @@
 # With NODES=2 (mariadb only) it also starts a throwaway Redis and runs that many nodes of one
 # cluster; the load tool spreads every room's devices over all of them:
 #   NODES=2 scripts/benchmark.sh mariadb ramp --from 1000 --step 1000 --to 9000
+# Baselines, with the same load tool: `bare` serves the frames over Kestrel with nothing else (no
+# storage; the load tool's bare-server), and SERVER_DLL runs another build of Rooms (an A/B):
+#   scripts/benchmark.sh bare ramp --from 2000 --step 2000 --to 14000 --warmup 10 --duration 6
+#   SERVER_DLL=/tmp/other-checkout/src/WebSocketHost/bin/Release/net10.0/Rooms.WebSocketHost.dll scripts/benchmark.sh mariadb run --rate 2000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 provider=$1; shift
@@ -37,11 +41,14 @@ mariadb)
   export Database__Provider=MySql Database__MySqlServerVersion=10.11.0-mariadb ConnectionStrings__Rooms="$ROOMS_MARIADB_CS"
   count_messages() { scripts/mariadb-throwaway.sh sql "$ROOMS_MARIADB_DIR" "SELECT COUNT(*) FROM messages"; }
   ;;
+bare)
+  count_messages() { :; }
+  ;;
 sqlite)
   export Database__Provider=Sqlite ConnectionStrings__Rooms="Data Source=$work/rooms.db"
   count_messages() { python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT COUNT(*) FROM messages').fetchone()[0])" "$work/rooms.db"; }
   ;;
-*) echo "provider: sqlite or mariadb" >&2; exit 2 ;;
+*) echo "provider: sqlite, mariadb or bare" >&2; exit 2 ;;
 esac
 
 if [ "$nodes" -gt 1 ]; then
@@ -55,12 +62,23 @@ fi
 urls=()
 for i in $(seq 1 "$nodes"); do
   port=$(free_port)
+  if [ "$provider" = bare ]; then
+    server_command=(dotnet tests/Rooms.LoadTest/bin/Release/net10.0/Rooms.LoadTest.dll bare-server --port "$port")
+  else
+    server_command=(dotnet "${SERVER_DLL:-src/WebSocketHost/bin/Release/net10.0/Rooms.WebSocketHost.dll}")
+  fi
   # Information logs each connect; Warning keeps the console out of the measurement. Every simulated
   # device connects from 127.0.0.1, so the per-IP and per-device limits are lifted (to the machine's ceiling for connections).
   Rooms__MaxConnectionsPerIp=20000 Rooms__MaxConnections=20000 Rooms__MaxUnidentifiedConnections=20000 Rooms__MaxUnidentifiedConnectionsPerIp=20000 Rooms__UpgradesPerMinutePerIp=1000000 Rooms__IdentifiesPerMinutePerDevice=1000000 Rooms__RoomsCreatedPerMinutePerIp=1000000 Rooms__InboundBytesPerSecond=1000000000 Rooms__InboundBurstBytes=1000000000 Serilog__MinimumLevel__Default=Warning ASPNETCORE_URLS="http://127.0.0.1:$port" Cluster__NodeId="bench-$i" \
-    dotnet src/WebSocketHost/bin/Release/net10.0/Rooms.WebSocketHost.dll >"$work/server-$i.log" 2>&1 &
+    ${server_command[@]+"${server_command[@]}"} >"$work/server-$i.log" 2>&1 &
   server_pids+=($!)
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.2; done
+  # A build from before /health/ready existed answers it 404: its /healthz says it is up.
+  for _ in $(seq 1 100); do
+    ready=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health/ready" || true)
+    [ "$ready" = 200 ] && break
+    [ "$ready" = 404 ] && curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
+    sleep 0.2
+  done
   urls+=("ws://127.0.0.1:$port/")
 done
 
@@ -72,7 +90,7 @@ dotnet tests/Rooms.LoadTest/bin/Release/net10.0/Rooms.LoadTest.dll "$mode" --url
 status=${PIPESTATUS[0]}
 set -e
 
-if [ "$mode" != connections ] && [ "$mode" != storm ]; then
+if [ "$mode" != connections ] && [ "$mode" != storm ] && [ "$provider" != bare ]; then
   sent=$(grep -oE 'total sent \(warm-up included\): [0-9]+|"total_sent": [0-9]+' "$work/load.log" | grep -oE '[0-9]+$' | tail -1)
   stored=$(count_messages)
   echo "messages table: $stored rows for $sent messages sent"

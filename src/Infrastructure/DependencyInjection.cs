@@ -7,7 +7,8 @@ using Rooms.Infrastructure.Auth;
 using Rooms.Infrastructure.Cluster;
 using Rooms.Infrastructure.Messaging;
 using Rooms.Infrastructure.Persistence;
-using Rooms.Infrastructure.Presence;
+using Rooms.Infrastructure.Nodes;
+using Rooms.Infrastructure.SingleNode;
 
 namespace Rooms.Infrastructure;
 
@@ -64,12 +65,13 @@ public static class DependencyInjection
             services.AddSingleton<IClusterBus>(provider => provider.GetRequiredService<RedisClusterBus>());
             services.AddSingleton<IPresence, RedisPresence>();
             services.AddHostedService<PresenceRefresher>();
-            services.AddSingleton<ClusterStatsBoard>();
+            services.AddSingleton<IClusterStatus, RedisClusterStatus>();
         }
         else
         {
             services.AddSingleton<IClusterBus, LocalOnlyBus>();
             services.AddSingleton<IPresence, SingleNodePresence>();
+            services.AddSingleton<IClusterStatus, SingleNodeStatus>();
         }
 
         return services;

@@ -3,7 +3,7 @@ using Rooms.Application.Common;
 using Rooms.Application.Ports;
 using Rooms.Infrastructure;
 using Rooms.Infrastructure.Auth;
-using Rooms.Infrastructure.Cluster;
+using Rooms.Infrastructure.Nodes;
 using Rooms.Infrastructure.Configuration;
 using Rooms.Infrastructure.Persistence;
 using Serilog;
@@ -51,7 +51,8 @@ public static partial class RoomsHost
         ContentRootPath = AppContext.BaseDirectory,
     });
 
-    public static WebApplication Build(string[] args)
+    /// <param name="overrides">Replaces registrations after Rooms made them (tests swap in a faulty part).</param>
+    public static WebApplication Build(string[] args, Action<IServiceCollection>? overrides = null)
     {
         var builder = CreateBuilder(args);
         if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
@@ -96,6 +97,7 @@ public static partial class RoomsHost
             .AddApplication(new ProtocolSettings(rooms.MaxContentLength, rooms.PresenceEvents, rooms.MaxHistoryPageBytes, rooms.MaxRoomInfoClients, rooms.RoomIdLength))
             .AddInfrastructure(database, cluster, auth)
             .AddWebSocketHost(rooms, admin);
+        overrides?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.MapRooms();

@@ -11,9 +11,8 @@ namespace Rooms.Application.Tests;
 public sealed class HistoryHandlerTests
 {
     private readonly Mock<IMessageHistory> _history = new();
-    private readonly Mock<IClientNotifier> _notifier = new();
 
-    private HistoryHandler Handler() => new(_history.Object, _notifier.Object, TestData.Outage(), new ProtocolSettings());
+    private HistoryHandler Handler() => new(_history.Object, TestData.Outage(), new ProtocolSettings());
 
     [Theory]
     [InlineData("4800", 4800L)]
@@ -46,7 +45,6 @@ public sealed class HistoryHandlerTests
              new DeliveredMessageDto("psst", "carol", "direct", "2024-01-20T12:34:56.789Z", 4795)], true);
         Assert.Equal(expected.Messages, result.Value!.Messages);
         Assert.True(result.Value.HasMore);
-        _notifier.Verify(n => n.SendHistory(bob, result.Value));
     }
 
     [Fact]
@@ -70,6 +68,6 @@ public sealed class HistoryHandlerTests
         var result = await Handler().Handle(new HistoryQuery(TestData.IdentifiedSession("bob"), null, null), CancellationToken.None);
 
         Assert.StartsWith("History failed", result.Error);
-        _notifier.VerifyNoOtherCalls();
+        Assert.Null(result.Value);
     }
 }

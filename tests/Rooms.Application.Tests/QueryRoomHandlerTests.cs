@@ -12,7 +12,6 @@ public sealed class QueryRoomHandlerTests
     private readonly Mock<IRoomRepository> _repository = new();
     private readonly Mock<IPresence> _presence = new();
     private readonly Mock<IRoomHub> _hub = new();
-    private readonly Mock<IClientNotifier> _notifier = new();
     private readonly Mock<IClock> _clock = new();
 
     public QueryRoomHandlerTests() => _clock.Setup(c => c.UtcNow).Returns(TestData.Now);
@@ -20,7 +19,7 @@ public sealed class QueryRoomHandlerTests
     private int _maxListed = ProtocolSettings.DefaultMaxRoomInfoClients;
 
     private QueryRoomHandler Handler() => new(
-        _repository.Object, TestData.Presence(_hub, _presence), _notifier.Object, MappingConfiguration.Create().CreateMapper(), _clock.Object,
+        _repository.Object, TestData.Presence(_hub, _presence), MappingConfiguration.Create().CreateMapper(), _clock.Object,
         TestData.Outage(), new ProtocolSettings(MaxRoomInfoClients: _maxListed));
 
     [Fact]
@@ -37,7 +36,6 @@ public sealed class QueryRoomHandlerTests
         Assert.Equal(3, result.Value.TotalClients);
         Assert.Equal([new ClientInfoDto("alice", "alice_user"), new ClientInfoDto("carol", "carol_user")], result.Value.Clients);
         _repository.Verify(r => r.RecordRoomQueryAsync("bob", "ABC123", TestData.Now, It.IsAny<CancellationToken>()));
-        _notifier.Verify(n => n.SendRoomInfo(bob, result.Value));
     }
 
     [Fact]
@@ -63,6 +61,6 @@ public sealed class QueryRoomHandlerTests
         var result = await Handler().Handle(new QueryRoomQuery(alice), CancellationToken.None);
 
         Assert.False(result.IsSuccess);
-        _notifier.VerifyNoOtherCalls();
+        Assert.Null(result.Value);
     }
 }

@@ -14,7 +14,6 @@ public sealed class SendMessageHandlerTests
     private readonly Mock<IMessageStore> _store = new();
     private readonly Mock<IPresence> _presence = new();
     private readonly Mock<IRoomHub> _hub = new();
-    private readonly Mock<IClientNotifier> _notifier = new();
     private readonly Mock<IClock> _clock = new();
     private readonly ClientSession _alice = TestData.IdentifiedSession("alice");
     private readonly ClientSession _bob = TestData.IdentifiedSession("bob");
@@ -28,7 +27,7 @@ public sealed class SendMessageHandlerTests
     }
 
     private SendMessageHandler Handler() =>
-        new(_store.Object, TestData.Presence(_hub, _presence), _notifier.Object, _clock.Object, TestData.Outage(), TestData.Metrics(), NullLogger<SendMessageHandler>.Instance);
+        new(_store.Object, TestData.Presence(_hub, _presence), _clock.Object, TestData.Outage(), TestData.Metrics(), NullLogger<SendMessageHandler>.Instance);
 
     [Fact]
     public async Task Handle_Broadcast_StoredForTheRoomWithTheClientsTimestamp()
@@ -67,7 +66,7 @@ public sealed class SendMessageHandlerTests
 
         Assert.Equal($"Target device not found: {target}", result.Error);
         _store.VerifyNoOtherCalls();
-        _notifier.VerifyNoOtherCalls();
+        Assert.Null(result.Value);
     }
 
     [Fact]
@@ -80,21 +79,18 @@ public sealed class SendMessageHandlerTests
 
         Assert.False(result.IsSuccess);
         Assert.Contains("not delivered", result.Error);
-        _notifier.VerifyNoOtherCalls();
+        Assert.Null(result.Value);
     }
 
     [Fact]
-    public async Task Handle_WithClientId_AckAfterTheCommitCountingEveryOtherMember()
+    public async Task Handle_WithClientId_AckCountingEveryOtherMember()
     {
         _presence.Setup(p => p.MembersAsync("ABC123", It.IsAny<CancellationToken>())).ReturnsAsync(TestData.MembersOf(_alice, _bob, TestData.IdentifiedSession("carol")));
-        var sequence = new MockSequence();
-        _store.InSequence(sequence).Setup(s => s.AppendAsync(It.IsAny<NewMessage>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoredMessage(4812, 4790));
-        _notifier.InSequence(sequence).Setup(n => n.SendAck(_alice, new AckDto("c-17", 4812, 2)));
 
-        await Handler().Handle(new SendMessageCommand(_alice, "hi", null, null, "c-17"), CancellationToken.None);
+        var result = await Handler().Handle(new SendMessageCommand(_alice, "hi", null, null, "c-17"), CancellationToken.None);
 
         _store.Verify(s => s.AppendAsync(It.Is<NewMessage>(m => m.ClientMessageId == "c-17" && m.Recipients == 2), It.IsAny<CancellationToken>()));
-        _notifier.Verify(n => n.SendAck(_alice, new AckDto("c-17", 4812, 2)));
+        Assert.Equal(new AckDto("c-17", 4812, 2), result.Value!.Ack);
     }
 
     [Fact]
@@ -104,15 +100,14 @@ public sealed class SendMessageHandlerTests
 
         var result = await Handler().Handle(new SendMessageCommand(_alice, "psst", "bob", null, "c-9"), CancellationToken.None);
 
-        _notifier.Verify(n => n.SendAck(_alice, new AckDto("c-9", 4700, 3)));
-        Assert.Equal(new SendReceiptDto(4700, Duplicate: true), result.Value);
+        Assert.Equal(new SendReceiptDto(4700, Duplicate: true, new AckDto("c-9", 4700, 3)), result.Value);
     }
 
     [Fact]
     public async Task Handle_WithoutClientId_NoAck()
     {
-        await Handler().Handle(new SendMessageCommand(_alice, "hi", null, null), CancellationToken.None);
+        var result = await Handler().Handle(new SendMessageCommand(_alice, "hi", null, null), CancellationToken.None);
 
-        _notifier.Verify(n => n.SendAck(It.IsAny<Sessions.ClientSession>(), It.IsAny<AckDto>()), Times.Never);
+        Assert.Null(result.Value!.Ack);
     }
 }

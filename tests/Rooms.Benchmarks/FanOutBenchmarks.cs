@@ -7,7 +7,7 @@ using Rooms.Application.Ports;
 using Rooms.Application.Sessions;
 using Rooms.Domain.Messages;
 using Rooms.Domain.Rooms;
-using Rooms.Infrastructure.Cluster;
+using Rooms.Infrastructure.SingleNode;
 using Rooms.WebSocketHost.Connections;
 
 namespace Rooms.Benchmarks;

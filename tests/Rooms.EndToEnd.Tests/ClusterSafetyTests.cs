@@ -1,6 +1,6 @@
 using System.Net;
 using Microsoft.EntityFrameworkCore;
-using Rooms.Infrastructure.Cluster;
+using Rooms.Infrastructure.Nodes;
 using Rooms.Infrastructure.Persistence;
 using Rooms.TestSupport;
 

@@ -58,6 +58,24 @@ public abstract class ExtensionTests(DatabaseProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Typing_OthersHearItSenderToldHowManyNothingStored()
+    {
+        var (alice, roomId) = await Identified("alice", ignorePresence: true);
+        var (bob, _) = await Identified("bob", roomId, ignorePresence: true);
+        var (carol, _) = await Identified("carol", roomId, ignorePresence: true);
+
+        await alice.SendObjectAsync(new { type = "typing" });
+
+        Assert.Equal($$"""{"type":"typing_sent","room_id":"{{roomId}}","recipients":2}""", await alice.ReceiveTextAsync());
+        foreach (var other in new[] { bob, carol })
+        {
+            Assert.Equal($$"""{"type":"typing","room_id":"{{roomId}}","device_id":"alice","identity":"alice_user"}""", await other.ReceiveTextAsync());
+        }
+
+        Assert.Equal(0, await Rows(db => db.Messages.CountAsync()));
+    }
+
+    [Fact]
     public async Task Ack_DirectWithId_OneRecipient()
     {
         var (alice, roomId) = await Identified("alice", ignorePresence: true);

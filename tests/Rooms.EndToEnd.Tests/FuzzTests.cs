@@ -17,7 +17,7 @@ namespace Rooms.EndToEnd.Tests;
 public sealed class FuzzTests : IAsyncLifetime
 {
     private static readonly string[] Keys = ["type", "device_id", "identity", "room_id", "content", "target_device_id", "timestamp", "id", "after_message_id", "before_message_id", "latest", "limit", "token", "x", ""];
-    private static readonly string[] Types = ["message", "query_room", "history", "identify", "dance", "", "MESSAGE"];
+    private static readonly string[] Types = ["message", "query_room", "history", "typing", "identify", "dance", "", "MESSAGE"];
 
     private readonly TestDatabase _database = TestDatabase.Create(DatabaseProvider.Sqlite);
     private RoomsServer _server = null!;
@@ -102,7 +102,7 @@ public sealed class FuzzTests : IAsyncLifetime
             {
                 using var frame = JsonDocument.Parse(await client.ReceiveTextAsync());
                 var type = frame.RootElement.GetProperty("type").GetString();
-                Assert.Contains(type, (string[])["error", "ack", "history", "room_info", "room", "message"]);
+                Assert.Contains(type, (string[])["error", "ack", "history", "room_info", "room", "message", "typing", "typing_sent"]);
                 if (type == "ack" && frame.RootElement.GetProperty("id").GetString() == sentinel)
                 {
                     return (false, null);

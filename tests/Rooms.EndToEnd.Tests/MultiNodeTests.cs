@@ -369,6 +369,27 @@ public sealed class MultiNodeTests : IAsyncLifetime
         Assert.Equal(1, await db.Messages.CountAsync(m => m.MessageContent == "exactly once"));
     }
 
+    /// <summary>A command added as README's "Adding a command" says (request, handler, validator, one protocol-table row) spans nodes.</summary>
+    [Fact]
+    public async Task Typing_HeardOnEveryNodeSenderToldEveryNodesCount()
+    {
+        var (a, b) = (await Node("node-a"), await Node("node-b"));
+        var (alice, room) = await Identified(a, "alice");
+        var roomId = room.GetProperty("room_id").GetString()!;
+        var (bob, _) = await Identified(b, "bob", roomId);
+        var (carol, _) = await Identified(b, "carol", roomId);
+
+        await alice.SendObjectAsync(new { type = "typing" });
+
+        var sent = await alice.ReceiveAsync();
+        Assert.Equal(("typing_sent", 2), (sent.GetProperty("type").GetString(), sent.GetProperty("recipients").GetInt32()));
+        foreach (var other in new[] { bob, carol })
+        {
+            var typing = await other.ReceiveAsync();
+            Assert.Equal(("typing", "alice"), (typing.GetProperty("type").GetString(), typing.GetProperty("device_id").GetString()));
+        }
+    }
+
     [Fact]
     public async Task PresenceAcrossNodes_JoinedAndLeftHeardOnceOnEveryNode()
     {

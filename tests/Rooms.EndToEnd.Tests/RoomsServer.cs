@@ -37,7 +37,10 @@ public sealed class RoomsServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<RoomsServer> StartAsync(TestDatabase database, params string[] extraArgs)
+    public static Task<RoomsServer> StartAsync(TestDatabase database, params string[] extraArgs) => StartAsync(database, null, extraArgs);
+
+    /// <param name="overrides">Registrations replaced after the server's own (a faulty part, for a test).</param>
+    public static async Task<RoomsServer> StartAsync(TestDatabase database, Action<IServiceCollection>? overrides, params string[] extraArgs)
     {
         ArgumentNullException.ThrowIfNull(database);
         string[] args =
@@ -51,7 +54,7 @@ public sealed class RoomsServer : IAsyncDisposable
             "--Cluster:AllowSingleNodeOnSharedDatabase=true",
             .. extraArgs,
         ];
-        var app = RoomsHost.Build(args);
+        var app = RoomsHost.Build(args, overrides);
         if (await app.StartServingAsync() != 0)
         {
             throw new InvalidOperationException("The server refused to start");

@@ -1,6 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Rooms.Infrastructure.Cluster;
+using Rooms.Infrastructure.Nodes;
 using Rooms.Infrastructure.Persistence;
 using Rooms.Infrastructure.Persistence.Rows;
 

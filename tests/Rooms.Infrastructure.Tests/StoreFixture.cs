@@ -2,7 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Rooms.Infrastructure.Cluster;
+using Rooms.Infrastructure.Nodes;
 using Rooms.Infrastructure.Persistence;
 using Rooms.Infrastructure.Persistence.Rows;
 using Rooms.TestSupport;

@@ -5,12 +5,12 @@ using Microsoft.Extensions.Logging;
 namespace Rooms.Application.Common;
 
 /// <summary>
-/// Runs the request's FluentValidation validator before its handler. A failure is the
+/// Runs the request's FluentValidation validators (none, one or more) before its handler. A failure is the
 /// client's mistake: it becomes a failed <see cref="Result{T}"/> naming the field, logged at Warning (sampled, so a
 /// client repeating it cannot flood the log).
 /// </summary>
 public sealed partial class ValidationBehavior<TRequest, TValue>(
-    IValidator<TRequest> validator,
+    IEnumerable<IValidator<TRequest>> validators,
     ILogger<ValidationBehavior<TRequest, TValue>> logger) : IPipelineBehavior<TRequest, Result<TValue>>
     where TRequest : IRequest<Result<TValue>>
 {
@@ -19,13 +19,22 @@ public sealed partial class ValidationBehavior<TRequest, TValue>(
     public Task<Result<TValue>> Handle(TRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<Result<TValue>> next)
     {
         ArgumentNullException.ThrowIfNull(next);
-        var validation = validator.Validate(request);
-        if (validation.IsValid)
+        string? error = null;
+        foreach (var validator in validators)
+        {
+            var validation = validator.Validate(request);
+            if (!validation.IsValid)
+            {
+                error = validation.Errors[0].ErrorMessage;
+                break;
+            }
+        }
+
+        if (error is null)
         {
             return next();
         }
 
-        var error = validation.Errors[0].ErrorMessage;
         if (_sampler.ShouldLog(typeof(TRequest).Name, out var leftOut))
         {
             LogRejected(typeof(TRequest).Name, LogSampler.Shorten(error), leftOut);

@@ -41,6 +41,9 @@ public interface IRoomHub
     /// <summary>Tells every member of the room but <paramref name="exceptDeviceId"/>, on every node, that a device joined or left.</summary>
     void SendPresence(string roomId, string exceptDeviceId, PresenceEventDto presenceEvent);
 
+    /// <summary>Sends a room event (not stored) to every member of the room but <paramref name="exceptDeviceId"/>, on every node.</summary>
+    void SendEvent(string roomId, string exceptDeviceId, IRoomEvent roomEvent);
+
     /// <summary>Closes the connection behind a member that a newer connection of its device replaced (status 4001), on whichever node holds it.</summary>
     void CloseReplaced(RoomMember replaced);
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Rooms.Application.Membership;
 using Rooms.Application.Ports;
+using Rooms.Infrastructure.Nodes;
 
 namespace Rooms.Infrastructure.Cluster;
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Rooms.Application.Common;
 using Rooms.Application.Ports;
+using Rooms.Infrastructure.Nodes;
 using StackExchange.Redis;
 
 namespace Rooms.Infrastructure.Cluster;

@@ -28,6 +28,9 @@ internal sealed class RedisKeys(string prefix)
     /// <summary>Deliveries for a room's members; a node subscribes while it holds one of them.</summary>
     public RedisChannel RoomChannel(string roomId) => RedisChannel.Literal($"{Prefix}:room:{roomId}");
 
+    /// <summary>Strings: each node's latest dashboard figures, under this prefix plus the node id.</summary>
+    public string NodeStatsPrefix => $"{Prefix}:node-stats:";
+
     /// <summary>Commands for one node (close a replaced connection).</summary>
     public RedisChannel NodeChannel(string nodeId) => RedisChannel.Literal($"{Prefix}:node:{nodeId}");
 }

@@ -1,6 +1,7 @@
 using Rooms.Application.Common;
 using Rooms.Application.Ports;
 using Rooms.Domain.Rooms;
+using Rooms.Infrastructure.Nodes;
 using StackExchange.Redis;
 
 namespace Rooms.Infrastructure.Cluster;

@@ -8,7 +8,7 @@ namespace Rooms.Infrastructure.Persistence;
 /// Keeps trying to store the closes that failed, every <see cref="RetryInterval"/>, until each is stored.
 /// A close is idempotent (it only sets <c>disconnected_at</c> where it is still empty), so a retry after an
 /// unknown outcome is harmless. What is still pending when the node stops is closed by the node's next
-/// start, at its last heartbeat (<see cref="Cluster.NodeLifecycle"/>).
+/// start, at its last heartbeat (<see cref="Nodes.NodeLifecycle"/>).
 /// </summary>
 public sealed partial class ConnectionCloseRetries : IConnectionCloseRetries, IAsyncDisposable
 {

@@ -7,7 +7,6 @@ using Rooms.Application.Membership;
 using Rooms.Application.Ports;
 using Rooms.Domain.Rooms;
 using System.Text.Json;
-using Rooms.Infrastructure.Cluster;
 using Rooms.Infrastructure.Persistence;
 using Rooms.WebSocketHost.Monitoring;
 using Rooms.WebSocketHost.Connections;
@@ -90,16 +89,13 @@ internal static class AdminApi
             });
         });
 
-        api.MapGet("/stats", async (NodeStats stats, IServiceProvider services, CancellationToken cancellationToken) =>
+        api.MapGet("/stats", async (NodeStats stats, IClusterStatus cluster, CancellationToken cancellationToken) =>
         {
             var self = stats.Snapshot();
             var nodes = new List<NodeStats.Figures> { self };
-            if (services.GetService<ClusterStatsBoard>() is { } board)
-            {
-                nodes.AddRange((await board.ReadAllAsync(cancellationToken))
-                    .Select(json => JsonSerializer.Deserialize<NodeStats.Figures>(json)!)
-                    .Where(other => other.NodeId != self.NodeId));
-            }
+            nodes.AddRange((await cluster.NodeStatsAsync(cancellationToken))
+                .Select(json => JsonSerializer.Deserialize<NodeStats.Figures>(json)!)
+                .Where(other => other.NodeId != self.NodeId));
 
             return Results.Ok(new
             {

@@ -23,6 +23,7 @@ internal sealed partial class ConnectionHandler(
     ILogger<ConnectionHandler> logger)
 {
     private const int InitialReceiveBuffer = 4 * 1024;
+    private const string FrameFailed = "Internal error: the server could not handle this frame";
     private const string BinaryRefused = "Binary frames are not supported: send JSON as text frames";
 
     private readonly LogSampler _sampler = new();
@@ -91,6 +92,23 @@ internal sealed partial class ConnectionHandler(
         if (lingerForClientClose)
         {
             await WaitQuietlyAsync(settings.CloseTimeout, context.RequestAborted);
+        }
+    }
+
+    /// <summary>
+    /// Handles one frame. An exception a handler did not expect (a bug) costs that frame an error and one log line,
+    /// not the connection: the client's other frames and its room go on.
+    /// </summary>
+    private async Task<Outcome> DispatchAsync(Translation translation, ClientSession session)
+    {
+        try
+        {
+            return await translation.Dispatch!(mediator);
+        }
+        catch (Exception ex) when (ex is not (OperationCanceledException or WebSocketException))
+        {
+            LogFrameFailed(ex, session.Id, translation.Request!.GetType().Name);
+            return new Outcome(FrameFailed, null);
         }
     }
 
@@ -214,8 +232,13 @@ internal sealed partial class ConnectionHandler(
             }
 
             var handling = System.Diagnostics.Stopwatch.GetTimestamp();
-            var error = translation.Error ?? await translation.Dispatch!(mediator);
+            var (error, reply) = translation.Error is { } invalid ? new Outcome(invalid, null) : await DispatchAsync(translation, session);
             budget.ServerBusy(System.Diagnostics.Stopwatch.GetElapsedTime(handling));
+            if (reply is not null)
+            {
+                connection.TrySend(reply);
+            }
+
             if (error is not null)
             {
                 if (translation.Error is null)
@@ -397,6 +420,9 @@ internal sealed partial class ConnectionHandler(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} sent a malformed frame: {Error} (further ones from it are logged at Debug and counted in metrics; {LeftOut} other sessions' first ones not logged since the last line)")]
     private partial void LogMalformed(long sessionId, string error, int leftOut);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Session {SessionId}: handling a {Request} failed; the client was told, the connection stays")]
+    private partial void LogFrameFailed(Exception exception, long sessionId, string request);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId} sent a malformed frame: {Error}")]
     private partial void LogMalformedAgain(long sessionId, string error);

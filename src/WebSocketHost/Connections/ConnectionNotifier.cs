@@ -7,8 +7,8 @@ using Rooms.WebSocketHost.Frames;
 namespace Rooms.WebSocketHost.Connections;
 
 /// <summary>
-/// Replies to the session that sent a frame, through its connection's send queue (deliveries to rooms and
-/// devices are the <see cref="RoomHub"/>'s).
+/// What identify sends its client besides the room's traffic (see <see cref="IClientNotifier"/>), through its
+/// connection's send queue.
 /// </summary>
 internal sealed class ConnectionNotifier(ConnectionRegistry registry) : IClientNotifier
 {
@@ -16,9 +16,6 @@ internal sealed class ConnectionNotifier(ConnectionRegistry registry) : IClientN
 
     public void SendRoomAssigned(ClientSession session, RoomAssignedDto room) =>
         registry.Find(session.Id)?.TrySend(FrameWriter.Room(room));
-
-    public void SendRoomInfo(ClientSession session, RoomInfoDto roomInfo) =>
-        registry.Find(session.Id)?.TrySend(FrameWriter.RoomInfo(roomInfo));
 
     public void RefuseUnauthorized(ClientSession session, string error)
     {
@@ -39,10 +36,4 @@ internal sealed class ConnectionNotifier(ConnectionRegistry registry) : IClientN
             connection.RequestClose(WebSocketCloseStatus.PolicyViolation, "Limit exceeded");
         }
     }
-
-    public void SendAck(ClientSession session, AckDto ack) =>
-        registry.Find(session.Id)?.TrySend(FrameWriter.Ack(ack));
-
-    public void SendHistory(ClientSession session, HistoryDto history) =>
-        registry.Find(session.Id)?.TrySend(FrameWriter.History(history));
 }

@@ -142,16 +142,11 @@ internal sealed partial class RoomHub(
     public IReadOnlyDictionary<string, IReadOnlyList<RoomMember>> Rooms() =>
         _rooms.Where(r => !r.Value.Live.IsEmpty).ToDictionary(r => r.Key, r => r.Value.Live.Members, StringComparer.Ordinal);
 
-    public void SendPresence(string roomId, string exceptDeviceId, PresenceEventDto presenceEvent)
-    {
-        ReadOnlyMemory<byte> frame = FrameWriter.Presence(presenceEvent);
-        if (_rooms.TryGetValue(roomId, out var room))
-        {
-            Fan(room, new OrderedDelivery(0, 0, frame, exceptDeviceId, ToDeviceOnly: false));
-        }
+    public void SendPresence(string roomId, string exceptDeviceId, PresenceEventDto presenceEvent) =>
+        SendUnordered(roomId, exceptDeviceId, FrameWriter.Presence(presenceEvent));
 
-        bus.PublishToRoom(new ClusterEnvelope(EnvelopeKind.ToRoom, roomId, exceptDeviceId, 0, frame));
-    }
+    public void SendEvent(string roomId, string exceptDeviceId, IRoomEvent roomEvent) =>
+        SendUnordered(roomId, exceptDeviceId, FrameWriter.Event(roomEvent));
 
     /// <summary>
     /// A message this node stored, right at its commit (on the store's writer, in id order): serialized once, to
@@ -220,6 +215,17 @@ internal sealed partial class RoomHub(
                 CloseGeneration(envelope.Generation);
                 break;
         }
+    }
+
+    /// <summary>A frame that is not a stored message: to this node's members of the room at once, and to the other nodes.</summary>
+    private void SendUnordered(string roomId, string exceptDeviceId, ReadOnlyMemory<byte> frame)
+    {
+        if (_rooms.TryGetValue(roomId, out var room))
+        {
+            Fan(room, new OrderedDelivery(0, 0, frame, exceptDeviceId, ToDeviceOnly: false));
+        }
+
+        bus.PublishToRoom(new ClusterEnvelope(EnvelopeKind.ToRoom, roomId, exceptDeviceId, 0, frame));
     }
 
     /// <summary>

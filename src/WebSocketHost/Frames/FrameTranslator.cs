@@ -1,10 +1,6 @@
 using System.Text.Json;
 using MediatR;
 using Rooms.Application.Common;
-using Rooms.Application.Messages.History;
-using Rooms.Application.Messages.SendMessage;
-using Rooms.Application.Membership.Identify;
-using Rooms.Application.Membership.QueryRoom;
 using Rooms.Application.Sessions;
 using Rooms.Domain.Messages;
 
@@ -38,25 +34,17 @@ internal static class FrameTranslator
             return Translation.Failed($"'{field}' must be {frame.WrongTypeExpected ?? "a string"}");
         }
 
-        switch (frame.Type)
+        if (frame.Type is null)
         {
             // The seed protocol's identify has no type; after identify, a typeless frame is an error.
-            case null when !session.IsIdentified || frame.LooksLikeIdentify:
-            case "identify":
-                return Translation.For(new IdentifyCommand(session, frame.DeviceId, frame.Identity, frame.RoomId, frame.Token));
-            case null:
-                return Translation.Failed("Missing 'type': expected \"message\", \"query_room\" or \"history\"");
-            case "message":
-                return Translation.For(new SendMessageCommand(session, frame.Content, frame.TargetDeviceId, frame.Timestamp, frame.Id));
-            case "query_room":
-                return Translation.For(new QueryRoomQuery(session));
-            case "history":
-                return Translation.For(new HistoryQuery(session, frame.AfterMessageId, frame.Limit, frame.BeforeMessageId, frame.Latest));
-            default:
-                return Translation.Failed(session.IsIdentified
-                    ? $"Unknown message type: {frame.Type}"
-                    : FieldRules.IdentifyFirst);
+            return !session.IsIdentified || frame.LooksLikeIdentify
+                ? ClientFrames.All[0].Translate(frame, session)
+                : Translation.Failed(ClientFrames.MissingType);
         }
+
+        return ClientFrames.Find(frame.Type) is { } type
+            ? type.Translate(frame, session)
+            : Translation.Failed(session.IsIdentified ? $"Unknown message type: {frame.Type}" : FieldRules.IdentifyFirst);
     }
 
     private static bool TryRead(ReadOnlySpan<byte> utf8Json, out ClientFrame frame, out string error)
@@ -165,24 +153,12 @@ internal static class FrameTranslator
         reader.Read();
         if (reader.TokenType == JsonTokenType.String)
         {
-            if (reader.ValueTextEquals("message"u8))
+            foreach (var type in ClientFrames.All)
             {
-                return "message";
-            }
-
-            if (reader.ValueTextEquals("query_room"u8))
-            {
-                return "query_room";
-            }
-
-            if (reader.ValueTextEquals("identify"u8))
-            {
-                return "identify";
-            }
-
-            if (reader.ValueTextEquals("history"u8))
-            {
-                return "history";
+                if (reader.ValueTextEquals(type.Utf8Name))
+                {
+                    return type.Name;
+                }
             }
 
             return reader.GetString();
@@ -252,17 +228,24 @@ internal static class FrameTranslator
 }
 
 /// <summary>
-/// A request to send through the mediator, or an error to send back. A request is typed when it is
-/// made, so sending it needs no list of request types anywhere else: every request's result reaches
-/// the wire the same way (its handler replied itself; a failure becomes an error frame).
+/// A request to send through the mediator, or an error to send back. A request is typed when it is made (by its
+/// row of <see cref="ClientFrames"/>), so its result reaches the wire the same way for every command: the reply
+/// frame its row writes from the handler's value, or an error frame.
 /// </summary>
-internal readonly record struct Translation(IBaseRequest? Request, string? Error, Func<IMediator, Task<string?>>? Dispatch)
+internal readonly record struct Translation(IBaseRequest? Request, string? Error, Func<IMediator, Task<Outcome>>? Dispatch)
 {
     /// <summary>The frame's <c>id</c>: an error about this frame carries it, so a client with several in flight knows which failed.</summary>
     public string? ClientId { get; init; }
 
-    public static Translation For<TValue>(IRequest<Result<TValue>> request) =>
-        new(request, null, async mediator => (await mediator.Send(request, CancellationToken.None)).Error);
+    public static Translation For<TValue>(IRequest<Result<TValue>> request, Func<TValue, byte[]?> reply) =>
+        new(request, null, async mediator =>
+        {
+            var result = await mediator.Send(request, CancellationToken.None);
+            return result.Error is { } error ? new Outcome(error, null) : new Outcome(null, reply(result.Value!));
+        });
 
     public static Translation Failed(string error) => new(null, error, null);
 }
+
+/// <summary>What a handled frame sends back: an error, or its reply (none for some commands).</summary>
+internal readonly record struct Outcome(string? Error, byte[]? Reply);

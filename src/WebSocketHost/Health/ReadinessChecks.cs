@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Rooms.Application.Common;
 using Rooms.Application.Ports;
-using Rooms.Infrastructure.Cluster;
 using Rooms.Infrastructure.Messaging;
 using Rooms.Infrastructure.Persistence;
 
@@ -63,20 +62,16 @@ public static class ReadinessChecks
                 : HealthCheckResult.Healthy("the message writer runs"));
     }
 
-    internal sealed class ClusterCheck(IServiceProvider services) : IHealthCheck
+    internal sealed class ClusterCheck(IClusterStatus cluster) : IHealthCheck
     {
-        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-        {
-            if (services.GetService<RedisClusterBus>() is not { } bus)
+        // Degraded, not Unhealthy (readiness stays 200): without Redis a node still serves and stores for its own
+        // members, and a load balancer that dropped every node at once would take the whole cluster down.
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            await cluster.ProbeAsync(Timeout) switch
             {
-                return HealthCheckResult.Healthy("single node");
-            }
-
-            // Degraded, not Unhealthy (readiness stays 200): without Redis a node still serves and stores for its own
-            // members, and a load balancer that dropped every node at once would take the whole cluster down.
-            return await bus.ProbeAsync(Timeout)
-                ? HealthCheckResult.Healthy("Redis delivers this node's publications")
-                : HealthCheckResult.Degraded("Redis does not deliver (a probe published to this node's channel did not come back): this node serves its own members only");
-        }
+                null => HealthCheckResult.Healthy("single node"),
+                true => HealthCheckResult.Healthy("Redis delivers this node's publications"),
+                false => HealthCheckResult.Degraded("Redis does not deliver (a probe published to this node's channel did not come back): this node serves its own members only"),
+            };
     }
 }

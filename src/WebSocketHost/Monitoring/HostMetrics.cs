@@ -1,6 +1,5 @@
 using Rooms.Application.Common;
 using Rooms.Application.Ports;
-using Rooms.Infrastructure.Cluster;
 using Rooms.WebSocketHost.Connections;
 
 namespace Rooms.WebSocketHost.Monitoring;
@@ -8,19 +7,19 @@ namespace Rooms.WebSocketHost.Monitoring;
 /// <summary>The gauges of what the host holds, observed when /metrics is scraped (nothing is counted twice).</summary>
 internal sealed class HostMetrics
 {
-    public HostMetrics(RoomsMetrics metrics, ConnectionRegistry registry, IRoomHub hub, IServiceProvider services)
+    public HostMetrics(RoomsMetrics metrics, ConnectionRegistry registry, IRoomHub hub, IClusterStatus cluster)
     {
         var meter = metrics.Meter;
         meter.CreateObservableGauge("connections.open", () => registry.Count, "{connection}", "Open WebSocket connections on this node");
         meter.CreateObservableGauge("devices.identified", () => hub.Rooms().Sum(r => r.Value.Count), "{device}", "Identified devices on this node");
         meter.CreateObservableGauge("rooms.occupied", () => hub.Rooms().Count, "{room}", "Rooms with a device on this node");
         meter.CreateObservableCounter("send_queue.drops", () => registry.SlowConsumersDisconnected, "{connection}", "Connections dropped because their send queue filled up");
-        if (services.GetService<RedisClusterBus>() is { } bus && services.GetService<RedisConnection>() is { } redis)
+        if (cluster.Figures() is not null)
         {
-            meter.CreateObservableCounter("cluster.published", () => bus.Published, "{envelope}", "Envelopes this node published to Redis");
-            meter.CreateObservableCounter("cluster.received", () => bus.Received, "{envelope}", "Envelopes this node received from other nodes");
-            meter.CreateObservableCounter("cluster.redis_outages", () => redis.Outages, "{outage}", "Times Redis became unreachable");
-            meter.CreateObservableGauge("cluster.redis_up", () => redis.IsUp ? 1 : 0, "{state}", "1 while Redis is reachable; 0 while this node serves its own members only (readiness says Degraded)");
+            meter.CreateObservableCounter("cluster.published", () => cluster.Figures()!.Published, "{envelope}", "Envelopes this node published to Redis");
+            meter.CreateObservableCounter("cluster.received", () => cluster.Figures()!.Received, "{envelope}", "Envelopes this node received from other nodes");
+            meter.CreateObservableCounter("cluster.redis_outages", () => cluster.Figures()!.Outages, "{outage}", "Times Redis became unreachable");
+            meter.CreateObservableGauge("cluster.redis_up", () => cluster.Figures()!.RedisUp ? 1 : 0, "{state}", "1 while Redis is reachable; 0 while this node serves its own members only (readiness says Degraded)");
         }
     }
 }

@@ -1,5 +1,5 @@
 using Rooms.Application.Common;
-using Rooms.Infrastructure.Cluster;
+using Rooms.Infrastructure.Nodes;
 using Rooms.Infrastructure.Messaging;
 using Rooms.Infrastructure.Persistence;
 

@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Rooms.Application.Common;
 using Rooms.Application.Ports;
-using Rooms.Infrastructure.Cluster;
 using Rooms.WebSocketHost.Connections;
 
 namespace Rooms.WebSocketHost.Monitoring;
@@ -10,9 +9,9 @@ namespace Rooms.WebSocketHost.Monitoring;
 /// <summary>
 /// The dashboard's figures for this node, with its message rate over the last <see cref="RatesKept"/> samples (one
 /// every <see cref="PostInterval"/>), so the dashboard's chart has data the moment it opens. On a cluster, posted every
-/// <see cref="PostInterval"/> to the <see cref="ClusterStatsBoard"/>, so every node's dashboard shows every node.
+/// <see cref="PostInterval"/> through <see cref="IClusterStatus"/>, so every node's dashboard shows every node.
 /// </summary>
-internal sealed class NodeStats(NodeIdentity node, RoomsMetrics metrics, ConnectionRegistry registry, IRoomHub hub, IServiceProvider services)
+internal sealed class NodeStats(NodeIdentity node, RoomsMetrics metrics, ConnectionRegistry registry, IRoomHub hub, IClusterStatus cluster)
     : BackgroundService
 {
     public static readonly TimeSpan PostInterval = TimeSpan.FromSeconds(2);
@@ -81,15 +80,11 @@ internal sealed class NodeStats(NodeIdentity node, RoomsMetrics metrics, Connect
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var board = services.GetService<ClusterStatsBoard>();
         using var timer = new PeriodicTimer(PostInterval);
         do
         {
             Sample(DateTime.UtcNow);
-            if (board is not null)
-            {
-                await board.PostAsync(node.NodeId, JsonSerializer.Serialize(Snapshot()));
-            }
+            await cluster.PostNodeStatsAsync(node.NodeId, JsonSerializer.Serialize(Snapshot()));
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }

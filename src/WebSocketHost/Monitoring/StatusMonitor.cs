@@ -1,6 +1,5 @@
 using Rooms.Application.Common;
 using Rooms.Application.Ports;
-using Rooms.Infrastructure.Cluster;
 using Rooms.WebSocketHost.Connections;
 
 namespace Rooms.WebSocketHost.Monitoring;
@@ -10,7 +9,7 @@ internal sealed partial class StatusMonitor(
     ConnectionRegistry registry,
     IRoomHub hub,
     NodeIdentity node,
-    IServiceProvider services,
+    IClusterStatus cluster,
     RoomsSettings settings,
     ILogger<StatusMonitor> logger) : BackgroundService
 {
@@ -40,14 +39,8 @@ internal sealed partial class StatusMonitor(
         Message = "Status: {Connections} connections, {ActiveRooms} active rooms, devices by room {@RoomDevices} (+{MoreRooms} rooms not listed), {SlowConsumers} slow consumers disconnected since start; {Node}")]
     private partial void LogStatusLine(int connections, int activeRooms, Dictionary<string, string[]> roomDevices, int moreRooms, long slowConsumers, string node);
 
-    private string ClusterState()
-    {
-        if (services.GetService<RedisConnection>() is not { } redis || services.GetService<RedisClusterBus>() is not { } bus)
-        {
-            return "off (single node)";
-        }
-
-        return $"Redis {(redis.IsUp ? "up" : "DOWN")}, {redis.Outages} outages, {redis.Failures} failed Redis calls, "
-            + $"{bus.SubscribedRooms} rooms subscribed, {bus.Published} published, {bus.Received} received";
-    }
+    private string ClusterState() => cluster.Figures() is not { } link
+        ? "off (single node)"
+        : $"Redis {(link.RedisUp ? "up" : "DOWN")}, {link.Outages} outages, {link.Failures} failed Redis calls, "
+            + $"{link.SubscribedRooms} rooms subscribed, {link.Published} published, {link.Received} received";
 }

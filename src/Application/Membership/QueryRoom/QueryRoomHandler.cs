@@ -9,7 +9,6 @@ namespace Rooms.Application.Membership.QueryRoom;
 public sealed class QueryRoomHandler(
     IRoomRepository repository,
     RoomPresence presence,
-    IClientNotifier notifier,
     IMapper mapper,
     IClock clock,
     StorageOutageLog outage,
@@ -37,8 +36,6 @@ public sealed class QueryRoomHandler(
         // The asker is in the room by definition, even while a shared presence has not caught up with it. A big room's
         // answer lists the first MaxRoomInfoClients others only (one frame stays small); total_clients stays exact.
         var listed = others.Take(settings.MaxRoomInfoClients).Select(mapper.Map<ClientInfoDto>).ToList();
-        var info = new RoomInfoDto(roomId, others.Count + 1, listed);
-        notifier.SendRoomInfo(session, info);
-        return Result<RoomInfoDto>.Ok(info);
+        return Result<RoomInfoDto>.Ok(new RoomInfoDto(roomId, others.Count + 1, listed));
     }
 }

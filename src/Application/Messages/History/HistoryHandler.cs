@@ -8,7 +8,6 @@ namespace Rooms.Application.Messages.History;
 
 public sealed class HistoryHandler(
     IMessageHistory history,
-    IClientNotifier notifier,
     StorageOutageLog outage,
     ProtocolSettings settings) : IRequestHandler<HistoryQuery, Result<HistoryDto>>
 {
@@ -32,8 +31,6 @@ public sealed class HistoryHandler(
         }
 
         outage.Succeeded();
-        var answer = new HistoryDto(roomId, [.. page.Messages.Select(DeliveredMessageDto.From)], page.HasMore);
-        notifier.SendHistory(session, answer);
-        return Result<HistoryDto>.Ok(answer);
+        return Result<HistoryDto>.Ok(new HistoryDto(roomId, [.. page.Messages.Select(DeliveredMessageDto.From)], page.HasMore));
     }
 }

@@ -11,7 +11,6 @@ namespace Rooms.Application.Messages.SendMessage;
 public sealed partial class SendMessageHandler(
     IMessageStore messageStore,
     RoomPresence presence,
-    IClientNotifier notifier,
     IClock clock,
     StorageOutageLog outage,
     RoomsMetrics metrics,
@@ -65,16 +64,11 @@ public sealed partial class SendMessageHandler(
         {
             // A resend of a message already stored (its ack was lost): the same ack again, nothing delivered twice.
             LogDuplicate(from.DeviceId, clientId!, stored.Id);
-            notifier.SendAck(session, new AckDto(clientId!, stored.Id, stored.Recipients));
-            return Result<SendReceiptDto>.Ok(new SendReceiptDto(stored.Id, Duplicate: true));
+            return Result<SendReceiptDto>.Ok(new SendReceiptDto(stored.Id, Duplicate: true, new AckDto(clientId!, stored.Id, stored.Recipients)));
         }
 
-        if (clientId is not null)
-        {
-            notifier.SendAck(session, new AckDto(clientId, stored.Id, recipients));
-        }
-
-        return Result<SendReceiptDto>.Ok(new SendReceiptDto(stored.Id, Duplicate: false));
+        // The ack follows this node's deliveries: the store handed the message to the hub before it answered.
+        return Result<SendReceiptDto>.Ok(new SendReceiptDto(stored.Id, Duplicate: false, clientId is null ? null : new AckDto(clientId, stored.Id, recipients)));
     }
 
     /// <summary>The devices a message is addressed to, on every node: the room's other members, or its one target.</summary>

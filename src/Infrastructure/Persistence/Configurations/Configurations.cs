@@ -43,7 +43,7 @@ internal sealed class ConnectionConfiguration(ColumnTypes columns) : IEntityType
         columns.AsciiId(builder.Property(c => c.DeviceId).HasColumnName("device_id"), ProtocolLimits.DeviceIdMaxLength);
         columns.AsciiId(builder.Property(c => c.RoomId).HasColumnName("room_id"), ProtocolLimits.RoomIdMaxLength);
         builder.Property(c => c.ClientIp).HasColumnName("client_ip").HasMaxLength(ProtocolLimits.ClientIpMaxLength).IsUnicode(false);
-        columns.AsciiId(builder.Property(c => c.NodeId).HasColumnName("node_id").HasDefaultValue(string.Empty), Cluster.ClusterSettings.MaxNodeIdLength);
+        columns.AsciiId(builder.Property(c => c.NodeId).HasColumnName("node_id").HasDefaultValue(string.Empty), Nodes.ClusterSettings.MaxNodeIdLength);
         columns.UtcTime(builder.Property(c => c.ConnectedAt).HasColumnName("connected_at"));
         columns.UtcTime(builder.Property(c => c.DisconnectedAt).HasColumnName("disconnected_at"));
         builder.HasOne<DeviceRow>().WithMany().HasForeignKey(c => c.DeviceId).OnDelete(DeleteBehavior.Restrict);
@@ -107,9 +107,9 @@ internal sealed class NodeConfiguration(ColumnTypes columns) : IEntityTypeConfig
     {
         builder.ToTable("nodes");
         builder.HasKey(n => n.NodeId);
-        columns.AsciiId(builder.Property(n => n.NodeId).HasColumnName("node_id"), Cluster.ClusterSettings.MaxNodeIdLength);
+        columns.AsciiId(builder.Property(n => n.NodeId).HasColumnName("node_id"), Nodes.ClusterSettings.MaxNodeIdLength);
         columns.AsciiId(builder.Property(n => n.Incarnation).HasColumnName("incarnation"), 32);
-        columns.AsciiId(builder.Property(n => n.Cluster).HasColumnName("cluster").HasDefaultValue(string.Empty), Cluster.ClusterSettings.MaxKeyPrefixLength + 6);
+        columns.AsciiId(builder.Property(n => n.Cluster).HasColumnName("cluster").HasDefaultValue(string.Empty), Nodes.ClusterSettings.MaxKeyPrefixLength + 6);
         columns.UtcTime(builder.Property(n => n.StartedAt).HasColumnName("started_at"));
         columns.UtcTime(builder.Property(n => n.LastSeenAt).HasColumnName("last_seen_at"));
         builder.Property(n => n.LeaseMilliseconds).HasColumnName("lease_ms").HasDefaultValue(0);

@@ -79,7 +79,7 @@ public sealed class NodeRow
     /// </summary>
     public required string Incarnation { get; set; }
 
-    /// <summary>What the node shares the database with (<c>Cluster.ClusterSettings.Membership</c>): its Redis key space, <c>single</c> or <c>apart</c>.</summary>
+    /// <summary>What the node shares the database with (<c>Nodes.ClusterSettings.Membership</c>): its Redis key space, <c>single</c> or <c>apart</c>.</summary>
     public string Cluster { get; set; } = string.Empty;
 
     public DateTime StartedAt { get; set; }

@@ -1,6 +1,6 @@
 using Rooms.Application.Ports;
 
-namespace Rooms.Infrastructure.Cluster;
+namespace Rooms.Infrastructure.SingleNode;
 
 /// <summary>A node running alone has nobody to publish to: it delivers to its own members and that is all.</summary>
 public sealed class LocalOnlyBus : IClusterBus

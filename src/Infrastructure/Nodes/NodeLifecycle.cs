@@ -5,7 +5,7 @@ using Rooms.Application.Ports;
 using Rooms.Infrastructure.Persistence;
 using Rooms.Infrastructure.Persistence.Rows;
 
-namespace Rooms.Infrastructure.Cluster;
+namespace Rooms.Infrastructure.Nodes;
 
 /// <summary>
 /// The node's life as the database records it (table <c>nodes</c>).

@@ -1,7 +1,7 @@
 using System.Buffers;
 using static Rooms.Infrastructure.Configuration.SettingsBinder;
 
-namespace Rooms.Infrastructure.Cluster;
+namespace Rooms.Infrastructure.Nodes;
 
 /// <summary>The <c>Cluster</c> configuration section: several nodes behind one address, sharing one database and one Redis.</summary>
 public sealed class ClusterSettings

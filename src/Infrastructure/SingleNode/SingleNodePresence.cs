@@ -1,7 +1,7 @@
 using Rooms.Application.Ports;
 using Rooms.Domain.Rooms;
 
-namespace Rooms.Infrastructure.Presence;
+namespace Rooms.Infrastructure.SingleNode;
 
 /// <summary>A node alone shares its members with nobody: its room hub is the whole truth, so nothing is known here.</summary>
 public sealed class SingleNodePresence : IPresence
