@@ -65,7 +65,8 @@ for i in $(seq 1 "$nodes"); do
   if [ "$provider" = bare ]; then
     server_command=(dotnet tests/Rooms.LoadTest/bin/Release/net10.0/Rooms.LoadTest.dll bare-server --port "$port")
   else
-    server_command=(dotnet "${SERVER_DLL:-src/WebSocketHost/bin/Release/net10.0/Rooms.WebSocketHost.dll}")
+    # SERVER_ENV: runtime settings for the server only (not the load tool), e.g. SERVER_ENV="DOTNET_TieredPGO=0".
+    server_command=(env ${SERVER_ENV:-} dotnet "${SERVER_DLL:-src/WebSocketHost/bin/Release/net10.0/Rooms.WebSocketHost.dll}")
   fi
   # Information logs each connect; Warning keeps the console out of the measurement. Every simulated
   # device connects from 127.0.0.1, so the per-IP and per-device limits are lifted (to the machine's ceiling for connections).

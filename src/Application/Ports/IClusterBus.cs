@@ -47,5 +47,5 @@ public enum EnvelopeKind : byte
 
 /// <param name="Frame">The serialized frame, as the recipients get it (empty for a close).</param>
 /// <param name="MessageId">For a stored message, its id, and <paramref name="PreviousMessageId"/> the room's message before it: each node delivers a room's messages in id order. 0 for anything else.</param>
-public sealed record ClusterEnvelope(
+public readonly record struct ClusterEnvelope(
     EnvelopeKind Kind, string RoomId, string DeviceId, long Generation, ReadOnlyMemory<byte> Frame, long MessageId = 0, long PreviousMessageId = 0);

@@ -16,7 +16,6 @@ internal static class EnvelopeCodec
     /// <param name="origin">The origin node's id in UTF-8 (a node encodes it once).</param>
     public static byte[] Encode(ClusterEnvelope envelope, byte[] origin)
     {
-        ArgumentNullException.ThrowIfNull(envelope);
         ArgumentNullException.ThrowIfNull(origin);
         var room = Encoding.UTF8.GetBytes(envelope.RoomId);
         var device = Encoding.UTF8.GetBytes(envelope.DeviceId);

@@ -110,7 +110,6 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable
 
     public void PublishToRoom(ClusterEnvelope envelope)
     {
-        ArgumentNullException.ThrowIfNull(envelope);
         Publish(_keys.RoomChannel(envelope.RoomId), envelope);
     }
 

@@ -33,6 +33,9 @@ internal sealed partial class ClientConnection : IDisposable
     private TaskCompletionSource? _closed;
     private Timer? _abortTimer;
 
+    // Set by the stall watch's timer, read by the drain.
+    private bool _stalled;
+
     public ClientConnection(long id, WebSocket socket, SendQueueLimits limits, TimeSpan closeTimeout, ILogger logger)
     {
         Id = id;
@@ -151,8 +154,9 @@ internal sealed partial class ClientConnection : IDisposable
     /// <summary>The only sender: runs while frames are queued, then stops (or sends the close frame and stops).</summary>
     private async Task DrainAsync()
     {
-        // Cancelling a send aborts the socket: the receive loop then ends the connection and cleans up.
-        using var stall = new CancellationTokenSource();
+        // Only a send that is pending arms the stall watch (its timer is made then, once per drain): a send the socket
+        // takes at once, nearly every one, costs no timer and no cancellation registration.
+        Timer? stallWatch = null;
         try
         {
             while (true)
@@ -174,28 +178,28 @@ internal sealed partial class ClientConnection : IDisposable
                     _queuedBytes -= frame.Length;
                 }
 
-                var sending = _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, stall.Token);
+                var sending = _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
                 if (sending.IsCompleted)
                 {
-                    // The socket took it at once (nearly always): no watch to arm, no timer touched per frame.
                     await sending;
                     continue;
                 }
 
-                // Armed once the send is pending: cancelling the token still aborts the send under way.
-                stall.CancelAfter(_limits.SendStall);
+                // Aborting the socket fails the send under way; the receive loop then ends the connection and cleans up.
+                stallWatch ??= new Timer(static state => ((ClientConnection)state!).AbortStalled(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                stallWatch.Change(_limits.SendStall, Timeout.InfiniteTimeSpan);
                 try
                 {
                     await sending;
                 }
-                catch (OperationCanceledException) when (stall.IsCancellationRequested)
+                catch (Exception) when (Volatile.Read(ref _stalled))
                 {
                     ReportSlowConsumer();
                     LogSendStalled(Id, _limits.SendStall.TotalSeconds);
                     throw;
                 }
 
-                stall.CancelAfter(Timeout.InfiniteTimeSpan);
+                stallWatch.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             }
 
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
@@ -214,6 +218,13 @@ internal sealed partial class ClientConnection : IDisposable
                 _queuedBytes = 0;
             }
         }
+        finally
+        {
+            if (stallWatch is not null)
+            {
+                await stallWatch.DisposeAsync();
+            }
+        }
 
         TaskCompletionSource? closed;
         lock (_queue)
@@ -222,6 +233,13 @@ internal sealed partial class ClientConnection : IDisposable
         }
 
         closed?.TrySetResult();
+    }
+
+    /// <summary>A send made no progress for <see cref="SendQueueLimits.SendStall"/>: the client stopped reading.</summary>
+    private void AbortStalled()
+    {
+        Volatile.Write(ref _stalled, true);
+        _socket.Abort();
     }
 
     /// <summary>A full queue and then a stalled send are one slow consumer, counted once.</summary>

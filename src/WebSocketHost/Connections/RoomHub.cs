@@ -157,15 +157,13 @@ internal sealed partial class RoomHub(
     {
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(stored);
-        var type = message.Type.ToName();
-        ReadOnlyMemory<byte> frame = FrameWriter.Message(new DeliveredMessageDto(
-            message.Content, message.FromDeviceId, type, message.ClientTimestamp ?? FieldRules.FormatTimestamp(message.SentAt), stored.Id));
+        ReadOnlyMemory<byte> frame = FrameWriter.Message(message, stored.Id);
         var direct = message.ToDeviceId is not null;
         var deviceId = message.ToDeviceId ?? message.FromDeviceId;
         var handedTo = Offer(message.RoomId, new OrderedDelivery(stored.Id, stored.PreviousIdInRoom, frame, deviceId, ToDeviceOnly: direct));
         bus.PublishToRoom(new ClusterEnvelope(
             direct ? EnvelopeKind.ToDevice : EnvelopeKind.ToRoom, message.RoomId, deviceId, 0, frame, stored.Id, stored.PreviousIdInRoom));
-        metrics.MessageForwarded(type, handedTo);
+        metrics.MessageForwarded(message.Type.ToName(), handedTo);
     }
 
     public void CloseReplaced(RoomMember replaced)
@@ -205,7 +203,6 @@ internal sealed partial class RoomHub(
 
     public void Deliver(ClusterEnvelope envelope)
     {
-        ArgumentNullException.ThrowIfNull(envelope);
         switch (envelope.Kind)
         {
             case EnvelopeKind.ToRoom or EnvelopeKind.ToDevice:

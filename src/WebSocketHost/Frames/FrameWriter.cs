@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
+using Rooms.Application.Common;
 using Rooms.Application.Contracts;
+using Rooms.Application.Ports;
 
 namespace Rooms.WebSocketHost.Frames;
 
@@ -54,6 +56,29 @@ internal static class FrameWriter
     });
 
     public static byte[] Message(DeliveredMessageDto message) => Write(message, WriteMessageBody);
+
+    /// <summary>A message this node just stored, written from the stored record (no intermediate DTO: this is the hot path).</summary>
+    public static byte[] Message(NewMessage message, long messageId) => Write((message, messageId), static (w, m) =>
+    {
+        w.WriteString("type"u8, "message"u8);
+        w.WriteString("content"u8, m.message.Content);
+        w.WriteString("from_device_id"u8, m.message.FromDeviceId);
+        w.WriteString("message_type"u8, m.message.Type == Rooms.Domain.Messages.MessageType.Direct ? "direct"u8 : "broadcast"u8);
+        if (m.message.ClientTimestamp is { } timestamp)
+        {
+            w.WriteString("timestamp"u8, timestamp);
+        }
+        else
+        {
+            Span<char> stamp = stackalloc char[32];
+            m.message.SentAt.TryFormat(stamp, out var length, FieldRules.TimestampFormat, CultureInfo.InvariantCulture);
+            w.WriteString("timestamp"u8, stamp[..length]);
+        }
+
+        Span<byte> id = stackalloc byte[20];
+        m.messageId.TryFormat(id, out var idLength, default, CultureInfo.InvariantCulture);
+        w.WriteString("message_id"u8, id[..idLength]);
+    });
 
     public static byte[] Ack(AckDto ack) => Write(ack, static (w, a) =>
     {
