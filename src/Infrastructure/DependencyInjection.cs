@@ -56,7 +56,7 @@ public static class DependencyInjection
         services.AddSingleton<IMessageHistory, MessageHistory>();
         services.AddSingleton<ClientMessageIdJanitor>();
         services.AddSingleton<RetentionJanitor>();
-        services.AddSingleton<IClock, SystemClock>();
+        services.AddSingleton(TimeProvider.System);
 
         if (cluster.Enabled)
         {

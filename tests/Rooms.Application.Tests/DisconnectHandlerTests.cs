@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Moq;
 using Rooms.Application.Common;
@@ -12,13 +13,11 @@ public sealed class DisconnectHandlerTests
     private readonly Mock<IRoomRepository> _repository = new();
     private readonly Mock<IPresence> _presence = new();
     private readonly Mock<IRoomHub> _hub = new();
-    private readonly Mock<IClock> _clock = new();
+    private readonly FakeTimeProvider _time = new(TestData.Now);
     private readonly Mock<IConnectionCloseRetries> _closeRetries = new();
 
-    public DisconnectHandlerTests() => _clock.Setup(c => c.UtcNow).Returns(TestData.Now);
-
     private DisconnectHandler Handler(bool presenceEvents = true) =>
-        new(_repository.Object, TestData.Presence(_hub, _presence, new ProtocolSettings(PresenceEvents: presenceEvents)), _clock.Object, _closeRetries.Object, TestData.Outage(), NullLogger<DisconnectHandler>.Instance);
+        new(_repository.Object, TestData.Presence(_hub, _presence, new ProtocolSettings(PresenceEvents: presenceEvents)), _time, _closeRetries.Object, TestData.Outage(), NullLogger<DisconnectHandler>.Instance);
 
     [Fact]
     public async Task Handle_IdentifiedSession_LeavesRoomAndClosesRow()

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Moq;
 using Rooms.Application.Common;
@@ -16,7 +17,7 @@ public sealed class IdentifyHandlerTests
     private readonly Mock<IPresence> _presence = new();
     private readonly Mock<IRoomHub> _hub = new();
     private readonly Mock<IClientNotifier> _notifier = new();
-    private readonly Mock<IClock> _clock = new();
+    private readonly FakeTimeProvider _time = new(TestData.Now);
     private readonly Mock<IDeviceAuthenticator> _authenticator = new();
 
     private readonly Mock<IClientLimits> _limits = new();
@@ -64,7 +65,6 @@ public sealed class IdentifyHandlerTests
     public IdentifyHandlerTests()
     {
         _authenticator.Setup(a => a.AuthorizeAsync(It.IsAny<string?>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync(DeviceAuthorization.Anyone);
-        _clock.Setup(c => c.UtcNow).Returns(TestData.Now);
         _limits.Setup(l => l.TryIdentify(It.IsAny<ClientSession>(), It.IsAny<string>())).Returns(true);
         _limits.Setup(l => l.TryFailJoin(It.IsAny<ClientSession>(), It.IsAny<string>())).Returns(true);
         _limits.Setup(l => l.TryCreateRoom(It.IsAny<ClientSession>(), It.IsAny<string>())).Returns(true);
@@ -74,7 +74,7 @@ public sealed class IdentifyHandlerTests
     }
 
     private IdentifyHandler Handler() =>
-        new(_repository.Object, TestData.Presence(_hub, _presence), _notifier.Object, _authenticator.Object, _limits.Object, new ProtocolSettings(), TestData.Node, _clock.Object,
+        new(_repository.Object, TestData.Presence(_hub, _presence), _notifier.Object, _authenticator.Object, _limits.Object, new ProtocolSettings(), TestData.Node, _time,
             TestData.Outage(), TestData.Metrics(), NullLogger<IdentifyHandler>.Instance);
 
     [Fact]

@@ -32,7 +32,7 @@ public sealed class PipelineTests
         services.AddSingleton(Mock.Of<IRoomHub>());
         services.AddSingleton(Mock.Of<IMessageHistory>());
         services.AddSingleton(TestData.Node);
-        services.AddSingleton(Mock.Of<IClock>(c => c.UtcNow == TestData.Now));
+        services.AddSingleton<TimeProvider>(new Microsoft.Extensions.Time.Testing.FakeTimeProvider(TestData.Now));
         services.AddSingleton(Mock.Of<IConnectionCloseRetries>());
         services.AddSingleton(Mock.Of<IClientLimits>());
         services.AddSingleton(Mock.Of<IDeviceAuthenticator>());

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Rooms.Application.Common;
 using Microsoft.Extensions.Logging.Abstractions;
 using Moq;
@@ -12,14 +13,12 @@ public sealed class QueryRoomHandlerTests
     private readonly Mock<IRoomRepository> _repository = new();
     private readonly Mock<IPresence> _presence = new();
     private readonly Mock<IRoomHub> _hub = new();
-    private readonly Mock<IClock> _clock = new();
-
-    public QueryRoomHandlerTests() => _clock.Setup(c => c.UtcNow).Returns(TestData.Now);
+    private readonly FakeTimeProvider _time = new(TestData.Now);
 
     private int _maxListed = ProtocolSettings.DefaultMaxRoomInfoClients;
 
     private QueryRoomHandler Handler() => new(
-        _repository.Object, TestData.Presence(_hub, _presence), MappingConfiguration.Create().CreateMapper(), _clock.Object,
+        _repository.Object, TestData.Presence(_hub, _presence), MappingConfiguration.Create().CreateMapper(), _time,
         TestData.Outage(), new ProtocolSettings(MaxRoomInfoClients: _maxListed));
 
     [Fact]

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Moq;
 using Rooms.Application.Contracts;
@@ -14,20 +15,19 @@ public sealed class SendMessageHandlerTests
     private readonly Mock<IMessageStore> _store = new();
     private readonly Mock<IPresence> _presence = new();
     private readonly Mock<IRoomHub> _hub = new();
-    private readonly Mock<IClock> _clock = new();
+    private readonly FakeTimeProvider _time = new(TestData.Now);
     private readonly ClientSession _alice = TestData.IdentifiedSession("alice");
     private readonly ClientSession _bob = TestData.IdentifiedSession("bob");
 
     public SendMessageHandlerTests()
     {
-        _clock.Setup(c => c.UtcNow).Returns(TestData.Now);
         _presence.Setup(p => p.FindAsync("ABC123", "bob", It.IsAny<CancellationToken>())).ReturnsAsync(_bob.Member);
         _presence.Setup(p => p.FindAsync("ABC123", "alice", It.IsAny<CancellationToken>())).ReturnsAsync(_alice.Member);
         _store.Setup(s => s.AppendAsync(It.IsAny<NewMessage>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoredMessage(4812, 4790));
     }
 
     private SendMessageHandler Handler() =>
-        new(_store.Object, TestData.Presence(_hub, _presence), _clock.Object, TestData.Outage(), TestData.Metrics(), NullLogger<SendMessageHandler>.Instance);
+        new(_store.Object, TestData.Presence(_hub, _presence), _time, TestData.Outage(), TestData.Metrics(), NullLogger<SendMessageHandler>.Instance);
 
     [Fact]
     public async Task Handle_Broadcast_StoredForTheRoomWithTheClientsTimestamp()

@@ -38,7 +38,7 @@ internal static class TestData
     }
 
     public static StorageOutageLog Outage() =>
-        new(Microsoft.Extensions.Logging.Abstractions.NullLogger<StorageOutageLog>.Instance, Moq.Mock.Of<Rooms.Application.Ports.IClock>(c => c.UtcNow == Now));
+        new(Microsoft.Extensions.Logging.Abstractions.NullLogger<StorageOutageLog>.Instance, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Now));
 
     /// <summary>Who is in a room: this node's hub and the shared store, both mocks of the test.</summary>
     public static Membership.RoomPresence Presence(Moq.Mock<Ports.IRoomHub> hub, Moq.Mock<Ports.IPresence> shared, ProtocolSettings? settings = null)

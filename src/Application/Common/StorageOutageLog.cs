@@ -9,7 +9,7 @@ namespace Rooms.Application.Common;
 /// and one line when an operation succeeds again. At 200 messages/s against a stopped database that is
 /// a handful of lines instead of two stack traces per message.
 /// </summary>
-public sealed partial class StorageOutageLog(ILogger<StorageOutageLog> logger, IClock clock)
+public sealed partial class StorageOutageLog(ILogger<StorageOutageLog> logger, TimeProvider time)
 {
     public static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(10);
 
@@ -43,7 +43,7 @@ public sealed partial class StorageOutageLog(ILogger<StorageOutageLog> logger, I
     public void Failed(string operation, Exception exception)
     {
         Interlocked.Increment(ref _totalFailed);
-        var now = clock.UtcNow;
+        var now = time.GetUtcNow().UtcDateTime;
         lock (_lock)
         {
             if (!_down)
@@ -84,7 +84,7 @@ public sealed partial class StorageOutageLog(ILogger<StorageOutageLog> logger, I
             }
 
             _down = false;
-            LogOutageEnded((clock.UtcNow - _startedAt).TotalSeconds, _failedSinceStart);
+            LogOutageEnded((time.GetUtcNow().UtcDateTime - _startedAt).TotalSeconds, _failedSinceStart);
         }
     }
 

@@ -140,7 +140,7 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
                 catch (Exception ex)
                 {
                     // The row is committed: one failed hand-off must not fail the others or the sender.
-                    LogOnCommittedFailed(ex, stored[i].Id);
+                    LogHandOverFailed(ex, stored[i].Id);
                 }
             }
         }
@@ -233,7 +233,7 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
     private partial void LogSlowCommit(int count, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Handing message {MessageId} to its recipients failed after it was committed")]
-    private partial void LogOnCommittedFailed(Exception exception, long messageId);
+    private partial void LogHandOverFailed(Exception exception, long messageId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "The database refused a row of a batch of {Count} messages; writing them one at a time")]
     private partial void LogBatchSplit(Exception exception, int count);

@@ -27,7 +27,7 @@ public sealed partial class NodeLifecycle(
     IDbContextFactory<RoomsDbContext> contexts,
     NodeIdentity node,
     ClusterSettings settings,
-    IClock clock,
+    TimeProvider time,
     ILogger<NodeLifecycle> logger)
 {
     /// <summary>
@@ -50,7 +50,7 @@ public sealed partial class NodeLifecycle(
         }
 
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var lastSeen = previousHeartbeat ?? clock.UtcNow;
+        var lastSeen = previousHeartbeat ?? time.GetUtcNow().UtcDateTime;
         var closed = await CloseOpenRowsAsync(
             db.Connections.Where(c => c.NodeId == node.NodeId || c.NodeId == string.Empty), lastSeen, cancellationToken);
         if (closed > 0)
@@ -65,7 +65,7 @@ public sealed partial class NodeLifecycle(
     /// <returns>False when this node no longer holds its lease: another start took its id over, and this node must stop.</returns>
     public async Task<bool> HeartbeatAsync(CancellationToken cancellationToken)
     {
-        var now = clock.UtcNow;
+        var now = time.GetUtcNow().UtcDateTime;
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var renewed = await db.Nodes
             .Where(n => n.NodeId == node.NodeId && n.Incarnation == node.Incarnation)
@@ -99,7 +99,7 @@ public sealed partial class NodeLifecycle(
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         await db.Nodes
             .Where(n => n.NodeId == node.NodeId && n.Incarnation == node.Incarnation)
-            .ExecuteUpdateAsync(s => s.SetProperty(n => n.Incarnation, string.Empty).SetProperty(n => n.LastSeenAt, clock.UtcNow), cancellationToken);
+            .ExecuteUpdateAsync(s => s.SetProperty(n => n.Incarnation, string.Empty).SetProperty(n => n.LastSeenAt, time.GetUtcNow().UtcDateTime), cancellationToken);
     }
 
     /// <summary>
@@ -115,7 +115,7 @@ public sealed partial class NodeLifecycle(
             return null;
         }
 
-        var now = clock.UtcNow;
+        var now = time.GetUtcNow().UtcDateTime;
         var cutoff = now - settings.NodeTimeout;
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var live = await db.Nodes.AsNoTracking()
@@ -144,7 +144,7 @@ public sealed partial class NodeLifecycle(
         var watchUntil = DateTime.MaxValue;
         while (true)
         {
-            var now = clock.UtcNow;
+            var now = time.GetUtcNow().UtcDateTime;
             await using var db = await contexts.CreateDbContextAsync(cancellationToken);
             var row = await db.Nodes.AsNoTracking().SingleOrDefaultAsync(n => n.NodeId == node.NodeId, cancellationToken);
             if (row is null)

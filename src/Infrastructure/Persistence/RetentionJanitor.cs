@@ -17,7 +17,7 @@ namespace Rooms.Infrastructure.Persistence;
 public sealed partial class RetentionJanitor(
     IDbContextFactory<RoomsDbContext> contexts,
     DatabaseSettings settings,
-    IClock clock,
+    TimeProvider time,
     ILogger<RetentionJanitor> logger)
 {
     public const int MaxBatchesPerPass = 10;
@@ -27,7 +27,7 @@ public sealed partial class RetentionJanitor(
     /// <returns>How many rows this pass deleted.</returns>
     public async Task<int> DeleteExpiredAsync(CancellationToken cancellationToken)
     {
-        var now = clock.UtcNow;
+        var now = time.GetUtcNow().UtcDateTime;
         var deleted = 0;
         if (settings.RetainConnections is { } connections)
         {

@@ -12,9 +12,9 @@ namespace Rooms.WebSocketHost.Connections;
 
 /// <summary>
 /// This node's rooms, with one owner (after SignalR's RedisHubLifetimeManager and centrifuge's hub): per room,
-/// under the room's one lock, its members (the Domain <see cref="Room"/>), the connections receiving it, its delivery order and its channel
-/// on the cluster bus (the first member here subscribes, the last unsubscribes). Members and receivers are
-/// copy-on-write arrays, so a fan-out reads them without locking. Across rooms: the device's newest member
+/// under the room's one lock, its members (the Domain <see cref="Room"/>), the connections receiving it, its
+/// delivery order and its channel on the cluster bus (the first member here subscribes, the last unsubscribes).
+/// Members and receivers are copy-on-write arrays, so a fan-out reads them without locking. Across rooms: the device's newest member
 /// on this node (replacement is decided by generation, without a lock) and connections by generation, so a
 /// replaced one can be closed from any node. This node's stored messages arrive from the store at their commit
 /// (<see cref="ICommitFeed"/>), other nodes' publications from the bus (<see cref="ILocalDelivery"/>).

@@ -9,7 +9,7 @@ namespace Rooms.Application.Connections.Disconnect;
 public sealed partial class DisconnectHandler(
     IRoomRepository repository,
     RoomPresence presence,
-    IClock clock,
+    TimeProvider time,
     IConnectionCloseRetries closeRetries,
     StorageOutageLog outage,
     ILogger<DisconnectHandler> logger) : IRequestHandler<DisconnectCommand, Result<bool>>
@@ -27,7 +27,7 @@ public sealed partial class DisconnectHandler(
         await presence.LeaveAsync(session, cancellationToken);
 
         LogDisconnected(session.Id, member.DeviceId, session.RoomId!);
-        var disconnectedAt = clock.UtcNow;
+        var disconnectedAt = time.GetUtcNow().UtcDateTime;
         try
         {
             await repository.CloseConnectionAsync(session.ConnectionRowId, disconnectedAt, cancellationToken);

@@ -17,7 +17,7 @@ public sealed partial class IdentifyHandler(
     IClientLimits limits,
     ProtocolSettings settings,
     NodeIdentity node,
-    IClock clock,
+    TimeProvider time,
     StorageOutageLog outage,
     RoomsMetrics metrics,
     ILogger<IdentifyHandler> logger) : IRequestHandler<IdentifyCommand, Result<RoomAssignedDto>>
@@ -95,7 +95,7 @@ public sealed partial class IdentifyHandler(
                 return Result<RoomAssignedDto>.Fail("Too many new rooms from this address: join an existing room, or try again in a minute");
             }
 
-            var now = clock.UtcNow;
+            var now = time.GetUtcNow().UtcDateTime;
             device ??= Device.FirstSeen(deviceId, identity, now);
             var (roomId, connectionRowId) = status == AssignmentStatus.CreatedNew
                 ? await CreateRoomAsync(device, identity, session.ClientIp, now, cancellationToken)

@@ -10,7 +10,7 @@ public sealed class QueryRoomHandler(
     IRoomRepository repository,
     RoomPresence presence,
     IMapper mapper,
-    IClock clock,
+    TimeProvider time,
     StorageOutageLog outage,
     ProtocolSettings settings) : IRequestHandler<QueryRoomQuery, Result<RoomInfoDto>>
 {
@@ -21,7 +21,7 @@ public sealed class QueryRoomHandler(
         var roomId = session.RoomId!;
         try
         {
-            await repository.RecordRoomQueryAsync(deviceId, roomId, clock.UtcNow, cancellationToken);
+            await repository.RecordRoomQueryAsync(deviceId, roomId, time.GetUtcNow().UtcDateTime, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

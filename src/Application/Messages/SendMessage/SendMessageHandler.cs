@@ -11,7 +11,7 @@ namespace Rooms.Application.Messages.SendMessage;
 public sealed partial class SendMessageHandler(
     IMessageStore messageStore,
     RoomPresence presence,
-    IClock clock,
+    TimeProvider time,
     StorageOutageLog outage,
     RoomsMetrics metrics,
     ILogger<SendMessageHandler> logger) : IRequestHandler<SendMessageCommand, Result<SendReceiptDto>>
@@ -45,7 +45,7 @@ public sealed partial class SendMessageHandler(
         {
             // Durable before delivery: the store hands the message to the room hub at its commit, in the room's id order.
             stored = await messageStore.AppendAsync(
-                new NewMessage(roomId, from.DeviceId, target, type, request.Content!, clock.UtcNow, clientId, recipients, request.Timestamp), cancellationToken);
+                new NewMessage(roomId, from.DeviceId, target, type, request.Content!, time.GetUtcNow().UtcDateTime, clientId, recipients, request.Timestamp), cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -1,6 +1,0 @@
-namespace Rooms.Application.Ports;
-
-public interface IClock
-{
-    DateTime UtcNow { get; }
-}

@@ -1,0 +1,96 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Rooms.Application.Common;
+using Rooms.Application.Ports;
+using Rooms.Domain.Rooms;
+using Rooms.Infrastructure.Cluster;
+using Rooms.Infrastructure.Nodes;
+using Rooms.TestSupport;
+
+namespace Rooms.Infrastructure.Tests;
+
+/// <summary>The presence store and its Lua scripts against a real Redis (after centrifuge's presence_redis_test.go); each test has its own key space.</summary>
+public sealed class RedisPresenceTests : IAsyncDisposable
+{
+    private readonly RedisConnection _redis = RedisConnection.Connect(RedisServer.Shared.Configuration, NullLogger<RedisConnection>.Instance);
+    private readonly ClusterSettings _settings = new() { KeyPrefix = "t" + Guid.NewGuid().ToString("N")[..12], PresenceTtl = TimeSpan.FromSeconds(30) };
+
+    public async ValueTask DisposeAsync() => await _redis.DisposeAsync();
+
+    [Fact]
+    public async Task JoinLeave_MembersAndFindSeeExactlyTheLiveMembers()
+    {
+        var presence = Presence("node-a");
+        var (alice, bob) = (Member("alice", 1), Member("bob", 2));
+
+        Assert.Equal(PresenceJoin.Added(null, null), await presence.JoinAsync("R1", alice, default));
+        await presence.JoinAsync("R1", bob, default);
+
+        Assert.Equal([alice, bob], (await presence.MembersAsync("R1", default))!.OrderBy(m => m.Generation));
+        Assert.Equal(bob, await presence.FindAsync("R1", "bob", default));
+        Assert.True(await presence.LeaveAsync("R1", bob, default));
+        Assert.False(await presence.LeaveAsync("R1", bob, default));
+        Assert.Null(await presence.FindAsync("R1", "bob", default));
+        Assert.Equal([alice], await presence.MembersAsync("R1", default));
+    }
+
+    [Fact]
+    public async Task SameDevice_NewerGenerationReplacesOlderInAnyRoomOnAnyNode_OlderNeverComesBack()
+    {
+        var (a, b) = (Presence("node-a"), Presence("node-b"));
+        var older = Member("phone", 5, "node-a");
+        var newer = Member("phone", 9, "node-b");
+        await a.JoinAsync("R1", older, default);
+
+        var join = await b.JoinAsync("R2", newer, default);
+
+        Assert.Equal(PresenceJoin.Added(older with { Identity = newer.Identity }, "R1"), join);
+        Assert.Empty((await a.MembersAsync("R1", default))!);
+        Assert.Equal(PresenceJoin.Stale, await a.JoinAsync("R1", older, default));
+        Assert.False(await a.LeaveAsync("R2", older, default), "the older connection's leave must not remove the newer member");
+        Assert.Equal([newer], await b.MembersAsync("R2", default));
+    }
+
+    [Fact]
+    public async Task Expired_HiddenAtOnceAndPrunedForExactlyOneCaller()
+    {
+        _settings.PresenceTtl = TimeSpan.FromMilliseconds(300);
+        var (a, b) = (Presence("node-a"), Presence("node-b"));
+        var doomed = Member("doomed", 3, "node-dead");
+        await Presence("node-dead").JoinAsync("R1", doomed, default);
+        _settings.PresenceTtl = TimeSpan.FromSeconds(30);
+        await a.JoinAsync("R1", Member("alive", 4), default);
+
+        await Task.Delay(600);
+
+        Assert.Equal(["alive"], (await a.MembersAsync("R1", default))!.Select(m => m.DeviceId));
+        Assert.Null(await a.FindAsync("R1", "doomed", default));
+        var pruned = await Task.WhenAll(a.PruneExpiredAsync("R1", default).AsTask(), b.PruneExpiredAsync("R1", default).AsTask());
+        Assert.Equal([doomed], pruned.SelectMany(p => p));
+    }
+
+    [Fact]
+    public async Task RedisUnreachable_EveryAnswerIsNullNotAnError()
+    {
+        await using var nowhere = RedisConnection.Connect($"127.0.0.1:{MariaDbServer.FreePort()},connectTimeout=200", NullLogger<RedisConnection>.Instance);
+        var presence = new RedisPresence(nowhere, new NodeIdentity("node-a", "test"), _settings);
+
+        Assert.Null(await presence.JoinAsync("R1", Member("alice", 1), default));
+        Assert.Null(await presence.MembersAsync("R1", default));
+        Assert.Null(await presence.LeaveAsync("R1", Member("alice", 1), default));
+        Assert.Empty(await presence.PruneExpiredAsync("R1", default));
+    }
+
+    [Fact]
+    public async Task Rooms_ListsEveryRoomWithAMemberInThisKeySpaceOnly()
+    {
+        var presence = Presence("node-a");
+        await presence.JoinAsync("R1", Member("alice", 1), default);
+        await presence.JoinAsync("R2", Member("bob", 2), default);
+
+        Assert.Equal(["R1", "R2"], (await presence.RoomsAsync(default)).Order());
+    }
+
+    private RedisPresence Presence(string nodeId) => new(_redis, new NodeIdentity(nodeId, "test"), _settings);
+
+    private static RoomMember Member(string deviceId, long generation, string nodeId = "node-a") => new(deviceId, deviceId + "-id", generation, nodeId);
+}
