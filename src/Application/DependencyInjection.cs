@@ -11,8 +11,8 @@ public static class DependencyInjection
     /// <summary>
     /// MediatR 5 has no DI package we may use, so it is wired by hand: the mediator resolves
     /// handlers and behaviors through <see cref="ServiceFactory"/>. Every request handler of this
-    /// assembly is found and registered behind the validation behavior, so a new use case needs
-    /// no line here. Everything is a singleton so that a frame costs no scope and no per-request construction.
+    /// assembly is found and registered behind the validation behavior (and, for a request that
+    /// <see cref="IUsesStorage"/>, the storage-failure behavior), so a new use case needs no line here. Everything is a singleton so that a frame costs no scope and no per-request construction.
     /// </summary>
     public static IServiceCollection AddApplication(this IServiceCollection services, ProtocolSettings settings)
     {
@@ -29,9 +29,14 @@ public static class DependencyInjection
             {
                 var (request, result) = (contract.GenericTypeArguments[0], contract.GenericTypeArguments[1]);
                 services.AddSingleton(contract, handler);
-                services.AddSingleton(
-                    typeof(IPipelineBehavior<,>).MakeGenericType(request, result),
-                    typeof(ValidationBehavior<,>).MakeGenericType(request, result.GenericTypeArguments[0]));
+
+                // Validation outermost: a frame that breaks a rule never reaches storage.
+                var behavior = typeof(IPipelineBehavior<,>).MakeGenericType(request, result);
+                services.AddSingleton(behavior, typeof(ValidationBehavior<,>).MakeGenericType(request, result.GenericTypeArguments[0]));
+                if (typeof(IUsesStorage).IsAssignableFrom(request))
+                {
+                    services.AddSingleton(behavior, typeof(StorageFailureBehavior<,>).MakeGenericType(request, result.GenericTypeArguments[0]));
+                }
             }
         }
 

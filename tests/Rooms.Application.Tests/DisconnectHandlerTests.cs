@@ -59,7 +59,7 @@ public sealed class DisconnectHandlerTests
     public async Task Handle_StoringTheCloseFails_RetriedLaterWithTheDisconnectTime()
     {
         var session = TestData.IdentifiedSession("alice", connectionRowId: 77);
-        _repository.Setup(r => r.CloseConnectionAsync(77, TestData.Now, It.IsAny<CancellationToken>())).ThrowsAsync(new InvalidOperationException("database down"));
+        _repository.Setup(r => r.CloseConnectionAsync(77, TestData.Now, It.IsAny<CancellationToken>())).ThrowsAsync(TestData.DatabaseDown());
 
         var result = await Handler().Handle(new DisconnectCommand(session), CancellationToken.None);
 

@@ -12,7 +12,7 @@ public sealed class HistoryHandlerTests
 {
     private readonly Mock<IMessageHistory> _history = new();
 
-    private HistoryHandler Handler() => new(_history.Object, TestData.Outage(), new ProtocolSettings());
+    private HistoryHandler Handler() => new(_history.Object, new ProtocolSettings());
 
     [Theory]
     [InlineData("4800", 4800L)]
@@ -63,9 +63,9 @@ public sealed class HistoryHandlerTests
     public async Task Handle_StorageFails_ErrorAndNoReply()
     {
         _history.Setup(h => h.PageAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<long>(), It.IsAny<int>(), It.IsAny<int>(), It.IsAny<CancellationToken>()))
-            .ThrowsAsync(new InvalidOperationException("db down"));
+            .ThrowsAsync(TestData.DatabaseDown());
 
-        var result = await Handler().Handle(new HistoryQuery(TestData.IdentifiedSession("bob"), null, null), CancellationToken.None);
+        var result = await TestData.WithStoragePolicy(new HistoryQuery(TestData.IdentifiedSession("bob"), null, null), Handler());
 
         Assert.StartsWith("History failed", result.Error);
         Assert.Null(result.Value);

@@ -75,7 +75,7 @@ public sealed class IdentifyHandlerTests
 
     private IdentifyHandler Handler() =>
         new(_repository.Object, TestData.Presence(_hub, _presence), _notifier.Object, _authenticator.Object, _limits.Object, new ProtocolSettings(), TestData.Node, _time,
-            TestData.Outage(), TestData.Metrics(), NullLogger<IdentifyHandler>.Instance);
+            TestData.Metrics(), NullLogger<IdentifyHandler>.Instance);
 
     [Fact]
     public async Task Handle_NoRoomIdUnknownDevice_CreatesRoomAndJoins()
@@ -240,9 +240,9 @@ public sealed class IdentifyHandlerTests
     public async Task Handle_StorageFails_ErrorAndSessionStaysUnidentified()
     {
         var session = TestData.NewSession();
-        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ThrowsAsync(new InvalidOperationException("db down"));
+        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ThrowsAsync(TestData.DatabaseDown());
 
-        var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", null), CancellationToken.None);
+        var result = await TestData.WithStoragePolicy(new IdentifyCommand(session, "d1", "phone", null), Handler());
 
         Assert.False(result.IsSuccess);
         Assert.Contains("storage", result.Error);

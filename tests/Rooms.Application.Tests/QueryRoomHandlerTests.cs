@@ -19,7 +19,7 @@ public sealed class QueryRoomHandlerTests
 
     private QueryRoomHandler Handler() => new(
         _repository.Object, TestData.Presence(_hub, _presence), MappingConfiguration.Create().CreateMapper(), _time,
-        TestData.Outage(), new ProtocolSettings(MaxRoomInfoClients: _maxListed));
+        new ProtocolSettings(MaxRoomInfoClients: _maxListed));
 
     [Fact]
     public async Task Handle_ThreeInRoom_CountsAllListsOthersAndStoresQuery()
@@ -55,9 +55,9 @@ public sealed class QueryRoomHandlerTests
     {
         var alice = TestData.IdentifiedSession("alice");
         _repository.Setup(r => r.RecordRoomQueryAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<DateTime>(), It.IsAny<CancellationToken>()))
-            .ThrowsAsync(new InvalidOperationException("db down"));
+            .ThrowsAsync(TestData.DatabaseDown());
 
-        var result = await Handler().Handle(new QueryRoomQuery(alice), CancellationToken.None);
+        var result = await TestData.WithStoragePolicy(new QueryRoomQuery(alice), Handler());
 
         Assert.False(result.IsSuccess);
         Assert.Null(result.Value);

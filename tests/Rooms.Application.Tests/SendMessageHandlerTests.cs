@@ -27,7 +27,7 @@ public sealed class SendMessageHandlerTests
     }
 
     private SendMessageHandler Handler() =>
-        new(_store.Object, TestData.Presence(_hub, _presence), _time, TestData.Outage(), TestData.Metrics(), NullLogger<SendMessageHandler>.Instance);
+        new(_store.Object, TestData.Presence(_hub, _presence), _time, TestData.Metrics(), NullLogger<SendMessageHandler>.Instance);
 
     [Fact]
     public async Task Handle_Broadcast_StoredForTheRoomWithTheClientsTimestamp()
@@ -73,9 +73,9 @@ public sealed class SendMessageHandlerTests
     public async Task Handle_StoreFails_ErrorAndNothingForwarded()
     {
         _store.Setup(s => s.AppendAsync(It.IsAny<NewMessage>(), It.IsAny<CancellationToken>()))
-            .ThrowsAsync(new InvalidOperationException("disk full"));
+            .ThrowsAsync(TestData.DatabaseDown());
 
-        var result = await Handler().Handle(new SendMessageCommand(_alice, "hi", null, null), CancellationToken.None);
+        var result = await TestData.WithStoragePolicy(new SendMessageCommand(_alice, "hi", null, null), Handler());
 
         Assert.False(result.IsSuccess);
         Assert.Contains("not delivered", result.Error);

@@ -47,5 +47,15 @@ internal static class TestData
         return new(hub.Object, shared.Object, settings ?? new ProtocolSettings());
     }
 
+    /// <summary>Handles the request as the pipeline does for storage: a storage failure becomes the request's "try again" error.</summary>
+    public static Task<Result<TValue>> WithStoragePolicy<TRequest, TValue>(TRequest request, MediatR.IRequestHandler<TRequest, Result<TValue>> handler)
+        where TRequest : MediatR.IRequest<Result<TValue>>, IUsesStorage =>
+        new StorageFailureBehavior<TRequest, TValue>(Outage(), Metrics()).Handle(request, CancellationToken.None, () => handler.Handle(request, CancellationToken.None));
+
+    /// <summary>What a database outage looks like to a handler (a <see cref="System.Data.Common.DbException"/>).</summary>
+    public static Exception DatabaseDown() => new FakeDbException("database down");
+
+    private sealed class FakeDbException(string message) : System.Data.Common.DbException(message);
+
     public static IReadOnlyList<RoomMember> MembersOf(params ClientSession[] sessions) => [.. sessions.Select(s => s.Member!)];
 }

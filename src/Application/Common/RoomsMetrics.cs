@@ -26,6 +26,7 @@ public sealed class RoomsMetrics
     private readonly Counter<long> _messagesStored;
     private readonly Counter<long> _messagesForwarded;
     private readonly Counter<long> _errors;
+    private readonly Counter<long> _storageFailures;
     private readonly Histogram<int> _batchSize;
     private readonly Histogram<double> _commitDuration;
 
@@ -33,11 +34,12 @@ public sealed class RoomsMetrics
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         Meter = meterFactory.Create(MeterName);
-        _identifies = Meter.CreateCounter<long>("identifies", "{identify}", "Identifies answered, by status (created_new, joined_existing, reconnected, room_not_found, refused, failed)");
+        _identifies = Meter.CreateCounter<long>("identifies", "{identify}", "Identifies answered, by status (created_new, joined_existing, reconnected, room_not_found, refused, limited)");
         _messagesReceived = Meter.CreateCounter<long>("messages.received", "{message}", "Messages sent by devices to this node, by type");
         _messagesStored = Meter.CreateCounter<long>("messages.stored", "{message}", "Messages committed to the database, by type");
         _messagesForwarded = Meter.CreateCounter<long>("messages.forwarded", "{delivery}", "Messages handed to this node's connections, by type");
         _errors = Meter.CreateCounter<long>("errors", "{error}", "Error frames sent to clients, by kind");
+        _storageFailures = Meter.CreateCounter<long>("storage_failures", "{request}", "Requests answered \"storage unavailable, try again\", by operation");
         _batchSize = Meter.CreateHistogram<int>(BatchSizeName, "{message}", "Messages per group-commit transaction",
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = BatchSizeBuckets });
         _commitDuration = Meter.CreateHistogram<double>(CommitDurationName, "s", "Time to commit one batch of messages",
@@ -59,6 +61,8 @@ public sealed class RoomsMetrics
     private readonly System.Collections.Concurrent.ConcurrentQueue<RecentError> _recentErrors = new();
     private long _messagesStoredTotal;
     private double _recentCommitMilliseconds;
+
+    public void StorageFailed(string operation) => _storageFailures.Add(1, new KeyValuePair<string, object?>("operation", operation));
 
     public void Identify(string status) => _identifies.Add(1, new KeyValuePair<string, object?>("status", status));
 

@@ -69,6 +69,20 @@ public sealed partial class StorageOutageLog(ILogger<StorageOutageLog> logger, T
         }
     }
 
+    /// <summary>The database's own error, a timeout or a broken connection, anywhere in the chain (EF Core wraps them).</summary>
+    public static bool IsStorageFailure(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is System.Data.Common.DbException or TimeoutException or System.Net.Sockets.SocketException or IOException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public void Succeeded()
     {
         if (!_down)

@@ -33,7 +33,7 @@ public sealed partial class DisconnectHandler(
             await repository.CloseConnectionAsync(session.ConnectionRowId, disconnectedAt, cancellationToken);
             outage.Succeeded();
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (StorageOutageLog.IsStorageFailure(ex))
         {
             // Stored later, with this time, when the database is back.
             outage.Failed("disconnect", ex);

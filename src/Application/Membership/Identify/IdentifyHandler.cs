@@ -18,7 +18,6 @@ public sealed partial class IdentifyHandler(
     ProtocolSettings settings,
     NodeIdentity node,
     TimeProvider time,
-    StorageOutageLog outage,
     RoomsMetrics metrics,
     ILogger<IdentifyHandler> logger) : IRequestHandler<IdentifyCommand, Result<RoomAssignedDto>>
 {
@@ -47,96 +46,86 @@ public sealed partial class IdentifyHandler(
             return Refuse(session, deviceId, authorization.Error!);
         }
 
-        try
+        var device = await repository.FindDeviceAsync(deviceId, cancellationToken);
+        var requestedExists = request.RoomId is not null
+            && await repository.RoomExistsAsync(request.RoomId, cancellationToken);
+        // Rooms are never deleted (and devices.last_room_id references rooms), so a last room exists:
+        // a reconnect costs one read, which is what a reconnect storm after a restart is made of.
+        var lastRoomExists = request.RoomId is null && device?.LastRoomId is not null;
+
+        var status = RoomAssignment.Decide(request.RoomId, requestedExists, lastRoomExists);
+        var joining = status switch
         {
-            var device = await repository.FindDeviceAsync(deviceId, cancellationToken);
-            var requestedExists = request.RoomId is not null
-                && await repository.RoomExistsAsync(request.RoomId, cancellationToken);
-            // Rooms are never deleted (and devices.last_room_id references rooms), so a last room exists:
-            // a reconnect costs one read, which is what a reconnect storm after a restart is made of.
-            var lastRoomExists = request.RoomId is null && device?.LastRoomId is not null;
-
-            var status = RoomAssignment.Decide(request.RoomId, requestedExists, lastRoomExists);
-            var joining = status switch
-            {
-                AssignmentStatus.Reconnected => device!.LastRoomId,
-                AssignmentStatus.CreatedNew => null,
-                _ => request.RoomId,
-            };
-            if (authorization.AllowedRooms is not null && (joining is null || !authorization.MayJoin(joining)))
-            {
-                return Refuse(session, deviceId, joining is null
-                    ? "Not allowed: the token names the rooms this device may join; send one of them as room_id"
-                    : $"Not allowed: the token does not allow room {joining}");
-            }
-
-            if (status == AssignmentStatus.RoomNotFound)
-            {
-                if (_sampler.ShouldLog("room-not-found", out var leftOut))
-                {
-                    LogRoomNotFound(deviceId, request.RoomId!, session.ClientIp, leftOut);
-                }
-
-                metrics.Identify(status.ToWireName());
-                var notFound = new RoomAssignedDto(request.RoomId!, status.ToWireName());
-                notifier.SendRoomAssigned(session, notFound);
-                if (!limits.TryFailJoin(session, deviceId))
-                {
-                    // Without device tokens a room id is the only secret: guessing must not be cheap.
-                    notifier.CloseForAbuse(session, "Too many unknown room ids from this address or device: try again later");
-                }
-
-                return Result<RoomAssignedDto>.Ok(notFound);
-            }
-
-            if (status == AssignmentStatus.CreatedNew && !limits.TryCreateRoom(session, deviceId))
-            {
-                metrics.Identify("limited");
-                return Result<RoomAssignedDto>.Fail("Too many new rooms from this address: join an existing room, or try again in a minute");
-            }
-
-            var now = time.GetUtcNow().UtcDateTime;
-            device ??= Device.FirstSeen(deviceId, identity, now);
-            var (roomId, connectionRowId) = status == AssignmentStatus.CreatedNew
-                ? await CreateRoomAsync(device, identity, session.ClientIp, now, cancellationToken)
-                : await JoinRoomAsync(device, status == AssignmentStatus.Reconnected ? device.LastRoomId! : request.RoomId!, identity, session.ClientIp, now, cancellationToken);
-
-            outage.Succeeded();
-            var member = new RoomMember(deviceId, identity, connectionRowId, node.NodeId);
-            session.CredentialsExpireAt = authorization.ExpiresAt;
-            session.Identified(member, roomId);
-
-            // Joined (and, on a cluster, listening to the room) before the reply goes out, so whatever the room
-            // sends after the client saw its reply reaches it; the reply is queued before attaching, so it comes first.
-            var join = await presence.JoinAsync(session, roomId, member, cancellationToken);
-            var assigned = new RoomAssignedDto(roomId, status.ToWireName());
-            await presence.AttachAsync(session, assigned, cancellationToken);
-            if (join.Superseded)
-            {
-                // A newer connection of the device joined first: it stays, this one goes.
-                LogSuperseded(deviceId, connectionRowId);
-                presence.CloseReplaced(member);
-            }
-            else
-            {
-                if (join.Replaced is { } replaced)
-                {
-                    LogReplaced(deviceId, replaced.Generation, replaced.NodeId, member.Generation);
-                }
-
-                presence.Announce(member, roomId, join);
-            }
-
-            LogAssigned(session.Id, deviceId, identity, roomId, assigned.Status, session.ClientIp);
-            metrics.Identify(assigned.Status);
-            return Result<RoomAssignedDto>.Ok(assigned);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+            AssignmentStatus.Reconnected => device!.LastRoomId,
+            AssignmentStatus.CreatedNew => null,
+            _ => request.RoomId,
+        };
+        if (authorization.AllowedRooms is not null && (joining is null || !authorization.MayJoin(joining)))
         {
-            outage.Failed("identify", ex);
-            metrics.Identify("failed");
-            return Result<RoomAssignedDto>.Fail("Identify failed: storage unavailable, try again");
+            return Refuse(session, deviceId, joining is null
+                ? "Not allowed: the token names the rooms this device may join; send one of them as room_id"
+                : $"Not allowed: the token does not allow room {joining}");
         }
+
+        if (status == AssignmentStatus.RoomNotFound)
+        {
+            if (_sampler.ShouldLog("room-not-found", out var leftOut))
+            {
+                LogRoomNotFound(deviceId, request.RoomId!, session.ClientIp, leftOut);
+            }
+
+            metrics.Identify(status.ToWireName());
+            var notFound = new RoomAssignedDto(request.RoomId!, status.ToWireName());
+            notifier.SendRoomAssigned(session, notFound);
+            if (!limits.TryFailJoin(session, deviceId))
+            {
+                // Without device tokens a room id is the only secret: guessing must not be cheap.
+                notifier.CloseForAbuse(session, "Too many unknown room ids from this address or device: try again later");
+            }
+
+            return Result<RoomAssignedDto>.Ok(notFound);
+        }
+
+        if (status == AssignmentStatus.CreatedNew && !limits.TryCreateRoom(session, deviceId))
+        {
+            metrics.Identify("limited");
+            return Result<RoomAssignedDto>.Fail("Too many new rooms from this address: join an existing room, or try again in a minute");
+        }
+
+        var now = time.GetUtcNow().UtcDateTime;
+        device ??= Device.FirstSeen(deviceId, identity, now);
+        var (roomId, connectionRowId) = status == AssignmentStatus.CreatedNew
+            ? await CreateRoomAsync(device, identity, session.ClientIp, now, cancellationToken)
+            : await JoinRoomAsync(device, status == AssignmentStatus.Reconnected ? device.LastRoomId! : request.RoomId!, identity, session.ClientIp, now, cancellationToken);
+
+        var member = new RoomMember(deviceId, identity, connectionRowId, node.NodeId);
+        session.CredentialsExpireAt = authorization.ExpiresAt;
+        session.Identified(member, roomId);
+
+        // Joined (and, on a cluster, listening to the room) before the reply goes out, so whatever the room
+        // sends after the client saw its reply reaches it; the reply is queued before attaching, so it comes first.
+        var join = await presence.JoinAsync(session, roomId, member, cancellationToken);
+        var assigned = new RoomAssignedDto(roomId, status.ToWireName());
+        await presence.AttachAsync(session, assigned, cancellationToken);
+        if (join.Superseded)
+        {
+            // A newer connection of the device joined first: it stays, this one goes.
+            LogSuperseded(deviceId, connectionRowId);
+            presence.CloseReplaced(member);
+        }
+        else
+        {
+            if (join.Replaced is { } replaced)
+            {
+                LogReplaced(deviceId, replaced.Generation, replaced.NodeId, member.Generation);
+            }
+
+            presence.Announce(member, roomId, join);
+        }
+
+        LogAssigned(session.Id, deviceId, identity, roomId, assigned.Status, session.ClientIp);
+        metrics.Identify(assigned.Status);
+        return Result<RoomAssignedDto>.Ok(assigned);
     }
 
     private Result<RoomAssignedDto> Refuse(ClientSession session, string deviceId, string error)

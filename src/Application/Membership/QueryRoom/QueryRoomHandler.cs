@@ -11,7 +11,6 @@ public sealed class QueryRoomHandler(
     RoomPresence presence,
     IMapper mapper,
     TimeProvider time,
-    StorageOutageLog outage,
     ProtocolSettings settings) : IRequestHandler<QueryRoomQuery, Result<RoomInfoDto>>
 {
     public async Task<Result<RoomInfoDto>> Handle(QueryRoomQuery request, CancellationToken cancellationToken)
@@ -19,17 +18,7 @@ public sealed class QueryRoomHandler(
         var session = request.Session;
         var deviceId = session.Member!.DeviceId;
         var roomId = session.RoomId!;
-        try
-        {
-            await repository.RecordRoomQueryAsync(deviceId, roomId, time.GetUtcNow().UtcDateTime, cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            outage.Failed("room query", ex);
-            return Result<RoomInfoDto>.Fail("Room query failed: storage unavailable, try again");
-        }
-
-        outage.Succeeded();
+        await repository.RecordRoomQueryAsync(deviceId, roomId, time.GetUtcNow().UtcDateTime, cancellationToken);
         var members = await presence.MembersAsync(roomId, cancellationToken);
         var others = members.Where(m => m.DeviceId != deviceId).ToList();
 

@@ -8,29 +8,18 @@ namespace Rooms.Application.Messages.History;
 
 public sealed class HistoryHandler(
     IMessageHistory history,
-    StorageOutageLog outage,
     ProtocolSettings settings) : IRequestHandler<HistoryQuery, Result<HistoryDto>>
 {
     public async Task<Result<HistoryDto>> Handle(HistoryQuery request, CancellationToken cancellationToken)
     {
         var session = request.Session;
         var roomId = session.RoomId!;
-        (IReadOnlyList<HistoryMessage> Messages, bool HasMore) page;
-        try
-        {
-            var limit = request.Limit ?? ProtocolSettings.DefaultHistoryLimit;
-            // Bounded in bytes where it is read, not only where it is sent: 500 messages of 16 KB are 24 MB.
-            page = request.Backward
-                ? await history.PageBeforeAsync(roomId, session.Member!.DeviceId, request.BeforeId, limit, settings.MaxHistoryPageBytes, cancellationToken)
-                : await history.PageAsync(roomId, session.Member!.DeviceId, request.AfterId, limit, settings.MaxHistoryPageBytes, cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            outage.Failed("history", ex);
-            return Result<HistoryDto>.Fail("History failed: storage unavailable, try again");
-        }
+        var limit = request.Limit ?? ProtocolSettings.DefaultHistoryLimit;
 
-        outage.Succeeded();
+        // Bounded in bytes where it is read, not only where it is sent: 500 messages of 16 KB are 24 MB.
+        var page = request.Backward
+            ? await history.PageBeforeAsync(roomId, session.Member!.DeviceId, request.BeforeId, limit, settings.MaxHistoryPageBytes, cancellationToken)
+            : await history.PageAsync(roomId, session.Member!.DeviceId, request.AfterId, limit, settings.MaxHistoryPageBytes, cancellationToken);
         return Result<HistoryDto>.Ok(new HistoryDto(roomId, [.. page.Messages.Select(DeliveredMessageDto.From)], page.HasMore));
     }
 }

@@ -12,8 +12,12 @@ namespace Rooms.Application.Messages.History;
 /// </summary>
 /// <param name="Limit">1-500; null asks for the default (100).</param>
 public sealed record HistoryQuery(ClientSession Session, string? AfterMessageId, int? Limit, string? BeforeMessageId = null, bool Latest = false)
-    : IRequest<Result<HistoryDto>>
+    : IRequest<Result<HistoryDto>>, IUsesStorage
 {
+    public static string Operation => "history";
+
+    public static string StorageFailure => "History failed: storage unavailable, try again";
+
     /// <summary>The forward cursor as a number; valid after validation.</summary>
     public long AfterId => AfterMessageId is null ? 0 : long.Parse(AfterMessageId, System.Globalization.CultureInfo.InvariantCulture);
 

@@ -12,7 +12,6 @@ public sealed partial class SendMessageHandler(
     IMessageStore messageStore,
     RoomPresence presence,
     TimeProvider time,
-    StorageOutageLog outage,
     RoomsMetrics metrics,
     ILogger<SendMessageHandler> logger) : IRequestHandler<SendMessageCommand, Result<SendReceiptDto>>
 {
@@ -40,20 +39,10 @@ public sealed partial class SendMessageHandler(
 
         var clientId = request.ClientMessageId;
         var recipients = clientId is null ? 0 : await RecipientsAsync(roomId, from.DeviceId, target, cancellationToken);
-        StoredMessage stored;
-        try
-        {
-            // Durable before delivery: the store hands the message to the room hub at its commit, in the room's id order.
-            stored = await messageStore.AppendAsync(
-                new NewMessage(roomId, from.DeviceId, target, type, request.Content!, time.GetUtcNow().UtcDateTime, clientId, recipients, request.Timestamp), cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            outage.Failed("message", ex);
-            return Result<SendReceiptDto>.Fail("Message not delivered: storage unavailable, try again");
-        }
 
-        outage.Succeeded();
+        // Durable before delivery: the store hands the message to the room hub at its commit, in the room's id order.
+        var stored = await messageStore.AppendAsync(
+            new NewMessage(roomId, from.DeviceId, target, type, request.Content!, time.GetUtcNow().UtcDateTime, clientId, recipients, request.Timestamp), cancellationToken);
         if (stored.Conflict)
         {
             // Not a resend: acking it would hand back another message's id, and the new content would be lost silently.
