@@ -33,6 +33,7 @@ public static class DependencyInjection
         services.AddReadinessChecks();
         services.AddSingleton<ReadinessLog>();
         services.AddSingleton<HostMetrics>();
+        services.AddSingleton<DashboardFeed>();
         services.AddSingleton<PrometheusExport>();
         services.AddSingleton<NodeStats>();
         services.AddHostedService(provider => provider.GetRequiredService<NodeStats>());

@@ -4,7 +4,8 @@ namespace Rooms.Application.Common;
 
 /// <summary>
 /// Rooms' instruments on one <see cref="Meter"/> (named <c>Rooms</c>, so they are exported as <c>rooms_...</c>) from <see cref="IMeterFactory"/>, in the style of ASP.NET
-/// Core's own connection metrics: created once, recorded through one small method each. Exported at
+/// Core's own connection metrics: created once, recorded through one small method each; instruments only (the
+/// dashboard's figures are read from them by the host). Exported at
 /// <c>GET /metrics</c> with Kestrel's and the runtime's (README, "Metrics"). The host adds the gauges it
 /// owns (open connections, rooms, send-queue drops, cluster counts) on <see cref="Meter"/>.
 /// </summary>
@@ -36,7 +37,7 @@ public sealed class RoomsMetrics
         Meter = meterFactory.Create(MeterName);
         _identifies = Meter.CreateCounter<long>("identifies", "{identify}", "Identifies answered, by status (created_new, joined_existing, reconnected, room_not_found, refused, limited)");
         _messagesReceived = Meter.CreateCounter<long>("messages.received", "{message}", "Messages sent by devices to this node, by type");
-        _messagesStored = Meter.CreateCounter<long>("messages.stored", "{message}", "Messages committed to the database, by type");
+        _messagesStored = Meter.CreateCounter<long>(MessagesStoredName, "{message}", "Messages committed to the database, by type");
         _messagesForwarded = Meter.CreateCounter<long>("messages.forwarded", "{delivery}", "Messages handed to this node's connections, by type");
         _errors = Meter.CreateCounter<long>("errors", "{error}", "Error frames sent to clients, by kind");
         _storageFailures = Meter.CreateCounter<long>("storage_failures", "{request}", "Requests answered \"storage unavailable, try again\", by operation");
@@ -48,58 +49,24 @@ public sealed class RoomsMetrics
 
     public Meter Meter { get; }
 
-    /// <summary>Messages committed since start (for the dashboard's rate chart).</summary>
-    public long MessagesStoredTotal => Interlocked.Read(ref _messagesStoredTotal);
-
-    /// <summary>Average commit time of the recent batches, in milliseconds (for the dashboard).</summary>
-    public double RecentCommitMilliseconds => Volatile.Read(ref _recentCommitMilliseconds);
-
-    /// <summary>The latest error frames sent, newest last (for the dashboard).</summary>
-    public IReadOnlyList<RecentError> RecentErrors => [.. _recentErrors];
-
-    private const int RecentErrorsKept = 20;
-    private readonly System.Collections.Concurrent.ConcurrentQueue<RecentError> _recentErrors = new();
-    private long _messagesStoredTotal;
-    private double _recentCommitMilliseconds;
-
     public void StorageFailed(string operation) => _storageFailures.Add(1, new KeyValuePair<string, object?>("operation", operation));
 
     public void Identify(string status) => _identifies.Add(1, new KeyValuePair<string, object?>("status", status));
 
     public void MessageReceived(string type) => _messagesReceived.Add(1, new KeyValuePair<string, object?>("type", type));
 
-    public void MessageStored(string type)
-    {
-        _messagesStored.Add(1, new KeyValuePair<string, object?>("type", type));
-        Interlocked.Increment(ref _messagesStoredTotal);
-    }
+    public const string MessagesStoredName = "messages.stored";
+
+    public void MessageStored(string type) => _messagesStored.Add(1, new KeyValuePair<string, object?>("type", type));
 
     public void MessageForwarded(string type, int deliveries) => _messagesForwarded.Add(deliveries, new KeyValuePair<string, object?>("type", type));
 
-    /// <summary>Longer error texts (a client's 64 KB of junk echoed back) are cut for the dashboard.</summary>
-    public const int RecentErrorMaxLength = 200;
-
-    /// <param name="source">Who caused it, for the dashboard: the session, its address and device.</param>
-    public void Error(string kind, string message, string? source = null)
-    {
-        _errors.Add(1, new KeyValuePair<string, object?>("kind", kind));
-        var text = message.Length > RecentErrorMaxLength ? string.Concat(message.AsSpan(0, RecentErrorMaxLength), "…") : message;
-        _recentErrors.Enqueue(new RecentError(DateTime.UtcNow, kind, text, source ?? string.Empty));
-        while (_recentErrors.Count > RecentErrorsKept && _recentErrors.TryDequeue(out _))
-        {
-        }
-    }
+    /// <param name="kind">invalid_frame, rejected, rate_limited or too_big.</param>
+    public void Error(string kind) => _errors.Add(1, new KeyValuePair<string, object?>("kind", kind));
 
     public void BatchCommitted(int messages, TimeSpan duration)
     {
         _batchSize.Record(messages);
         _commitDuration.Record(duration.TotalSeconds);
-
-        // An exponential average over roughly the last 20 batches; one writer calls this.
-        var previous = Volatile.Read(ref _recentCommitMilliseconds);
-        Volatile.Write(ref _recentCommitMilliseconds, previous == 0 ? duration.TotalMilliseconds : (previous * 0.95) + (duration.TotalMilliseconds * 0.05));
     }
 }
-
-/// <summary>An error frame the server sent, for the dashboard.</summary>
-public sealed record RecentError(DateTime At, string Kind, string Message, string Source);

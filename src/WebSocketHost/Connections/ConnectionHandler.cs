@@ -18,7 +18,7 @@ internal sealed partial class ConnectionHandler(
     ConnectionRegistry registry,
     Admission admission,
     IMediator mediator,
-    RoomsMetrics metrics,
+    Monitoring.DashboardFeed errors,
     RoomsSettings settings,
     ILogger<ConnectionHandler> logger)
 {
@@ -189,7 +189,7 @@ internal sealed partial class ConnectionHandler(
                 if (message.TooBig)
                 {
                     LogTooBig(session.Id, settings.MaxMessageBytes);
-                    metrics.Error("too_big", $"message over {settings.MaxMessageBytes} bytes: closed (1009)", session.Describe());
+                    errors.Error("too_big", $"message over {settings.MaxMessageBytes} bytes: closed (1009)", session.Describe());
                     connection.RequestClose(WebSocketCloseStatus.MessageTooBig, "Message too big");
                     await DrainUntilCloseAsync(socket);
                     return;
@@ -221,7 +221,7 @@ internal sealed partial class ConnectionHandler(
                     LogMalformedAgain(session.Id, LogSampler.Shorten(translation.Error));
                 }
 
-                metrics.Error("invalid_frame", translation.Error, session.Describe());
+                errors.Error("invalid_frame", translation.Error, session.Describe());
             }
 
             var identifying = awaitingIdentify && translation.Request is IdentifyCommand;
@@ -243,7 +243,7 @@ internal sealed partial class ConnectionHandler(
             {
                 if (translation.Error is null)
                 {
-                    metrics.Error("rejected", error, session.Describe());
+                    errors.Error("rejected", error, session.Describe());
                 }
 
                 connection.TrySend(FrameWriter.Error(error, translation.ClientId));
@@ -312,7 +312,7 @@ internal sealed partial class ConnectionHandler(
             LogRateLimited(session.Id, session.ClientIp, settings.MessagesPerSecond);
         }
 
-        metrics.Error("rate_limited", "frame refused: over the rate limit", session.Describe());
+        errors.Error("rate_limited", "frame refused: over the rate limit", session.Describe());
         connection.TrySend(FrameWriter.Error(RateLimitedError(settings.MessagesPerSecond, settings.MessageBurst, settings.InboundBytesPerSecond)));
         return false;
     }

@@ -11,7 +11,7 @@ namespace Rooms.WebSocketHost.Monitoring;
 /// every <see cref="PostInterval"/>), so the dashboard's chart has data the moment it opens. On a cluster, posted every
 /// <see cref="PostInterval"/> through <see cref="IClusterStatus"/>, so every node's dashboard shows every node.
 /// </summary>
-internal sealed class NodeStats(NodeIdentity node, RoomsMetrics metrics, ConnectionRegistry registry, IRoomHub hub, IClusterStatus cluster)
+internal sealed class NodeStats(NodeIdentity node, DashboardFeed dashboard, ConnectionRegistry registry, IRoomHub hub, IClusterStatus cluster)
     : BackgroundService
 {
     public static readonly TimeSpan PostInterval = TimeSpan.FromSeconds(2);
@@ -55,14 +55,14 @@ internal sealed class NodeStats(NodeIdentity node, RoomsMetrics metrics, Connect
         }
 
         return new(node.NodeId, DateTime.UtcNow, registry.Count, hub.Rooms().Count,
-            metrics.MessagesStoredTotal, Math.Round(metrics.RecentCommitMilliseconds, 2), registry.SlowConsumersDisconnected,
-            [.. metrics.RecentErrors.Select(e => new ErrorLine(e.At, e.Kind, e.Message, node.NodeId, e.Source))], rates);
+            dashboard.MessagesStored, Math.Round(dashboard.RecentCommitMilliseconds, 2), registry.SlowConsumersDisconnected,
+            [.. dashboard.RecentErrors.Select(e => new ErrorLine(e.At, e.Kind, e.Message, node.NodeId, e.Source))], rates);
     }
 
     /// <summary>Records the rate since the previous sample.</summary>
     internal void Sample(DateTime now)
     {
-        var stored = metrics.MessagesStoredTotal;
+        var stored = dashboard.MessagesStored;
         lock (_rates)
         {
             if (_previous is { } previous && now > previous.At)
