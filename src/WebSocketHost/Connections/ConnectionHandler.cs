@@ -103,7 +103,7 @@ internal sealed partial class ConnectionHandler(
     {
         try
         {
-            return await translation.Dispatch!(mediator);
+            return await translation.Type!.DispatchAsync(mediator, translation.Request!);
         }
         catch (Exception ex) when (ex is not (OperationCanceledException or WebSocketException))
         {

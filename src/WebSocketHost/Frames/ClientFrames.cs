@@ -37,16 +37,33 @@ internal static class ClientFrames
 }
 
 /// <summary>One row of <see cref="ClientFrames"/>.</summary>
-internal sealed class ClientFrameType(string name, Func<ClientFrame, ClientSession, Translation> translate)
+internal abstract class ClientFrameType(string name)
 {
     public string Name { get; } = name;
 
     /// <summary>The name in UTF-8, to recognise it in a frame without allocating a string.</summary>
     public byte[] Utf8Name { get; } = System.Text.Encoding.UTF8.GetBytes(name);
 
-    public Translation Translate(ClientFrame frame, ClientSession session) => translate(frame, session);
-
     /// <param name="reply">Writes the handler's value as the frame the client gets back; null: nothing to send.</param>
     public static ClientFrameType Of<TValue>(string name, Func<ClientFrame, ClientSession, IRequest<Result<TValue>>> request, Func<TValue, byte[]?> reply) =>
-        new(name, (frame, session) => Translation.For(request(frame, session), reply));
+        new Row<TValue>(name, request, reply);
+
+    public Translation Translate(ClientFrame frame, ClientSession session) => new(Create(frame, session), null, this);
+
+    /// <summary>Sends the request through the mediator; its result becomes the reply frame or the error.</summary>
+    public abstract Task<Outcome> DispatchAsync(IMediator mediator, IBaseRequest request);
+
+    protected abstract IBaseRequest Create(ClientFrame frame, ClientSession session);
+
+    private sealed class Row<TValue>(string name, Func<ClientFrame, ClientSession, IRequest<Result<TValue>>> request, Func<TValue, byte[]?> reply)
+        : ClientFrameType(name)
+    {
+        public override async Task<Outcome> DispatchAsync(IMediator mediator, IBaseRequest request)
+        {
+            var result = await mediator.Send((IRequest<Result<TValue>>)request, CancellationToken.None);
+            return result.Error is { } error ? new Outcome(error, null) : new Outcome(null, reply(result.Value!));
+        }
+
+        protected override IBaseRequest Create(ClientFrame frame, ClientSession session) => request(frame, session);
+    }
 }

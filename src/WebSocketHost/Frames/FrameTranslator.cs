@@ -232,17 +232,10 @@ internal static class FrameTranslator
 /// row of <see cref="ClientFrames"/>), so its result reaches the wire the same way for every command: the reply
 /// frame its row writes from the handler's value, or an error frame.
 /// </summary>
-internal readonly record struct Translation(IBaseRequest? Request, string? Error, Func<IMediator, Task<Outcome>>? Dispatch)
+internal readonly record struct Translation(IBaseRequest? Request, string? Error, ClientFrameType? Type)
 {
     /// <summary>The frame's <c>id</c>: an error about this frame carries it, so a client with several in flight knows which failed.</summary>
     public string? ClientId { get; init; }
-
-    public static Translation For<TValue>(IRequest<Result<TValue>> request, Func<TValue, byte[]?> reply) =>
-        new(request, null, async mediator =>
-        {
-            var result = await mediator.Send(request, CancellationToken.None);
-            return result.Error is { } error ? new Outcome(error, null) : new Outcome(null, reply(result.Value!));
-        });
 
     public static Translation Failed(string error) => new(null, error, null);
 }
