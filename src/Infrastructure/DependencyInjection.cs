@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Rooms.Application.Common;
 using Rooms.Application.Ports;
@@ -50,9 +51,11 @@ public static class DependencyInjection
         services.AddSingleton<DatabaseGate>();
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<NodeLifecycle>();
-        services.AddSingleton<IRoomRepository, RoomRepository>();
-        services.AddSingleton<IConnectionCloseRetries, ConnectionCloseRetries>();
-        services.AddSingleton<IMessageStore, GroupCommitMessageStore>();
+        // The writers and the retry loop start as hosted services (not in their constructors) and stop when the
+        // container is disposed, after the web server: what the last connections do during a shutdown is still stored.
+        AddStartedSingleton<IRoomRepository, RoomRepository>(services);
+        AddStartedSingleton<IConnectionCloseRetries, ConnectionCloseRetries>(services);
+        AddStartedSingleton<IMessageStore, GroupCommitMessageStore>(services);
         services.AddSingleton<IMessageHistory, MessageHistory>();
         services.AddSingleton<ClientMessageIdJanitor>();
         services.AddSingleton<RetentionJanitor>();
@@ -75,5 +78,14 @@ public static class DependencyInjection
         }
 
         return services;
+    }
+
+    private static void AddStartedSingleton<TService, TImplementation>(IServiceCollection services)
+        where TService : class
+        where TImplementation : class, TService, IHostedService
+    {
+        services.AddSingleton<TImplementation>();
+        services.AddSingleton<TService>(provider => provider.GetRequiredService<TImplementation>());
+        services.AddHostedService(provider => provider.GetRequiredService<TImplementation>());
     }
 }

@@ -26,6 +26,7 @@ public sealed class CommitOutcomeTests
         var lostAnswer = new LoseTheAnswerOfTheNextCommit();
         var delivered = new RecordingCommitFeed();
         await using var store = new GroupCommitMessageStore(Contexts(fixture, lostAnswer), delivered, fixture.Database.Settings, NullLogger<GroupCommitMessageStore>.Instance);
+        await store.StartAsync(CancellationToken.None);
 
         var stored = await store.AppendAsync(
             new NewMessage("ROOM01", "alice", null, MessageType.Broadcast, "kept", DateTime.UtcNow), CancellationToken.None);
@@ -47,6 +48,7 @@ public sealed class CommitOutcomeTests
         var failing = new FailTheNextCommit();
         var delivered = new RecordingCommitFeed();
         await using var store = new GroupCommitMessageStore(Contexts(fixture, failing), delivered, fixture.Database.Settings, NullLogger<GroupCommitMessageStore>.Instance);
+        await store.StartAsync(CancellationToken.None);
 
         await Assert.ThrowsAnyAsync<Exception>(async () =>
             await store.AppendAsync(new NewMessage("ROOM01", "alice", null, MessageType.Broadcast, "lost", DateTime.UtcNow), CancellationToken.None));

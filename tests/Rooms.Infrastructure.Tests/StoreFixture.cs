@@ -45,6 +45,10 @@ internal sealed class StoreFixture : IAsyncDisposable
             .AddSingleton<Rooms.Application.Ports.ICommitFeed>(provider => provider.GetRequiredService<RecordingCommitFeed>())
             .BuildServiceProvider();
         await services.GetRequiredService<DatabaseMigrator>().MigrateAsync(CancellationToken.None);
+        foreach (var hosted in services.GetServices<Microsoft.Extensions.Hosting.IHostedService>())
+        {
+            await hosted.StartAsync(CancellationToken.None);
+        }
         return new StoreFixture(database, services, ownsDatabase);
     }
 

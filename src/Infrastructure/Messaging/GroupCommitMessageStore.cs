@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Rooms.Application.Common;
 using Rooms.Application.Ports;
@@ -16,14 +17,15 @@ namespace Rooms.Infrastructure.Messaging;
 /// Each sender's task completes only after its batch committed; a failed batch fails exactly its
 /// own senders. Committed messages go to the <see cref="ICommitFeed"/> in id order, before their senders resume.
 /// </summary>
-public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDisposable
+public sealed partial class GroupCommitMessageStore : IMessageStore, IHostedService, IAsyncDisposable
 {
     private readonly IDbContextFactory<RoomsDbContext> _contexts;
     private readonly ICommitFeed _feed;
     private readonly ILogger<GroupCommitMessageStore> _logger;
     private readonly int _maxBatch;
     private readonly Channel<PendingMessage> _queue;
-    private readonly Task _writer;
+    private Task? _writer;
+    private int _disposed;
     private readonly MultiRowMessageInsert _insert = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly RoomsMetrics? _metrics;
@@ -48,11 +50,23 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _writer = Task.Run(WriteLoopAsync);
     }
 
     /// <summary>Whether the single writer still runs (it only ends when the store is disposed, or by a bug).</summary>
-    public bool WriterAlive => !_writer.IsCompleted;
+    public bool WriterAlive => _writer is { IsCompleted: false };
+
+    /// <summary>Starts the single writer; messages appended before wait for it.</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _writer ??= Task.Run(WriteLoopAsync);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Nothing: the writer stops when the container is disposed, after the web server stopped, so what the last
+    /// connections send during a shutdown is still stored.
+    /// </summary>
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public async ValueTask<StoredMessage> AppendAsync(NewMessage message, CancellationToken cancellationToken)
     {
@@ -63,9 +77,19 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IAsyncDispo
 
     public async ValueTask DisposeAsync()
     {
+        // Registered under two service types, so disposed twice.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _queue.Writer.TryComplete();
         await _stopping.CancelAsync();
-        await _writer;
+        if (_writer is not null)
+        {
+            await _writer;
+        }
+
         _stopping.Dispose();
     }
 

@@ -20,7 +20,7 @@ internal sealed class BatchingQueue<TItem, TResult> : IAsyncDisposable
     private readonly Func<TItem, Task<TResult>> _writeOne;
     private readonly Func<TItem, string> _key;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Task _writer;
+    private Task? _writer;
 
     /// <param name="writeBatch">Handles the items in one transaction or query; results in the items' order.</param>
     /// <param name="writeOne">Handles one item on its own.</param>
@@ -30,8 +30,10 @@ internal sealed class BatchingQueue<TItem, TResult> : IAsyncDisposable
         _writeBatch = writeBatch;
         _writeOne = writeOne;
         _key = key;
-        _writer = Task.Run(WriteLoopAsync);
     }
+
+    /// <summary>Starts the worker (its owner's hosted-service start); items written before wait for it.</summary>
+    public void Start() => _writer ??= Task.Run(WriteLoopAsync);
 
     public async Task<TResult> WriteAsync(TItem item, CancellationToken cancellationToken)
     {
@@ -43,7 +45,10 @@ internal sealed class BatchingQueue<TItem, TResult> : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await _writer;
+        if (_writer is not null)
+        {
+            await _writer;
+        }
     }
 
     private async Task WriteLoopAsync()

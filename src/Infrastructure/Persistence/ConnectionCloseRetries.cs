@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Rooms.Application.Ports;
 
@@ -10,7 +11,7 @@ namespace Rooms.Infrastructure.Persistence;
 /// unknown outcome is harmless. What is still pending when the node stops is closed by the node's next
 /// start, at its last heartbeat (<see cref="Nodes.NodeLifecycle"/>).
 /// </summary>
-public sealed partial class ConnectionCloseRetries : IConnectionCloseRetries, IAsyncDisposable
+public sealed partial class ConnectionCloseRetries : IConnectionCloseRetries, IHostedService, IAsyncDisposable
 {
     public static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(1);
 
@@ -18,23 +19,42 @@ public sealed partial class ConnectionCloseRetries : IConnectionCloseRetries, IA
     private readonly IRoomRepository _repository;
     private readonly ILogger<ConnectionCloseRetries> _logger;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly Task _loop;
+    private Task? _loop;
+    private int _disposed;
 
     public ConnectionCloseRetries(IRoomRepository repository, ILogger<ConnectionCloseRetries> logger)
     {
         _repository = repository;
         _logger = logger;
-        _loop = Task.Run(RetryLoopAsync);
     }
 
     public int Pending => _pending.Count;
 
     public void Add(long connectionRowId, DateTime disconnectedAt) => _pending[connectionRowId] = disconnectedAt;
 
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _loop ??= Task.Run(RetryLoopAsync);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Nothing: the loop stops when the container is disposed, after the web server stopped (see <see cref="DisposeAsync"/>).</summary>
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     public async ValueTask DisposeAsync()
     {
+        // Registered under two service types, so disposed twice.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync();
-        await _loop;
+        if (_loop is not null)
+        {
+            await _loop;
+        }
+
         _stopping.Dispose();
         if (!_pending.IsEmpty)
         {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Rooms.Application.Ports;
 using Rooms.Domain.Devices;
@@ -10,7 +11,7 @@ namespace Rooms.Infrastructure.Persistence;
 /// identifies and disconnects are group-committed, so a reconnect storm or a mass disconnect costs a
 /// few commits rather than one per device.
 /// </summary>
-public sealed class RoomRepository : IRoomRepository, IAsyncDisposable
+public sealed class RoomRepository : IRoomRepository, IHostedService, IAsyncDisposable
 {
     private readonly IDbContextFactory<RoomsDbContext> _contexts;
     private readonly DatabaseGate _gate;
@@ -26,6 +27,21 @@ public sealed class RoomRepository : IRoomRepository, IAsyncDisposable
         _closes = new BatchingQueue<ConnectionClose, bool>(CloseConnectionsAsync, CloseConnectionAloneAsync, c => c.RowId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         _deviceReads = new BatchingQueue<string, DeviceRow?>(FindDevicesAsync, FindDeviceAloneAsync, id => id);
     }
+
+    /// <summary>Starts the three batching workers.</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _identifies.Start();
+        _closes.Start();
+        _deviceReads.Start();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Nothing: the workers stop when the container is disposed, after the web server stopped, so the connections
+    /// closed during a shutdown still store their rows.
+    /// </summary>
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public async ValueTask DisposeAsync()
     {
