@@ -1,8 +1,9 @@
 using Rooms.WebSocketHost;
+using Rooms.WebSocketHost.Cli;
 
-if (args.FirstOrDefault() == RoomsHost.TokenCommand)
+if (args.FirstOrDefault() == TokenCommand.Name)
 {
-    return RoomsHost.PrintToken(args);
+    return TokenCommand.Run(args);
 }
 
 WebApplication app;
@@ -17,10 +18,10 @@ catch (InvalidOperationException invalid)
     return 1;
 }
 
-if (args.Contains(RoomsHost.MigrateCommand))
+if (args.Contains(MigrateCommand.Name))
 {
     // What CI and deploys run: apply pending migrations, then exit.
-    return await app.MigrateAsync();
+    return await MigrateCommand.RunAsync(app);
 }
 
 var exitCode = await app.StartServingAsync();
