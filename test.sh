@@ -64,5 +64,10 @@ failed=$(grep -oE 'Failed: +[0-9]+' "$log_dir/test.log" | awk '{s+=$2} END {prin
 echo
 echo "tests: $passed passed, $failed failed"
 if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then
+  # The in-process servers' Error lines (RoomsServer), to tell a failure's cause from its symptom.
+  if [ -s "$run_tmp/rooms-server-errors.log" ]; then
+    step "Error lines the test servers logged (last 200)"
+    tail -n 200 "$run_tmp/rooms-server-errors.log"
+  fi
   exit 1
 fi

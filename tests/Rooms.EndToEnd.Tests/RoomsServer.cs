@@ -54,7 +54,11 @@ public sealed class RoomsServer : IAsyncDisposable
             "--Cluster:AllowSingleNodeOnSharedDatabase=true",
             .. extraArgs,
         ];
-        var app = RoomsHost.Build(args, overrides);
+        var app = RoomsHost.Build(args, services =>
+        {
+            services.AddSingleton<Serilog.Core.ILogEventSink>(ServerErrorFile.Instance);
+            overrides?.Invoke(services);
+        });
         if (await app.StartServingAsync() != 0)
         {
             throw new InvalidOperationException("The server refused to start");
@@ -68,5 +72,34 @@ public sealed class RoomsServer : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+    }
+
+    /// <summary>
+    /// Every in-process server's Error lines, with their exceptions, appended to one file in the run's temp folder:
+    /// test.sh prints it when a test fails (xunit does not show a server's console output).
+    /// </summary>
+    private sealed class ServerErrorFile : Serilog.Core.ILogEventSink
+    {
+        public static readonly ServerErrorFile Instance = new(Path.Combine(Path.GetTempPath(), "rooms-server-errors.log"));
+
+        private readonly Lock _gate = new();
+        private readonly string _path;
+
+        private ServerErrorFile(string path) => _path = path;
+
+        public void Emit(Serilog.Events.LogEvent logEvent)
+        {
+            if (logEvent.Level < Serilog.Events.LogEventLevel.Error)
+            {
+                return;
+            }
+
+            var source = logEvent.Properties.TryGetValue("SourceContext", out var context) ? context.ToString() : "-";
+            var line = $"{logEvent.Timestamp:O} {logEvent.Level} {source}: {logEvent.RenderMessage(System.Globalization.CultureInfo.InvariantCulture)}{Environment.NewLine}{logEvent.Exception}{Environment.NewLine}";
+            lock (_gate)
+            {
+                File.AppendAllText(_path, line);
+            }
+        }
     }
 }
