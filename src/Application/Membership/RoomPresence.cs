@@ -115,6 +115,21 @@ public sealed class RoomPresence(IRoomHub hub, IPresence shared, ProtocolSetting
         return [.. members.Values.OrderBy(m => m.Generation)];
     }
 
+    /// <summary>How many devices of the room, on every node, are not <paramref name="deviceId"/>: who a broadcast or an event from it reaches.</summary>
+    public async Task<int> CountOthersAsync(string roomId, string deviceId, CancellationToken cancellationToken)
+    {
+        var others = 0;
+        foreach (var member in await MembersAsync(roomId, cancellationToken))
+        {
+            if (member.DeviceId != deviceId)
+            {
+                others++;
+            }
+        }
+
+        return others;
+    }
+
     /// <summary>The device's member in the room, on any node, or null.</summary>
     public async Task<RoomMember?> FindAsync(string roomId, string deviceId, CancellationToken cancellationToken) =>
         hub.Find(roomId, deviceId) ?? await shared.FindAsync(roomId, deviceId, cancellationToken);

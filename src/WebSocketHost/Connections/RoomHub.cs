@@ -126,18 +126,7 @@ internal sealed partial class RoomHub(
 
     public IReadOnlyList<RoomMember> Members(string roomId) => _rooms.TryGetValue(roomId, out var room) ? room.Live.Members : [];
 
-    public RoomMember? Find(string roomId, string deviceId)
-    {
-        foreach (var member in Members(roomId))
-        {
-            if (member.DeviceId == deviceId)
-            {
-                return member;
-            }
-        }
-
-        return null;
-    }
+    public RoomMember? Find(string roomId, string deviceId) => _rooms.TryGetValue(roomId, out var room) ? room.Live.FindMember(deviceId) : null;
 
     public IReadOnlyDictionary<string, IReadOnlyList<RoomMember>> Rooms() =>
         _rooms.Where(r => !r.Value.Live.IsEmpty).ToDictionary(r => r.Key, r => r.Value.Live.Members, StringComparer.Ordinal);
@@ -348,9 +337,11 @@ internal sealed partial class RoomHub(
     private async Task<IReadOnlyList<OrderedDelivery>> FetchBetweenAsync(string roomId, long afterId, long beforeId)
     {
         var messages = await history.BetweenAsync(roomId, afterId, beforeId, CancellationToken.None);
-        return [.. messages.Select(m => m.Type == MessageType.Direct
-            ? new OrderedDelivery(m.Id, 0, FrameWriter.Message(DeliveredMessageDto.From(m)), m.ToDeviceId!, ToDeviceOnly: true)
-            : new OrderedDelivery(m.Id, 0, FrameWriter.Message(DeliveredMessageDto.From(m)), m.FromDeviceId, ToDeviceOnly: false))];
+        return [.. messages.Select(m =>
+        {
+            var direct = m.Type == MessageType.Direct;
+            return new OrderedDelivery(m.Id, 0, FrameWriter.Message(DeliveredMessageDto.From(m)), direct ? m.ToDeviceId! : m.FromDeviceId, ToDeviceOnly: direct);
+        })];
     }
 
     private static async Task<bool> SucceedsAsync(Task<IAsyncDisposable> subscription)

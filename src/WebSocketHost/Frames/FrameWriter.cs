@@ -117,28 +117,23 @@ internal static class FrameWriter
     /// A frame of a newer command (typing): <c>"type"</c>, then the DTO's properties in snake_case, in their declared
     /// order. The seed's frames above are written field by field, in the seed's order.
     /// </summary>
-    public static Func<T, byte[]> Reply<T>(string type) => value => Write((type, value), static (w, frame) =>
-    {
-        w.WriteString("type"u8, frame.type);
-        foreach (var property in JsonSerializer.SerializeToElement(frame.value, BodyOptions).EnumerateObject())
-        {
-            property.WriteTo(w);
-        }
-    });
+    public static Func<T, byte[]> Reply<T>(string type) => value => Typed(type, JsonSerializer.SerializeToElement(value, BodyOptions));
 
     /// <summary>A room event (not stored), written as <see cref="Reply{T}"/> writes a reply.</summary>
     public static byte[] Event(IRoomEvent roomEvent)
     {
         ArgumentNullException.ThrowIfNull(roomEvent);
-        return Write(roomEvent, static (w, e) =>
-        {
-            w.WriteString("type"u8, e.FrameType);
-            foreach (var property in JsonSerializer.SerializeToElement(e, e.GetType(), BodyOptions).EnumerateObject())
-            {
-                property.WriteTo(w);
-            }
-        });
+        return Typed(roomEvent.FrameType, JsonSerializer.SerializeToElement(roomEvent, roomEvent.GetType(), BodyOptions));
     }
+
+    private static byte[] Typed(string type, JsonElement body) => Write((type, body), static (w, frame) =>
+    {
+        w.WriteString("type"u8, frame.type);
+        foreach (var property in frame.body.EnumerateObject())
+        {
+            property.WriteTo(w);
+        }
+    });
 
     private static readonly JsonSerializerOptions BodyOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, Encoder = Utf8JsonEncoder.Instance };
 

@@ -68,8 +68,7 @@ public sealed partial class SendMessageHandler(
             return 1;
         }
 
-        var members = await presence.MembersAsync(roomId, cancellationToken);
-        return members.Count(m => m.DeviceId != fromDeviceId);
+        return await presence.CountOthersAsync(roomId, fromDeviceId, cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} resent message {ClientMessageId}, stored before as {MessageId}: acknowledged again, not delivered again")]

@@ -25,7 +25,6 @@ public sealed class TypingHandler(RoomPresence presence, IRoomHub hub) : IReques
     {
         var (roomId, member) = (request.Session.RoomId!, request.Session.Member!);
         hub.SendEvent(roomId, member.DeviceId, new TypingEventDto(roomId, member.DeviceId, member.Identity));
-        var others = (await presence.MembersAsync(roomId, cancellationToken)).Count(m => m.DeviceId != member.DeviceId);
-        return Result<TypingSentDto>.Ok(new TypingSentDto(roomId, others));
+        return Result<TypingSentDto>.Ok(new TypingSentDto(roomId, await presence.CountOthersAsync(roomId, member.DeviceId, cancellationToken)));
     }
 }
