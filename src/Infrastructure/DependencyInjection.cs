@@ -15,8 +15,6 @@ namespace Rooms.Infrastructure;
 
 public static class DependencyInjection
 {
-    private const int ContextPoolSize = 64;
-
     /// <summary>
     /// Storage, and presence and fan-out: in memory for a node alone, through Redis when
     /// <see cref="ClusterSettings.Redis"/> is set. The host provides <see cref="IRoomHub"/>, <see cref="ICommitFeed"/> and <see cref="IClientNotifier"/>.
@@ -45,9 +43,7 @@ public static class DependencyInjection
         services.AddSingleton(cluster);
         services.AddSingleton(new NodeIdentity(cluster.NodeId ?? ClusterSettings.DefaultNodeId(0), Guid.NewGuid().ToString("N")));
 
-        // A pool keeps every context it ever handed out at once; bursts of identifies would otherwise
-        // leave up to 1 024 contexts (and their service scopes) alive for good.
-        services.AddPooledDbContextFactory<RoomsDbContext>(options => options.UseRoomsDatabase(settings), poolSize: ContextPoolSize);
+        // The only way to a database context (its factory is registered nowhere else).
         services.AddSingleton<DatabaseGate>();
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<NodeLifecycle>();

@@ -7,7 +7,7 @@ using Rooms.Application.Ports;
 using Rooms.Application.Membership.Identify;
 using Rooms.Application.Sessions;
 using Rooms.Domain.Devices;
-using Rooms.Domain.Rooms;
+using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Application.Tests;
 

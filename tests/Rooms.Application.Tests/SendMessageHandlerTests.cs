@@ -6,7 +6,7 @@ using Rooms.Application.Messages.SendMessage;
 using Rooms.Application.Ports;
 using Rooms.Application.Sessions;
 using Rooms.Domain.Messages;
-using Rooms.Domain.Rooms;
+using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Application.Tests;
 

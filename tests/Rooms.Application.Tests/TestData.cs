@@ -1,6 +1,6 @@
 using Rooms.Application.Common;
 using Rooms.Application.Sessions;
-using Rooms.Domain.Rooms;
+using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Application.Tests;
 

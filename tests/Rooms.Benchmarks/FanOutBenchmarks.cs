@@ -6,7 +6,7 @@ using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
 using Rooms.Application.Sessions;
 using Rooms.Domain.Messages;
-using Rooms.Domain.Rooms;
+using Rooms.Domain.RoomAggregate;
 using Rooms.Infrastructure.SingleNode;
 using Rooms.WebSocketHost.Connections;
 

@@ -1,7 +1,7 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using Rooms.Application.Sessions;
-using Rooms.Domain.Rooms;
+using Rooms.Domain.RoomAggregate;
 using Rooms.WebSocketHost.Frames;
 
 namespace Rooms.Benchmarks;

@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using Rooms.Domain.Rooms;
+using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Domain.Tests;
 

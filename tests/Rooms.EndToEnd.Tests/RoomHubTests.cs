@@ -8,7 +8,7 @@ using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
 using Rooms.Application.Sessions;
 using Rooms.Domain.Messages;
-using Rooms.Domain.Rooms;
+using Rooms.Domain.RoomAggregate;
 using Rooms.WebSocketHost.Connections;
 
 namespace Rooms.EndToEnd.Tests;

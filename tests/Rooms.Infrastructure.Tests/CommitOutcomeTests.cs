@@ -1,7 +1,6 @@
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
-using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Rooms.Application.Ports;
 using Rooms.Domain.Messages;
@@ -57,12 +56,8 @@ public sealed class CommitOutcomeTests
         Assert.Empty(delivered.Ids);
     }
 
-    private static PooledDbContextFactory<RoomsDbContext> Contexts(StoreFixture fixture, IInterceptor interceptor)
-    {
-        var options = new DbContextOptionsBuilder<RoomsDbContext>();
-        options.UseRoomsDatabase(fixture.Database.Settings).AddInterceptors(interceptor);
-        return new PooledDbContextFactory<RoomsDbContext>(options.Options);
-    }
+    private static DatabaseGate Contexts(StoreFixture fixture, IInterceptor interceptor) =>
+        new(fixture.Database.Settings, NullLoggerFactory.Instance, [interceptor]);
 
     /// <summary>Lets the COMMIT happen, then fails as if its answer had been lost on the way back.</summary>
     private sealed class LoseTheAnswerOfTheNextCommit : DbTransactionInterceptor

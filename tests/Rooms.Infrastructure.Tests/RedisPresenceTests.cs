@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Rooms.Application.Common;
 using Rooms.Application.Ports;
-using Rooms.Domain.Rooms;
+using Rooms.Domain.RoomAggregate;
 using Rooms.Infrastructure.Cluster;
 using Rooms.Infrastructure.Nodes;
 using Rooms.TestSupport;

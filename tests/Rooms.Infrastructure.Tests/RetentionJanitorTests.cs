@@ -43,7 +43,7 @@ public sealed class RetentionJanitorTests
             RetentionBatchSize = 2,
         };
         var janitor = new RetentionJanitor(
-            fixture.Services.GetRequiredService<IDbContextFactory<RoomsDbContext>>(), settings, TimeProvider.System, NullLogger<RetentionJanitor>.Instance);
+            fixture.Services.GetRequiredService<DatabaseGate>(), settings, TimeProvider.System, NullLogger<RetentionJanitor>.Instance);
 
         // One pass deletes at most MaxBatchesPerPass batches per table: 20 of each 25, the rest in the next pass.
         Assert.Equal(3 * 2 * RetentionJanitor.MaxBatchesPerPass, await janitor.DeleteExpiredAsync(CancellationToken.None));

@@ -1,4 +1,4 @@
-using Rooms.Domain.Rooms;
+using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Application.Contracts;
 

@@ -1,5 +1,5 @@
 using AutoMapper;
-using Rooms.Domain.Rooms;
+using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Application.Contracts;
 

@@ -2,7 +2,7 @@ using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
 using Rooms.Application.Sessions;
-using Rooms.Domain.Rooms;
+using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Application.Membership;
 

@@ -1,6 +1,6 @@
 using Rooms.Application.Common;
 using Rooms.Application.Ports;
-using Rooms.Domain.Rooms;
+using Rooms.Domain.RoomAggregate;
 using Rooms.Infrastructure.Nodes;
 using StackExchange.Redis;
 

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Threading.Channels;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Rooms.Application.Common;
@@ -11,54 +8,59 @@ using Rooms.Infrastructure.Persistence;
 namespace Rooms.Infrastructure.Messaging;
 
 /// <summary>
-/// Group commit: one writer takes every message that queued up while the previous batch was
-/// being committed and writes them in one transaction, as one multi-row INSERT. No timer adds
-/// latency: under light load a batch is one message, under heavy load batches grow by themselves.
-/// Each sender's task completes only after its batch committed; a failed batch fails exactly its
-/// own senders. Committed messages go to the <see cref="ICommitFeed"/> in id order, before their senders resume.
+/// The message store: messages are group-committed (<see cref="GroupCommit{TItem, TResult}"/>), each batch one
+/// transaction with one multi-row INSERT. Each sender's task completes only after its batch committed; a failed
+/// batch fails exactly its own senders, and a row the database refuses fails only its own sender. Committed
+/// messages go to the <see cref="ICommitFeed"/> in id order, before their senders resume.
 /// </summary>
 public sealed partial class GroupCommitMessageStore : IMessageStore, IHostedService, IAsyncDisposable
 {
-    private readonly IDbContextFactory<RoomsDbContext> _contexts;
+    private readonly DatabaseGate _database;
     private readonly ICommitFeed _feed;
     private readonly ILogger<GroupCommitMessageStore> _logger;
-    private readonly int _maxBatch;
-    private readonly Channel<PendingMessage> _queue;
-    private Task? _writer;
-    private int _disposed;
+    private readonly GroupCommit<NewMessage, StoredMessage> _commits;
     private readonly MultiRowMessageInsert _insert = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly RoomsMetrics? _metrics;
-
-    // Reused by the single writer, batch after batch.
-    private readonly List<NewMessage> _messages = [];
+    private int _disposed;
 
     /// <summary>A commit slower than this is logged: senders wait for it.</summary>
     private static readonly TimeSpan SlowCommit = TimeSpan.FromMilliseconds(100);
 
     public GroupCommitMessageStore(
-        IDbContextFactory<RoomsDbContext> contexts, ICommitFeed feed, DatabaseSettings settings, ILogger<GroupCommitMessageStore> logger, RoomsMetrics? metrics = null)
+        DatabaseGate database, ICommitFeed feed, DatabaseSettings settings, ILogger<GroupCommitMessageStore> logger, RoomsMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        _contexts = contexts;
+        _database = database;
         _feed = feed;
         _metrics = metrics;
         _logger = logger;
-        _maxBatch = settings.MessageBatchSize;
-        _queue = Channel.CreateBounded<PendingMessage>(new BoundedChannelOptions(settings.MessageQueueCapacity)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+        _commits = new GroupCommit<NewMessage, StoredMessage>(
+            new GroupCommitSteps<NewMessage, StoredMessage>
+            {
+                Batch = InsertAsync,
+                One = async message => (await InsertAsync([message]))[0],
+                // One row the database refuses (a constraint, a value it cannot store) must not fail the other
+                // senders' messages; an outage fails the batch.
+                RetryAlone = IsRowError,
+                // Ids are drawn in queue order; the feed takes them in that order.
+                AloneInOrder = true,
+                Committed = Committed,
+                Split = LogBatchSplit,
+                // Counted and reported once per outage by the senders' handlers (StorageOutageLog).
+                Failed = LogBatchFailed,
+            },
+            settings.MessageBatchSize,
+            settings.MessageQueueCapacity);
     }
 
     /// <summary>Whether the single writer still runs (it only ends when the store is disposed, or by a bug).</summary>
-    public bool WriterAlive => _writer is { IsCompleted: false };
+    public bool WriterAlive => _commits.Running;
 
     /// <summary>Starts the single writer; messages appended before wait for it.</summary>
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _writer ??= Task.Run(WriteLoopAsync);
+        _commits.Start();
         return Task.CompletedTask;
     }
 
@@ -68,12 +70,8 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IHostedServ
     /// </summary>
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public async ValueTask<StoredMessage> AppendAsync(NewMessage message, CancellationToken cancellationToken)
-    {
-        var pending = new PendingMessage(message);
-        await _queue.Writer.WriteAsync(pending, cancellationToken);
-        return await pending.Committed.Task.WaitAsync(cancellationToken);
-    }
+    public ValueTask<StoredMessage> AppendAsync(NewMessage message, CancellationToken cancellationToken) =>
+        _commits.EnqueueAsync(message, cancellationToken);
 
     public async ValueTask DisposeAsync()
     {
@@ -83,83 +81,39 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IHostedServ
             return;
         }
 
-        _queue.Writer.TryComplete();
         await _stopping.CancelAsync();
-        if (_writer is not null)
-        {
-            await _writer;
-        }
-
+        await _commits.DisposeAsync();
         _stopping.Dispose();
     }
 
-    private async Task WriteLoopAsync()
+    private async Task<StoredMessage[]> InsertAsync(IReadOnlyList<NewMessage> messages)
     {
-        var batch = new List<PendingMessage>(_maxBatch);
-        var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync())
-        {
-            batch.Clear();
-            while (batch.Count < _maxBatch && reader.TryRead(out var pending))
-            {
-                batch.Add(pending);
-            }
-
-            await CommitAsync(batch);
-        }
-    }
-
-    private async Task CommitAsync(List<PendingMessage> batch)
-    {
-        var started = Stopwatch.GetTimestamp();
-        StoredMessage[] stored;
         try
         {
-            await using var db = await _contexts.CreateDbContextAsync();
-            _messages.Clear();
-            foreach (var pending in batch)
-            {
-                _messages.Add(pending.Message);
-            }
-
-            stored = await _insert.InsertAsync(db, _messages);
+            await using var lease = await _database.OpenForWriterAsync(CancellationToken.None);
+            return await _insert.InsertAsync(lease.Db, messages);
         }
         catch (CommitOutcomeUnknownException unknown)
         {
-            if (!await WasCommittedAsync(unknown, batch.Count))
+            if (!await WasCommittedAsync(unknown, messages.Count))
             {
-                Fail(batch, unknown.InnerException!);
-                return;
+                throw unknown.InnerException!;
             }
 
-            stored = unknown.Results;
+            return unknown.Results;
         }
-        catch (Exception ex) when (batch.Count > 1 && IsRowError(ex))
-        {
-            // One row the database refuses (a constraint, a value it cannot store) must not fail the other senders'
-            // messages: the batch is written again one message at a time, so only that row's sender gets the error.
-            LogBatchSplit(ex, batch.Count);
-            foreach (var pending in batch)
-            {
-                await CommitAsync([pending]);
-            }
+    }
 
-            return;
-        }
-        catch (Exception ex)
-        {
-            Fail(batch, ex);
-            return;
-        }
-
-        // Deliveries first, in id order, on this one thread; then the senders resume (acks follow their deliveries).
-        for (var i = 0; i < batch.Count; i++)
+    /// <summary>Deliveries first, in id order, on the writer; then the senders resume (acks follow their deliveries).</summary>
+    private void Committed(IReadOnlyList<NewMessage> messages, StoredMessage[] stored, TimeSpan elapsed)
+    {
+        for (var i = 0; i < messages.Count; i++)
         {
             if (stored[i].IsNew)
             {
                 try
                 {
-                    _feed.Committed(batch[i].Message, stored[i]);
+                    _feed.Committed(messages[i], stored[i]);
                 }
                 catch (Exception ex)
                 {
@@ -169,27 +123,21 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IHostedServ
             }
         }
 
-        for (var i = 0; i < batch.Count; i++)
-        {
-            batch[i].Committed.TrySetResult(stored[i]);
-        }
-
-        var elapsed = Stopwatch.GetElapsedTime(started);
         if (_metrics is not null)
         {
-            _metrics.BatchCommitted(batch.Count, elapsed);
-            for (var i = 0; i < batch.Count; i++)
+            _metrics.BatchCommitted(messages.Count, elapsed);
+            for (var i = 0; i < messages.Count; i++)
             {
                 if (stored[i].IsNew)
                 {
-                    _metrics.MessageStored(batch[i].Message.Type.ToName());
+                    _metrics.MessageStored(messages[i].Type.ToName());
                 }
             }
         }
 
         if (elapsed > SlowCommit)
         {
-            LogSlowCommit(batch.Count, elapsed.TotalMilliseconds);
+            LogSlowCommit(messages.Count, elapsed.TotalMilliseconds);
         }
     }
 
@@ -201,16 +149,6 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IHostedServ
         Microsoft.Data.Sqlite.SqliteException sqlite => sqlite.SqliteErrorCode == 19, // SQLITE_CONSTRAINT
         _ => false,
     };
-
-    private void Fail(List<PendingMessage> batch, Exception exception)
-    {
-        // Counted and reported once per outage by the senders' handlers (StorageOutageLog).
-        LogBatchFailed(exception, batch.Count);
-        foreach (var pending in batch)
-        {
-            pending.Committed.TrySetException(exception);
-        }
-    }
 
     /// <summary>
     /// Asks the database, as often as it takes, whether a batch whose COMMIT failed was committed, so that no
@@ -227,8 +165,8 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IHostedServ
             {
                 try
                 {
-                    await using var db = await _contexts.CreateDbContextAsync(_stopping.Token);
-                    var committed = await _insert.WasCommittedAsync(db, unknown.Probe, _stopping.Token);
+                    await using var lease = await _database.OpenForWriterAsync(_stopping.Token);
+                    var committed = await _insert.WasCommittedAsync(lease.Db, unknown.Probe, _stopping.Token);
                     LogOutcomeKnown(count, committed ? "was committed: its senders are answered as stored" : "was not committed: its senders get an error");
                     return committed;
                 }
@@ -264,12 +202,4 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IHostedServ
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Committing a batch of {Count} messages failed; their senders get an error")]
     private partial void LogBatchFailed(Exception exception, int count);
-
-    private sealed class PendingMessage(NewMessage message)
-    {
-        public NewMessage Message { get; } = message;
-
-        // Senders resume on the thread pool, never inline on the single writer.
-        public TaskCompletionSource<StoredMessage> Committed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
 }

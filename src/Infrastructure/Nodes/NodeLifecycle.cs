@@ -24,7 +24,7 @@ namespace Rooms.Infrastructure.Nodes;
 /// </para>
 /// </summary>
 public sealed partial class NodeLifecycle(
-    IDbContextFactory<RoomsDbContext> contexts,
+    DatabaseGate database,
     NodeIdentity node,
     ClusterSettings settings,
     TimeProvider time,
@@ -49,7 +49,8 @@ public sealed partial class NodeLifecycle(
             return refusal;
         }
 
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var lease = await database.OpenForWriterAsync(cancellationToken);
+        var db = lease.Db;
         var lastSeen = previousHeartbeat ?? time.GetUtcNow().UtcDateTime;
         var closed = await CloseOpenRowsAsync(
             db.Connections.Where(c => c.NodeId == node.NodeId || c.NodeId == string.Empty), lastSeen, cancellationToken);
@@ -66,7 +67,8 @@ public sealed partial class NodeLifecycle(
     public async Task<bool> HeartbeatAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().UtcDateTime;
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var lease = await database.OpenForWriterAsync(cancellationToken);
+        var db = lease.Db;
         var renewed = await db.Nodes
             .Where(n => n.NodeId == node.NodeId && n.Incarnation == node.Incarnation)
             .ExecuteUpdateAsync(s => s.SetProperty(n => n.LastSeenAt, now), cancellationToken);
@@ -96,7 +98,8 @@ public sealed partial class NodeLifecycle(
     /// <summary>After a clean stop (every connection row closed): the node id is free for the next start at once.</summary>
     public async Task ReleaseAsync(CancellationToken cancellationToken)
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var lease = await database.OpenForWriterAsync(cancellationToken);
+        var db = lease.Db;
         await db.Nodes
             .Where(n => n.NodeId == node.NodeId && n.Incarnation == node.Incarnation)
             .ExecuteUpdateAsync(s => s.SetProperty(n => n.Incarnation, string.Empty).SetProperty(n => n.LastSeenAt, time.GetUtcNow().UtcDateTime), cancellationToken);
@@ -117,7 +120,8 @@ public sealed partial class NodeLifecycle(
 
         var now = time.GetUtcNow().UtcDateTime;
         var cutoff = now - settings.NodeTimeout;
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var lease = await database.OpenForWriterAsync(cancellationToken);
+        var db = lease.Db;
         var live = await db.Nodes.AsNoTracking()
             .Where(n => n.NodeId != node.NodeId && n.Incarnation != string.Empty && n.LastSeenAt >= cutoff && n.Cluster != ClusterSettings.ApartMembership)
             // Rows from before memberships were recorded ('') belong to nodes that have not restarted since the upgrade.
@@ -145,7 +149,8 @@ public sealed partial class NodeLifecycle(
         while (true)
         {
             var now = time.GetUtcNow().UtcDateTime;
-            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+            await using var lease = await database.OpenForWriterAsync(cancellationToken);
+            var db = lease.Db;
             var row = await db.Nodes.AsNoTracking().SingleOrDefaultAsync(n => n.NodeId == node.NodeId, cancellationToken);
             if (row is null)
             {

@@ -5,19 +5,21 @@ namespace Rooms.Infrastructure.Persistence;
 
 /// <summary>Applies the EF Core migrations that own the schema (never EnsureCreated).</summary>
 public sealed partial class DatabaseMigrator(
-    IDbContextFactory<RoomsDbContext> contexts,
+    DatabaseGate database,
     DatabaseSettings settings,
     ILogger<DatabaseMigrator> logger)
 {
     public async Task<IReadOnlyList<string>> PendingMigrationsAsync(CancellationToken cancellationToken)
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var lease = await database.OpenForWriterAsync(cancellationToken);
+        var db = lease.Db;
         return [.. await db.Database.GetPendingMigrationsAsync(cancellationToken)];
     }
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var lease = await database.OpenForWriterAsync(cancellationToken);
+        var db = lease.Db;
         var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
         if (pending.Count > 0)
         {

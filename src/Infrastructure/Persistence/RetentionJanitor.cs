@@ -15,7 +15,7 @@ namespace Rooms.Infrastructure.Persistence;
 /// Open connections are never deleted, whatever their age.
 /// </summary>
 public sealed partial class RetentionJanitor(
-    IDbContextFactory<RoomsDbContext> contexts,
+    DatabaseGate database,
     DatabaseSettings settings,
     TimeProvider time,
     ILogger<RetentionJanitor> logger)
@@ -61,7 +61,8 @@ public sealed partial class RetentionJanitor(
         var total = 0;
         for (var batch = 0; batch < MaxBatchesPerPass; batch++)
         {
-            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+            await using var lease = await database.OpenForWriterAsync(cancellationToken);
+            var db = lease.Db;
             // Ids first, then delete by them: MySQL takes no LIMIT in a DELETE's IN subquery.
             var ids = await rows(db).AsNoTracking().Where(expired).Select(id).Take(settings.RetentionBatchSize).ToListAsync(cancellationToken);
             if (ids.Count == 0)

@@ -13,19 +13,21 @@ namespace Rooms.Infrastructure.Persistence;
 /// </summary>
 public sealed class RoomRepository : IRoomRepository, IHostedService, IAsyncDisposable
 {
-    private readonly IDbContextFactory<RoomsDbContext> _contexts;
     private readonly DatabaseGate _gate;
-    private readonly BatchingQueue<NewConnection, long> _identifies;
-    private readonly BatchingQueue<ConnectionClose, bool> _closes;
-    private readonly BatchingQueue<string, DeviceRow?> _deviceReads;
 
-    public RoomRepository(IDbContextFactory<RoomsDbContext> contexts, DatabaseGate gate)
+    // A failed batch is done again one item at a time (any failure: a room id drawn twice or a device raced by
+    // another node fails or retries alone). A device appears once per batch, so its later identify is stored
+    // after the earlier one (its row id is higher).
+    private readonly GroupCommit<NewConnection, long> _identifies;
+    private readonly GroupCommit<ConnectionClose, bool> _closes;
+    private readonly GroupCommit<string, DeviceRow?> _deviceReads;
+
+    public RoomRepository(DatabaseGate gate)
     {
-        _contexts = contexts;
         _gate = gate;
-        _identifies = new BatchingQueue<NewConnection, long>(RecordConnectionsAsync, c => RecordConnectionAloneAsync(c, CancellationToken.None), c => c.Device.DeviceId);
-        _closes = new BatchingQueue<ConnectionClose, bool>(CloseConnectionsAsync, CloseConnectionAloneAsync, c => c.RowId.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        _deviceReads = new BatchingQueue<string, DeviceRow?>(FindDevicesAsync, FindDeviceAloneAsync, id => id);
+        _identifies = new(new() { Batch = RecordConnectionsAsync, One = c => RecordConnectionAloneAsync(c, CancellationToken.None), Key = c => c.Device.DeviceId });
+        _closes = new(new() { Batch = CloseConnectionsAsync, One = CloseConnectionAloneAsync });
+        _deviceReads = new(new() { Batch = FindDevicesAsync, One = FindDeviceAloneAsync, Key = id => id });
     }
 
     /// <summary>Starts the three batching workers.</summary>
@@ -67,7 +69,7 @@ public sealed class RoomRepository : IRoomRepository, IHostedService, IAsyncDisp
     /// <summary>Every identify reads its device: in a storm, thousands at once are read a batch per query.</summary>
     public async Task<Device?> FindDeviceAsync(string deviceId, CancellationToken cancellationToken)
     {
-        var row = await _deviceReads.WriteAsync(deviceId, cancellationToken);
+        var row = await _deviceReads.EnqueueAsync(deviceId, cancellationToken);
         return row is null ? null : Device.Restore(row.DeviceId, row.Identity, row.LastConnectedAt, row.LastRoomId);
     }
 
@@ -109,14 +111,14 @@ public sealed class RoomRepository : IRoomRepository, IHostedService, IAsyncDisp
     public Task<long> RecordConnectionAsync(NewConnection connection, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        return _identifies.WriteAsync(connection, cancellationToken);
+        return _identifies.EnqueueAsync(connection, cancellationToken).AsTask();
     }
 
-    /// <summary>A batch of identifies in one transaction; a device appears at most once (see <see cref="BatchingQueue{TItem, TResult}"/>).</summary>
+    /// <summary>A batch of identifies in one transaction; a device appears at most once (its key).</summary>
     private async Task<long[]> RecordConnectionsAsync(IReadOnlyList<NewConnection> batch)
     {
-        await using var db = await _contexts.CreateDbContextAsync();
-        return await ConnectionBatchInsert.InsertAsync(db, batch);
+        await using var lease = await _gate.OpenForWriterAsync(CancellationToken.None);
+        return await ConnectionBatchInsert.InsertAsync(lease.Db, batch);
     }
 
     /// <summary>One identify in a transaction of its own: what a failed batch falls back to.</summary>
@@ -198,8 +200,8 @@ public sealed class RoomRepository : IRoomRepository, IHostedService, IAsyncDisp
         return row;
     }
 
-    public Task CloseConnectionAsync(long connectionRowId, DateTime disconnectedAt, CancellationToken cancellationToken) =>
-        _closes.WriteAsync(new ConnectionClose(connectionRowId, disconnectedAt), cancellationToken);
+    public async Task CloseConnectionAsync(long connectionRowId, DateTime disconnectedAt, CancellationToken cancellationToken) =>
+        await _closes.EnqueueAsync(new ConnectionClose(connectionRowId, disconnectedAt), cancellationToken);
 
     /// <summary>Only a row still open is closed, so closing twice (a retry after an unknown outcome) changes nothing.</summary>
     private static Task Close(RoomsDbContext db, ConnectionClose close) =>
@@ -209,7 +211,8 @@ public sealed class RoomRepository : IRoomRepository, IHostedService, IAsyncDisp
 
     private async Task<bool[]> CloseConnectionsAsync(IReadOnlyList<ConnectionClose> batch)
     {
-        await using var db = await _contexts.CreateDbContextAsync();
+        await using var lease = await _gate.OpenForWriterAsync(CancellationToken.None);
+        var db = lease.Db;
         await using var transaction = await db.Database.BeginTransactionAsync();
         foreach (var close in batch)
         {

@@ -1,5 +1,5 @@
 using Rooms.Application.Ports;
-using Rooms.Domain.Rooms;
+using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Infrastructure.SingleNode;
 

@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using Rooms.Application.Common;
 using Rooms.Application.Membership;
 using Rooms.Application.Ports;
-using Rooms.Domain.Rooms;
+using Rooms.Domain.RoomAggregate;
 using System.Text.Json;
 using Rooms.Infrastructure.Persistence;
 using Rooms.WebSocketHost.Monitoring;

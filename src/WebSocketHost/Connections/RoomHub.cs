@@ -5,7 +5,7 @@ using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
 using Rooms.Application.Sessions;
 using Rooms.Domain.Messages;
-using Rooms.Domain.Rooms;
+using Rooms.Domain.RoomAggregate;
 using Rooms.WebSocketHost.Frames;
 
 namespace Rooms.WebSocketHost.Connections;

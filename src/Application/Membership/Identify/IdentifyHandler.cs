@@ -5,7 +5,7 @@ using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
 using Rooms.Application.Sessions;
 using Rooms.Domain.Devices;
-using Rooms.Domain.Rooms;
+using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Application.Membership.Identify;
 

@@ -1,7 +1,7 @@
 using FluentValidation;
 using Rooms.Application.Common;
 using Rooms.Domain;
-using Rooms.Domain.Rooms;
+using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Application.Membership.Identify;
 

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Security.Cryptography;
 
-namespace Rooms.Domain.Rooms;
+namespace Rooms.Domain.RoomAggregate;
 
 public static class RoomId
 {

@@ -1,4 +1,4 @@
-namespace Rooms.Domain.Rooms;
+namespace Rooms.Domain.RoomAggregate;
 
 /// <summary>
 /// A device present in a room through one live connection, on one node. <paramref name="Generation"/>

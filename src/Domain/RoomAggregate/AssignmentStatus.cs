@@ -1,4 +1,4 @@
-namespace Rooms.Domain.Rooms;
+namespace Rooms.Domain.RoomAggregate;
 
 public enum AssignmentStatus
 {

@@ -1,4 +1,4 @@
-namespace Rooms.Domain.Rooms;
+namespace Rooms.Domain.RoomAggregate;
 
 /// <summary>Which room an identifying device lands in (docs/protocol.md, section 2).</summary>
 public static class RoomAssignment

@@ -1,4 +1,4 @@
-namespace Rooms.Domain.Rooms;
+namespace Rooms.Domain.RoomAggregate;
 
 /// <summary>
 /// The live side of a room: who is in it right now. Membership is copy-on-write, so a reader
