@@ -55,7 +55,9 @@ public sealed class MariaDbServer : IDisposable
                 $"No MariaDB server: install Debian's mariadb-server (./test.sh does) or set {EnvironmentVariable}.");
         var folder = Path.Combine(Path.GetTempPath(), "rooms-mariadb-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(Path.Combine(folder, "data"));
-        Run(installDb, $"--no-defaults --datadir={Path.Combine(folder, "data")} --user=root --auth-root-authentication-method=normal --skip-test-db", TimeSpan.FromMinutes(2));
+        // Its own temp folder: installations running side by side once broke on each other's temp tables in the shared one.
+        Directory.CreateDirectory(Path.Combine(folder, "tmp"));
+        Run(installDb, $"--no-defaults --datadir={Path.Combine(folder, "data")} --tmpdir={Path.Combine(folder, "tmp")} --user=root --auth-root-authentication-method=normal --skip-test-db", TimeSpan.FromMinutes(2), Path.Combine(folder, "tmp"));
 
         var port = FreePort();
         var admin = new MySqlConnectionStringBuilder
@@ -159,7 +161,7 @@ public sealed class MariaDbServer : IDisposable
         var folder = _folder!;
         var server = Process.Start(new ProcessStartInfo(mariadbd,
             $"--no-defaults --datadir={Path.Combine(folder, "data")} --socket={Socket} --port={_port} --bind-address=127.0.0.1 " +
-            $"--user=root --log-error={Path.Combine(folder, "error.log")} --pid-file={Path.Combine(folder, "mysqld.pid")} " +
+            $"--user=root --log-error={Path.Combine(folder, "error.log")} --pid-file={Path.Combine(folder, "mysqld.pid")} --tmpdir={Path.Combine(folder, "tmp")} " +
             "--innodb-buffer-pool-size=128M --max-connections=500 --skip-name-resolve")
         {
             RedirectStandardOutput = true,
@@ -207,14 +209,20 @@ public sealed class MariaDbServer : IDisposable
         }
     }
 
-    private static void Run(string file, string arguments, TimeSpan timeout)
+    private static void Run(string file, string arguments, TimeSpan timeout, string? tempFolder = null)
     {
-        using var process = Process.Start(new ProcessStartInfo(file, arguments)
+        var start = new ProcessStartInfo(file, arguments)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-        })!;
+        };
+        if (tempFolder is not null)
+        {
+            start.Environment["TMPDIR"] = tempFolder;
+        }
+
+        using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(timeout) || process.ExitCode != 0)
