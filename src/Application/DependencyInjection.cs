@@ -19,6 +19,7 @@ public static class DependencyInjection
         services.AddSingleton(settings);
         services.AddSingleton<StorageOutageLog>();
         services.AddSingleton<Membership.RoomPresence>();
+        services.AddSingleton<Membership.PresenceBatcher>();
         services.AddSingleton<RoomsMetrics>();
         services.AddSingleton<ServiceFactory>(provider => provider.GetService!);
         services.AddSingleton<IMediator, Mediator>();

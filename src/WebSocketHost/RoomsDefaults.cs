@@ -68,7 +68,7 @@ public static class RoomsDefaults
         var admin = SettingsBinder.Bind<Admin.AdminSettings>(configuration, Admin.AdminSettings.SectionName);
 
         builder.Services
-            .AddApplication(new ProtocolSettings(rooms.MaxContentLength, rooms.PresenceEvents, rooms.MaxHistoryPageBytes, rooms.MaxRoomInfoClients, rooms.RoomIdLength))
+            .AddApplication(new ProtocolSettings(rooms.MaxContentLength, rooms.PresenceEvents, rooms.MaxHistoryPageBytes, rooms.MaxRoomInfoClients, rooms.RoomIdLength, rooms.PresenceWindow))
             .AddInfrastructure(database, cluster, auth)
             .AddWebSocketHost(rooms, admin);
         return builder;

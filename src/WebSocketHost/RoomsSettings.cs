@@ -117,6 +117,9 @@ public sealed class RoomsSettings
     /// <summary>Whether the members of a room hear <c>presence</c> events (joined / left).</summary>
     public bool PresenceEvents { get; set; } = true;
 
+    /// <summary>A room's presence changes within this window go out as one frame per member (docs/protocol.md §5); 00:00:00 sends each change at once, one event per frame.</summary>
+    public TimeSpan PresenceWindow { get; set; } = Application.Common.ProtocolSettings.DefaultPresenceWindow;
+
     /// <summary>How often the status line (connections, rooms, devices per room) is logged.</summary>
     public TimeSpan StatusInterval { get; set; } = TimeSpan.FromMinutes(1);
 
@@ -158,6 +161,7 @@ public sealed class RoomsSettings
         Require(InboundBurstBytes >= MaxMessageBytes, "Rooms:InboundBurstBytes must be at least Rooms:MaxMessageBytes (one largest frame must fit)");
         Require(AbuseBlock > TimeSpan.Zero, "Rooms:AbuseBlock must be positive");
         Require(StatusInterval > TimeSpan.Zero, "Rooms:StatusInterval must be positive");
+        Require(PresenceWindow >= TimeSpan.Zero && PresenceWindow <= TimeSpan.FromSeconds(10), "Rooms:PresenceWindow must be between 00:00:00 and 00:00:10");
         foreach (var proxy in TrustedProxies)
         {
             Require(IPNetwork.TryParse(proxy, out _) || IPAddress.TryParse(proxy, out _),

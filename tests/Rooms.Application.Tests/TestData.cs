@@ -44,7 +44,8 @@ internal static class TestData
     public static Membership.RoomPresence Presence(Moq.Mock<Ports.IRoomHub> hub, Moq.Mock<Ports.IPresence> shared, ProtocolSettings? settings = null)
     {
         hub.Setup(h => h.Members(Moq.It.IsAny<string>())).Returns([]);
-        return new(hub.Object, shared.Object, settings ?? new ProtocolSettings());
+        settings ??= new ProtocolSettings();
+        return new(hub.Object, shared.Object, new Membership.PresenceBatcher(hub.Object, settings, TimeProvider.System), settings);
     }
 
     /// <summary>Handles the request as the pipeline does for storage: a storage failure becomes the request's "try again" error.</summary>

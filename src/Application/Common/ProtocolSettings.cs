@@ -6,13 +6,17 @@ namespace Rooms.Application.Common;
 /// <param name="MaxHistoryPageBytes">A history page stops before its contents pass this many bytes (UTF-8), with <c>has_more</c>.</param>
 /// <param name="MaxRoomInfoClients">A <c>room_info</c> lists at most this many members; <c>total_clients</c> stays exact.</param>
 /// <param name="RoomIdLength">Characters of a new room's id.</param>
+/// <param name="PresenceWindow">Presence changes of a room within this window go out together (<see cref="Membership.PresenceBatcher"/>); zero sends each at once.</param>
 public sealed record ProtocolSettings(
     int MaxContentLength = ProtocolLimits.DefaultMaxContentLength,
     bool PresenceEvents = true,
     int MaxHistoryPageBytes = ProtocolSettings.DefaultMaxHistoryPageBytes,
     int MaxRoomInfoClients = ProtocolSettings.DefaultMaxRoomInfoClients,
-    int RoomIdLength = ProtocolLimits.GeneratedRoomIdLength)
+    int RoomIdLength = ProtocolLimits.GeneratedRoomIdLength,
+    TimeSpan PresenceWindow = default)
 {
+    public static readonly TimeSpan DefaultPresenceWindow = TimeSpan.FromMilliseconds(100);
+
     public const int DefaultMaxHistoryPageBytes = 1024 * 1024;
     public const int DefaultMaxRoomInfoClients = 1000;
 

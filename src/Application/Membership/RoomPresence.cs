@@ -11,7 +11,7 @@ namespace Rooms.Application.Membership;
 /// round trip, and all there is while the shared store is down); every node's from the shared presence
 /// (Redis on a cluster, nothing on a single node). The one place that sends <c>joined</c> and <c>left</c>.
 /// </summary>
-public sealed class RoomPresence(IRoomHub hub, IPresence shared, ProtocolSettings settings)
+public sealed class RoomPresence(IRoomHub hub, IPresence shared, PresenceBatcher batcher, ProtocolSettings settings)
 {
     /// <summary>
     /// Joins on this node, listening to the room, then in the shared presence: the other nodes can see the
@@ -56,7 +56,7 @@ public sealed class RoomPresence(IRoomHub hub, IPresence shared, ProtocolSetting
 
         if ((join.Replaced is null || movedFrom is not null) && settings.PresenceEvents)
         {
-            hub.SendPresence(roomId, member.DeviceId, new PresenceEventDto(PresenceEventDto.Joined, roomId, member.DeviceId, member.Identity));
+            batcher.Add(new PresenceEventDto(PresenceEventDto.Joined, roomId, member.DeviceId, member.Identity));
         }
     }
 
@@ -66,9 +66,12 @@ public sealed class RoomPresence(IRoomHub hub, IPresence shared, ProtocolSetting
         ArgumentNullException.ThrowIfNull(member);
         if (settings.PresenceEvents)
         {
-            hub.SendPresence(roomId, member.DeviceId, new PresenceEventDto(PresenceEventDto.Left, roomId, member.DeviceId, member.Identity));
+            batcher.Add(new PresenceEventDto(PresenceEventDto.Left, roomId, member.DeviceId, member.Identity));
         }
     }
+
+    /// <summary>Sends the room's presence changes that wait for the end of their window now.</summary>
+    public void SendPendingChanges(string roomId) => batcher.FlushRoom(roomId);
 
     /// <summary>Closes the connection of a member a newer connection of its device replaced (4001), on whichever node holds it.</summary>
     public void CloseReplaced(RoomMember member) => hub.CloseReplaced(member);

@@ -41,6 +41,9 @@ public interface IRoomHub
     /// <summary>Tells every member of the room but <paramref name="exceptDeviceId"/>, on every node, that a device joined or left.</summary>
     void SendPresence(string roomId, string exceptDeviceId, PresenceEventDto presenceEvent);
 
+    /// <summary>Tells every member of the room, on every node, which devices joined and left within one presence window.</summary>
+    void SendPresenceDiff(PresenceDiffDto diff);
+
     /// <summary>Sends a room event (not stored) to every member of the room but <paramref name="exceptDeviceId"/>, on every node.</summary>
     void SendEvent(string roomId, string exceptDeviceId, IRoomEvent roomEvent);
 

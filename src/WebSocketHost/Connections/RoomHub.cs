@@ -134,6 +134,12 @@ internal sealed partial class RoomHub(
     public void SendPresence(string roomId, string exceptDeviceId, PresenceEventDto presenceEvent) =>
         SendUnordered(roomId, exceptDeviceId, FrameWriter.Presence(presenceEvent));
 
+    public void SendPresenceDiff(PresenceDiffDto diff)
+    {
+        ArgumentNullException.ThrowIfNull(diff);
+        SendUnordered(diff.RoomId, string.Empty, FrameWriter.PresenceDiff(diff));
+    }
+
     public void SendEvent(string roomId, string exceptDeviceId, IRoomEvent roomEvent) =>
         SendUnordered(roomId, exceptDeviceId, FrameWriter.Event(roomEvent));
 

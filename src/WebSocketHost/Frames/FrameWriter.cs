@@ -113,6 +113,29 @@ internal static class FrameWriter
         w.WriteString("identity"u8, p.Identity);
     });
 
+    /// <summary>The coalesced presence frame: <c>joins</c> and <c>leaves</c> of one window (docs/protocol.md §5).</summary>
+    public static byte[] PresenceDiff(PresenceDiffDto diff) => Write(diff, static (w, d) =>
+    {
+        w.WriteString("type"u8, "presence"u8);
+        w.WriteString("room_id"u8, d.RoomId);
+        Members(w, "joins"u8, d.Joins);
+        Members(w, "leaves"u8, d.Leaves);
+    });
+
+    private static void Members(Utf8JsonWriter w, ReadOnlySpan<byte> name, IReadOnlyList<ClientInfoDto> members)
+    {
+        w.WriteStartArray(name);
+        foreach (var member in members)
+        {
+            w.WriteStartObject();
+            w.WriteString("device_id"u8, member.DeviceId);
+            w.WriteString("identity"u8, member.Identity);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    }
+
     /// <summary>
     /// A frame of a newer command (typing): <c>"type"</c>, then the DTO's properties in snake_case, in their declared
     /// order. The seed's frames above are written field by field, in the seed's order.

@@ -40,6 +40,9 @@ public sealed partial class SendMessageHandler(
         var clientId = request.ClientMessageId;
         var recipients = clientId is null ? 0 : await RecipientsAsync(roomId, from.DeviceId, target, cancellationToken);
 
+        // The room hears who joined (a coalesced presence window) before it hears them speak.
+        presence.SendPendingChanges(roomId);
+
         // Durable before delivery: the store hands the message to the room hub at its commit, in the room's id order.
         var stored = await messageStore.AppendAsync(
             new NewMessage(roomId, from.DeviceId, target, type, request.Content!, time.GetUtcNow().UtcDateTime, clientId, recipients, request.Timestamp), cancellationToken);

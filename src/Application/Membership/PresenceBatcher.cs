@@ -1,0 +1,174 @@
+using System.Collections.Concurrent;
+using Rooms.Application.Common;
+using Rooms.Application.Contracts;
+using Rooms.Application.Ports;
+
+namespace Rooms.Application.Membership;
+
+/// <summary>
+/// Coalesces each room's presence changes (<see cref="ProtocolSettings.PresenceWindow"/>): a change in a quiet room
+/// goes out at once, in the single-event form clients have always had (<c>"event":"joined"</c>), and opens a window;
+/// the changes that follow within the window go out together when it ends, as one frame per member, so a room of
+/// n that n devices join (or rejoin after a reconnect storm) costs n frames per window instead of n per join. Only
+/// the net change of each device counts: one that joins and leaves (or leaves and comes back) within a window
+/// appears in neither list, and a window that holds one net change sends it in the single-event form. The window
+/// stays open while changes keep coming and closes after one without any. Each node batches the changes it makes,
+/// so every change still goes out once, also on a cluster. A window of zero sends every change at once.
+/// </summary>
+public sealed class PresenceBatcher : IDisposable
+{
+    private readonly IRoomHub _hub;
+    private readonly ConcurrentDictionary<string, RoomWindow> _windows = new(StringComparer.Ordinal);
+    private readonly ITimer? _timer;
+    private int _flushing;
+
+    public PresenceBatcher(IRoomHub hub, ProtocolSettings settings, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(time);
+        _hub = hub;
+        if (settings.PresenceWindow > TimeSpan.Zero)
+        {
+            _timer = time.CreateTimer(_ => Flush(), null, settings.PresenceWindow, settings.PresenceWindow);
+        }
+    }
+
+    /// <summary>A device joined or left the room (<see cref="PresenceEventDto.Joined"/> or <see cref="PresenceEventDto.Left"/>).</summary>
+    public void Add(PresenceEventDto change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        if (_timer is null)
+        {
+            _hub.SendPresence(change.RoomId, change.DeviceId, change);
+            return;
+        }
+
+        while (true)
+        {
+            var window = _windows.GetOrAdd(change.RoomId, static _ => new RoomWindow());
+            lock (window)
+            {
+                if (window.Closed)
+                {
+                    continue; // The flush just closed it: open a new one.
+                }
+
+                if (window.Opened)
+                {
+                    window.Add(change);
+                }
+                else
+                {
+                    // Sent under the window's lock, so the window's later changes cannot overtake it.
+                    window.Opened = true;
+                    _hub.SendPresence(change.RoomId, change.DeviceId, change);
+                }
+
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sends what the room's window holds now (before a message of the room is stored, so a device's <c>joined</c>
+    /// reaches the room before its messages do).
+    /// </summary>
+    public void FlushRoom(string roomId)
+    {
+        if (_windows.TryGetValue(roomId, out var window))
+        {
+            lock (window)
+            {
+                Send(roomId, window);
+            }
+        }
+    }
+
+    /// <summary>Ends every room's window: sends its changes, and closes the windows that had none.</summary>
+    public void Flush()
+    {
+        // A slow flush (thousands of rooms) is not overlapped by the next tick; that tick's changes wait one window.
+        if (Interlocked.Exchange(ref _flushing, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var (roomId, window) in _windows)
+            {
+                lock (window)
+                {
+                    if (window.Changes.Count == 0)
+                    {
+                        window.Closed = true;
+                        _windows.TryRemove(new KeyValuePair<string, RoomWindow>(roomId, window));
+                    }
+                    else
+                    {
+                        Send(roomId, window);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _flushing, 0);
+        }
+    }
+
+    /// <summary>Stops the windows and sends what they hold (a node stopping still tells the rooms who left).</summary>
+    public void Dispose()
+    {
+        _timer?.Dispose();
+        Flush();
+    }
+
+    /// <summary>The window's net changes, as one frame; called under the window's lock.</summary>
+    private void Send(string roomId, RoomWindow window)
+    {
+        if (window.Changes.Count == 0)
+        {
+            return;
+        }
+
+        var joins = new List<ClientInfoDto>();
+        var leaves = new List<ClientInfoDto>();
+        PresenceEventDto? single = null;
+        foreach (var (first, last) in window.Changes.Values)
+        {
+            var wasThere = first.Event == PresenceEventDto.Left;
+            var isThere = last.Event == PresenceEventDto.Joined;
+            if (wasThere != isThere)
+            {
+                single = last;
+                (isThere ? joins : leaves).Add(new ClientInfoDto(last.DeviceId, last.Identity));
+            }
+        }
+
+        window.Changes.Clear();
+        if (joins.Count + leaves.Count == 1)
+        {
+            _hub.SendPresence(roomId, single!.DeviceId, single);
+        }
+        else if (joins.Count + leaves.Count > 1)
+        {
+            _hub.SendPresenceDiff(new PresenceDiffDto(roomId, joins, leaves));
+        }
+    }
+
+    /// <summary>A room's open window: per device, its first and its last change since the window's last send.</summary>
+    private sealed class RoomWindow
+    {
+        public Dictionary<string, (PresenceEventDto First, PresenceEventDto Last)> Changes { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>The change that opened the window went out at once.</summary>
+        public bool Opened { get; set; }
+
+        /// <summary>Removed by a flush; a change finding it makes a new window.</summary>
+        public bool Closed { get; set; }
+
+        public void Add(PresenceEventDto change) =>
+            Changes[change.DeviceId] = Changes.TryGetValue(change.DeviceId, out var known) ? (known.First, change) : (change, change);
+    }
+}

@@ -1,0 +1,159 @@
+using Microsoft.Extensions.Time.Testing;
+using Moq;
+using Rooms.Application.Common;
+using Rooms.Application.Contracts;
+using Rooms.Application.Membership;
+using Rooms.Application.Ports;
+
+namespace Rooms.Application.Tests;
+
+public sealed class PresenceBatcherTests
+{
+    private static readonly TimeSpan Window = TimeSpan.FromMilliseconds(100);
+    private readonly Mock<IRoomHub> _hub = new();
+    private readonly FakeTimeProvider _time = new();
+    private readonly List<PresenceDiffDto> _diffs = [];
+
+    public PresenceBatcherTests() => _hub.Setup(h => h.SendPresenceDiff(It.IsAny<PresenceDiffDto>())).Callback<PresenceDiffDto>(_diffs.Add);
+
+    private PresenceBatcher Batcher(TimeSpan window) => new(_hub.Object, new ProtocolSettings(PresenceWindow: window), _time);
+
+    private static PresenceEventDto Joined(string device, string room = "R1") => new(PresenceEventDto.Joined, room, device, device + "_user");
+
+    private static PresenceEventDto Left(string device, string room = "R1") => new(PresenceEventDto.Left, room, device, device + "_user");
+
+    [Fact]
+    public void AChangeInAQuietRoom_GoesOutAtOnce_InTheSingleEventForm_ToEveryoneButTheDevice()
+    {
+        using var batcher = Batcher(Window);
+        batcher.Add(Joined("a"));
+
+        _hub.Verify(h => h.SendPresence("R1", "a", Joined("a")), Times.Once);
+        _time.Advance(Window);
+        _time.Advance(Window);
+        _hub.Verify(h => h.SendPresence(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<PresenceEventDto>()), Times.Once);
+        Assert.Empty(_diffs);
+    }
+
+    [Fact]
+    public void ChangesFollowingWithinTheWindow_GoOutAsOneDiff_WhenTheWindowEnds()
+    {
+        using var batcher = Batcher(Window);
+        batcher.Add(Joined("opener"));
+        batcher.Add(Joined("a"));
+        batcher.Add(Joined("b"));
+        batcher.Add(Left("c"));
+        _hub.Verify(h => h.SendPresenceDiff(It.IsAny<PresenceDiffDto>()), Times.Never);
+
+        _time.Advance(Window);
+
+        var diff = Assert.Single(_diffs);
+        Assert.Equal("R1", diff.RoomId);
+        Assert.Equal([new ClientInfoDto("a", "a_user"), new ClientInfoDto("b", "b_user")], diff.Joins);
+        Assert.Equal([new ClientInfoDto("c", "c_user")], diff.Leaves);
+        _hub.Verify(h => h.SendPresence(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<PresenceEventDto>()), Times.Once);
+    }
+
+    [Fact]
+    public void AWindowKeepsCoalescingWhileChangesCome_AndClosesAfterOneWithout()
+    {
+        using var batcher = Batcher(Window);
+        batcher.Add(Joined("opener"));
+        batcher.Add(Joined("a"));
+        _time.Advance(Window);
+        batcher.Add(Joined("b"));
+        batcher.Add(Joined("c"));
+        _time.Advance(Window);
+        _time.Advance(Window);
+        batcher.Add(Joined("d"));
+
+        // opener at once; a alone in its window (single form); b and c as one diff; the window closed; d at once.
+        Assert.Equal(["b", "c"], Assert.Single(_diffs).Joins.Select(j => j.DeviceId));
+        foreach (var device in new[] { "opener", "a", "d" })
+        {
+            _hub.Verify(h => h.SendPresence("R1", device, Joined(device)), Times.Once);
+        }
+    }
+
+    [Fact]
+    public void FlushRoom_SendsTheRoomsWaitingChangesNow()
+    {
+        using var batcher = Batcher(Window);
+        batcher.Add(Joined("opener"));
+        batcher.Add(Joined("a"));
+        batcher.Add(Joined("b"));
+
+        batcher.FlushRoom("R1");
+
+        Assert.Equal(["a", "b"], Assert.Single(_diffs).Joins.Select(j => j.DeviceId));
+        _time.Advance(Window);
+        Assert.Single(_diffs);
+    }
+
+    [Fact]
+    public void JoinThenLeave_OrLeaveThenJoin_WithinAWindow_IsNoChange()
+    {
+        using var batcher = Batcher(Window);
+        batcher.Add(Joined("opener"));
+        batcher.Add(Joined("a"));
+        batcher.Add(Left("a"));
+        batcher.Add(Left("b"));
+        batcher.Add(Joined("b"));
+        batcher.Add(Joined("c"));
+        batcher.Add(Left("c"));
+        batcher.Add(Joined("c"));
+
+        _time.Advance(Window);
+
+        // a and b changed nothing; c's net change is one join, sent in the single-event form.
+        Assert.Empty(_diffs);
+        _hub.Verify(h => h.SendPresence("R1", "c", Joined("c")), Times.Once);
+        _hub.Verify(h => h.SendPresence(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<PresenceEventDto>()), Times.Exactly(2));
+    }
+
+    [Fact]
+    public void Rooms_AreBatchedApart_AndAChangeAfterAFlushWaitsForTheNextWindow()
+    {
+        using var batcher = Batcher(Window);
+        batcher.Add(Joined("opener", "R1"));
+        batcher.Add(Joined("a", "R1"));
+        batcher.Add(Joined("b", "R1"));
+        batcher.Add(Joined("x", "R2"));
+        batcher.Add(Joined("y", "R2"));
+        _time.Advance(Window);
+        batcher.Add(Left("a", "R1"));
+
+        Assert.Equal(["a", "b"], Assert.Single(_diffs).Joins.Select(j => j.DeviceId));
+        _hub.Verify(h => h.SendPresence("R2", "y", Joined("y", "R2")), Times.Once);
+        _hub.Verify(h => h.SendPresence("R1", "a", It.IsAny<PresenceEventDto>()), Times.Never);
+
+        _time.Advance(Window);
+
+        _hub.Verify(h => h.SendPresence("R1", "a", Left("a", "R1")), Times.Once);
+    }
+
+    [Fact]
+    public void AWindowOfZero_SendsEachChangeAtOnce()
+    {
+        using var batcher = Batcher(TimeSpan.Zero);
+        batcher.Add(Joined("a"));
+        batcher.Add(Joined("b"));
+
+        _hub.Verify(h => h.SendPresence("R1", "a", Joined("a")), Times.Once);
+        _hub.Verify(h => h.SendPresence("R1", "b", Joined("b")), Times.Once);
+        Assert.Empty(_diffs);
+    }
+
+    [Fact]
+    public void Dispose_SendsWhatTheWindowHolds()
+    {
+        var batcher = Batcher(Window);
+        batcher.Add(Left("opener"));
+        batcher.Add(Left("a"));
+        batcher.Add(Left("b"));
+
+        batcher.Dispose();
+
+        Assert.Equal(["a", "b"], Assert.Single(_diffs).Leaves.Select(l => l.DeviceId));
+    }
+}
