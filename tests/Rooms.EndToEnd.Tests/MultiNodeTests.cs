@@ -391,6 +391,42 @@ public sealed class MultiNodeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CoalescedPresenceAcrossNodes_EachChangeHeardOnce_OneDiffPerNodeWindow()
+    {
+        const string window = "--Rooms:PresenceWindow=00:00:01.500";
+        var (a, b) = (await Node("node-a", null, window), await Node("node-b", null, window));
+        var (alice, room) = await Identified(a, "alice", presence: true);
+        var roomId = room.GetProperty("room_id").GetString()!;
+        await Task.Delay(3500); // alice's own join opened node-a's window; let it close.
+
+        // node-b: an opener (heard at once), then two joins and a device that comes and goes inside its window.
+        await Identified(b, "b0", roomId);
+        Assert.Equal(("joined", "b0"), Event(await alice.ReceiveAsync()));
+        await Identified(b, "b1", roomId);
+        await Identified(b, "b2", roomId);
+        var (ghost, _) = await Identified(b, "ghost", roomId);
+        await ghost.CloseAsync();
+
+        // node-a, meanwhile: an opener of its own and one more join.
+        await Identified(a, "a1", roomId);
+        await Identified(a, "a2", roomId);
+
+        var heard = new List<(string Event, string Device)>();
+        var frames = new List<JsonElement>();
+        while (heard.Count < 4)
+        {
+            var frame = await alice.ReceiveAsync(TimeSpan.FromSeconds(10));
+            frames.Add(frame);
+            heard.AddRange(Changes(frame));
+        }
+
+        await alice.ExpectSilenceAsync(TimeSpan.FromSeconds(2.5));
+        Assert.Equal([("joined", "a1"), ("joined", "a2"), ("joined", "b1"), ("joined", "b2")], heard.Order());
+        Assert.Contains(frames, f => f.TryGetProperty("joins", out var joins) && joins.GetArrayLength() == 2
+            && joins.EnumerateArray().Select(j => j.GetProperty("device_id").GetString()).SequenceEqual(["b1", "b2"]));
+    }
+
+    [Fact]
     public async Task PresenceAcrossNodes_JoinedAndLeftHeardOnceOnEveryNode()
     {
         var (a, b, c) = (await Node("node-a"), await Node("node-b"), await Node("node-c"));
@@ -490,6 +526,19 @@ public sealed class MultiNodeTests : IAsyncLifetime
     private static long MessageId(JsonElement message) =>
         long.Parse(message.GetProperty("message_id").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>A presence frame, single-event or coalesced, as (event, device) pairs.</summary>
+    private static IEnumerable<(string Event, string Device)> Changes(JsonElement presence)
+    {
+        Assert.Equal("presence", presence.GetProperty("type").GetString());
+        if (presence.TryGetProperty("event", out _))
+        {
+            return [Event(presence)];
+        }
+
+        return presence.GetProperty("joins").EnumerateArray().Select(j => ("joined", j.GetProperty("device_id").GetString()!))
+            .Concat(presence.GetProperty("leaves").EnumerateArray().Select(l => ("left", l.GetProperty("device_id").GetString()!)));
+    }
+
     private static (string, string) Event(JsonElement presence)
     {
         Assert.Equal("presence", presence.GetProperty("type").GetString());
@@ -517,7 +566,7 @@ public sealed class MultiNodeTests : IAsyncLifetime
         return first.GetProperty("content").GetString()!;
     }
 
-    private async Task<RoomsServer> Node(string nodeId, RedisServer? redis = null)
+    private async Task<RoomsServer> Node(string nodeId, RedisServer? redis = null, params string[] extra)
     {
         var server = await RoomsServer.StartAsync(_database,
         [
@@ -529,6 +578,7 @@ public sealed class MultiNodeTests : IAsyncLifetime
             "--Cluster:HeartbeatInterval=00:00:00.500",
             "--Cluster:NodeTimeout=00:00:03",
             .. RoomsServer.Unthrottled,
+            .. extra,
         ]);
         _servers.Add(server);
         return server;
