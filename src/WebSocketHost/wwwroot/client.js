@@ -83,7 +83,12 @@ $("identify").addEventListener("submit", (event) => {
         setMembers(frame.clients);
         break;
       case "presence":
-        show(`${frame.identity} (${frame.device_id}) ${frame.event}`);
+        // One change ("event"), or a window's changes coalesced ("joins"/"leaves"): docs/protocol.md §5.
+        if (frame.event) show(`${frame.identity} (${frame.device_id}) ${frame.event}`);
+        else {
+          frame.joins.forEach((m) => show(`${m.identity} (${m.device_id}) joined`));
+          frame.leaves.forEach((m) => show(`${m.identity} (${m.device_id}) left`));
+        }
         send({ type: "query_room" });
         break;
       case "message":
