@@ -60,6 +60,20 @@ internal static class LoadStatsHub
 
     public static long Disconnects => Interlocked.Read(ref _disconnects);
 
+    private static long _presenceFrames;
+    private static long _presenceBytes;
+
+    /// <summary>Presence frames received by every device (what presence costs the room).</summary>
+    public static long PresenceFrames => Interlocked.Read(ref _presenceFrames);
+
+    public static long PresenceBytes => Interlocked.Read(ref _presenceBytes);
+
+    public static void RecordPresence(long bytes)
+    {
+        Interlocked.Increment(ref _presenceFrames);
+        Interlocked.Add(ref _presenceBytes, bytes);
+    }
+
     public static void RecordError(string frame)
     {
         if (Interlocked.Increment(ref _errors) <= 5)

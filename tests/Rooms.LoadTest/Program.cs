@@ -16,6 +16,7 @@ app.Configure(config =>
     config.AddCommand<RampCommand>("ramp").WithDescription("Step the rate up; report the highest rate held with p99 under target and zero loss; write an SVG chart.");
     config.AddCommand<HistoryCommand>("history").WithDescription("Ask for history pages from random cursors; report latency per page.");
     config.AddCommand<StormCommand>("storm").WithDescription("N devices with known rooms reconnect at once (a server restart); report time until all are back and identify latency.");
+    config.AddCommand<BigRoomCommand>("bigroom").WithDescription("One room of N devices: built by sequential joins, query_room, a reconnect storm, then broadcasts; reports presence cost and server memory.");
     config.AddCommand<BareServerCommand>("bare-server").WithDescription("Serve the protocol's frames with nothing else (no storage): the baseline a Rooms server is compared with.");
     config.AddCommand<ConnectionsCommand>("connections").WithDescription("Open N idle identified connections; report the server's memory per connection.");
 });

@@ -16,6 +16,7 @@ internal sealed class SimulatedDevice : IAsyncDisposable
 {
     private static readonly byte[] ContentMarker = "\"content\":\"t:"u8.ToArray();
     private static readonly byte[] ErrorMarker = "\"type\":\"error\""u8.ToArray();
+    private static readonly byte[] PresenceMarker = "{\"type\":\"presence\""u8.ToArray();
 
     // One HTTP handler for all devices: a ClientWebSocket without one builds its own handler per connect,
     // which made the load tool, not the server, the busiest process of a 10 000-device storm.
@@ -165,6 +166,12 @@ internal sealed class SimulatedDevice : IAsyncDisposable
 
                 var now = Stopwatch.GetTimestamp();
                 var frame = buffer.AsSpan(0, length);
+                if (frame.StartsWith(PresenceMarker))
+                {
+                    LoadStatsHub.RecordPresence(_lastFrameBytes);
+                    continue;
+                }
+
                 var at = frame.IndexOf(ContentMarker);
                 if (at >= 0)
                 {
@@ -185,22 +192,31 @@ internal sealed class SimulatedDevice : IAsyncDisposable
         }
     }
 
-    /// <returns>The frame's length, or -1 when the server closed the connection.</returns>
+    private long _lastFrameBytes;
+
+    /// <returns>
+    /// The frame's length, or -1 when the server closed the connection. A frame longer than the buffer (a big room's
+    /// presence frame) keeps its start; its full size is in <see cref="_lastFrameBytes"/>.
+    /// </returns>
     private async Task<int> ReceiveFrameAsync(byte[] buffer, CancellationToken cancellationToken)
     {
         var count = 0;
+        long total = 0;
         while (true)
         {
-            var result = await _socket.ReceiveAsync(buffer.AsMemory(count), cancellationToken);
+            var into = count < buffer.Length ? buffer.AsMemory(count) : buffer.AsMemory(buffer.Length - 4096);
+            var result = await _socket.ReceiveAsync(into, cancellationToken);
             if (result.MessageType == WebSocketMessageType.Close)
             {
                 LoadStatsHub.RecordDisconnect(DeviceId, _socket.CloseStatus);
                 return -1;
             }
 
-            count += result.Count;
+            total += result.Count;
+            count = Math.Min(buffer.Length, count + result.Count);
             if (result.EndOfMessage)
             {
+                _lastFrameBytes = total;
                 return count;
             }
         }

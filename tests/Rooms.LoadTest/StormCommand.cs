@@ -12,8 +12,8 @@ internal sealed class StormSettings : CommonSettings
     [DefaultValue(10000)]
     public int Devices { get; init; } = 10000;
 
-    [CommandOption("-k|--per-room")]
-    [Description("Devices per room.")]
+    [CommandOption("-k|--per-room|--room-size")]
+    [Description("Devices per room (5000 with -n 5000: one big room).")]
     [DefaultValue(10)]
     public int PerRoom { get; init; } = 10;
 }

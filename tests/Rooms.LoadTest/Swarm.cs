@@ -64,11 +64,17 @@ internal sealed class Swarm : IAsyncDisposable
         var swarm = new Swarm([.. result]);
         foreach (var device in swarm._devices)
         {
-            device.Start(step => step >= 0 && step < swarm._steps.Length ? swarm._steps[step] : null);
+            device.Start(swarm.StepStats);
         }
 
         return swarm;
     }
+
+    /// <summary>A swarm of devices already connected, whose readers count into <see cref="StepStats"/> (started by the caller).</summary>
+    public static Swarm Of(List<SimulatedDevice> room) => new([room]);
+
+    /// <summary>The stats of a step, where devices count their deliveries.</summary>
+    public StepStats? StepStats(int step) => step >= 0 && step < _steps.Length ? _steps[step] : null;
 
     /// <summary>
     /// Sends <paramref name="rate"/> messages per second for <paramref name="duration"/>, on schedule whatever the
