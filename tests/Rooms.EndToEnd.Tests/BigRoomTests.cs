@@ -49,7 +49,7 @@ public sealed class BigRoomTests : IAsyncLifetime
 
         var diff = await alice.ReceiveAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(
-            $$"""{"type":"presence","room_id":"{{roomId}}","joins":[{"device_id":"c1","identity":"c1_user"},{"device_id":"c2","identity":"c2_user"},{"device_id":"c3","identity":"c3_user"}],"leaves":[{"device_id":"opener","identity":"opener_user"}]}""",
+            $$$"""{"type":"presence","room_id":"{{{roomId}}}","joins":{"c1":"c1_user","c2":"c2_user","c3":"c3_user"},"leaves":{"opener":"opener_user"}}""",
             JsonSerializer.Serialize(diff));
         await alice.ExpectSilenceAsync(TimeSpan.FromSeconds(2));
     }

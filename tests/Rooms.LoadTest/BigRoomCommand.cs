@@ -89,6 +89,7 @@ internal sealed class BigRoomCommand : AsyncCommand<BigRoomSettings>
             await Task.WhenAll(devices.Select(d => d.DisposeAsync().AsTask()));
             await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
             var presenceBefore = (LoadStatsHub.PresenceFrames, LoadStatsHub.PresenceBytes);
+            var cpuBefore = Terminal.ServerCpu(settings.ServerPid);
             var started = Stopwatch.GetTimestamp();
             var back = await Task.WhenAll(devices.Select((d, i) => Task.Run(async () =>
             {
@@ -106,10 +107,12 @@ internal sealed class BigRoomCommand : AsyncCommand<BigRoomSettings>
             devices = [.. back.Where(b => b.Device is not null).Select(b => b.Device!)];
             var latencies = back.Where(b => b.Ok).Select(b => b.Device!.IdentifyLatency.TotalMilliseconds).Order().ToArray();
             var allBack = back.Max(b => b.At).TotalSeconds;
+            var stormCpu = Terminal.ServerCpu(settings.ServerPid) - cpuBefore;
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken); // the storm's last presence windows
             storm = new StormResult(
                 allBack, Math.Round(back.Length / allBack), Percentile(latencies, 0.5), Percentile(latencies, 0.99), back.Count(b => !b.Ok),
-                LoadStatsHub.PresenceFrames - presenceBefore.Item1, LoadStatsHub.PresenceBytes - presenceBefore.Item2);
+                LoadStatsHub.PresenceFrames - presenceBefore.Item1, LoadStatsHub.PresenceBytes - presenceBefore.Item2,
+                stormCpu is { } cpu ? Math.Round(cpu.TotalSeconds, 2) : null);
             if (!settings.Json)
             {
                 AnsiConsole.MarkupLine($"[grey]storm: all {back.Length:N0} back in {allBack:0.00} s[/]");
@@ -166,7 +169,7 @@ internal sealed class BigRoomCommand : AsyncCommand<BigRoomSettings>
         table.AddRow("query_room", $"{query.Milliseconds:0.0} ms, {query.FrameBytes:N0} bytes, total_clients {query.TotalClients:N0}, listed {query.ListedClients:N0}");
         if (storm is not null)
         {
-            table.AddRow("reconnect storm", $"all back in {storm.AllBackSeconds:0.00} s, {storm.IdentifiesPerSecond:N0} identifies/s, p50 {storm.IdentifyP50Ms:0} ms, p99 {storm.IdentifyP99Ms:0} ms, failed {storm.Failed}, {storm.PresenceFrames:N0} presence frames");
+            table.AddRow("reconnect storm", $"all back in {storm.AllBackSeconds:0.00} s, {storm.IdentifiesPerSecond:N0} identifies/s, p50 {storm.IdentifyP50Ms:0} ms, p99 {storm.IdentifyP99Ms:0} ms, failed {storm.Failed}, {storm.PresenceFrames:N0} presence frames ({storm.PresenceBytes / 1024.0 / 1024.0:0} MiB), server CPU {storm.ServerCpuSeconds:0.00} s");
         }
 
         if (broadcast is not null)
@@ -238,5 +241,6 @@ internal sealed class BigRoomCommand : AsyncCommand<BigRoomSettings>
 
     private sealed record QueryResult(double Milliseconds, int FrameBytes, int TotalClients, int ListedClients);
 
-    private sealed record StormResult(double AllBackSeconds, double IdentifiesPerSecond, double IdentifyP50Ms, double IdentifyP99Ms, int Failed, long PresenceFrames, long PresenceBytes);
+    /// <param name="ServerCpuSeconds">The server's CPU time until the last device was back (with --server-pid).</param>
+    private sealed record StormResult(double AllBackSeconds, double IdentifiesPerSecond, double IdentifyP50Ms, double IdentifyP99Ms, int Failed, long PresenceFrames, long PresenceBytes, double? ServerCpuSeconds);
 }

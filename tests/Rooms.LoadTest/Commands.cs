@@ -188,7 +188,7 @@ internal static class Terminal
     }
 
     /// <summary>The server's user + system CPU time so far, or null without --server-pid.</summary>
-    private static TimeSpan? ServerCpu(int? pid)
+    public static TimeSpan? ServerCpu(int? pid)
     {
         if (pid is null)
         {

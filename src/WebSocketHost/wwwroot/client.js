@@ -86,8 +86,8 @@ $("identify").addEventListener("submit", (event) => {
         // One change ("event"), or a window's changes coalesced ("joins"/"leaves"): docs/protocol.md §5.
         if (frame.event) show(`${frame.identity} (${frame.device_id}) ${frame.event}`);
         else {
-          frame.joins.forEach((m) => show(`${m.identity} (${m.device_id}) joined`));
-          frame.leaves.forEach((m) => show(`${m.identity} (${m.device_id}) left`));
+          Object.entries(frame.joins).forEach(([deviceId, identity]) => show(`${identity} (${deviceId}) joined`));
+          Object.entries(frame.leaves).forEach(([deviceId, identity]) => show(`${identity} (${deviceId}) left`));
         }
         send({ type: "query_room" });
         break;
