@@ -14,7 +14,11 @@ public sealed class PresenceBatcherTests
     private readonly FakeTimeProvider _time = new();
     private readonly List<PresenceDiffDto> _diffs = [];
 
-    public PresenceBatcherTests() => _hub.Setup(h => h.SendPresenceDiff(It.IsAny<PresenceDiffDto>())).Callback<PresenceDiffDto>(_diffs.Add);
+    public PresenceBatcherTests()
+    {
+        _hub.Setup(h => h.SendPresenceDiff(It.IsAny<PresenceDiffDto>())).Callback<PresenceDiffDto>(_diffs.Add);
+        _hub.Setup(h => h.Members(It.IsAny<string>())).Returns([]);
+    }
 
     private PresenceBatcher Batcher(TimeSpan window) => new(_hub.Object, new ProtocolSettings(PresenceWindow: window), _time);
 
@@ -130,6 +134,24 @@ public sealed class PresenceBatcherTests
         _time.Advance(Window);
 
         _hub.Verify(h => h.SendPresence("R1", "a", Left("a", "R1")), Times.Once);
+    }
+
+    [Fact]
+    public void ABigRoomsWindow_IsOneWindowPerThousandMembers()
+    {
+        var members = Enumerable.Range(0, 3000).Select(i => new Domain.RoomAggregate.RoomMember($"m{i}", "m", i + 1, "node")).ToArray();
+        _hub.Setup(h => h.Members("BIG")).Returns(members);
+        using var batcher = Batcher(Window);
+        batcher.Add(Joined("opener", "BIG"));
+        batcher.Add(Joined("a", "BIG"));
+        batcher.Add(Joined("b", "BIG"));
+
+        _time.Advance(Window);
+        _time.Advance(Window);
+        Assert.Empty(_diffs);
+
+        _time.Advance(Window);
+        Assert.Equal(["a", "b"], Assert.Single(_diffs).Joins.Select(j => j.DeviceId));
     }
 
     [Fact]
