@@ -1,9 +1,9 @@
-// The quickest way to try Rooms: a plain WebSocket client (docs/protocol.md), no libraries.
-"use strict";
+// The quickest way to try Rooms: this page uses the JavaScript client library (clients/js, served here as
+// /rooms-client.js), which reconnects, catches up and resends for it; every frame in and out is logged below.
+import { RoomsClient, LocalStorageStore } from "/rooms-client.js";
+
 const $ = (id) => document.getElementById(id);
-let socket = null;
-let lastMessageId = null;
-const pending = new Map(); // client id -> the list item of a message not yet acked
+let client = null;
 const shown = new Set(); // message ids on screen, so history does not repeat them
 
 $("deviceId").value = "browser-" + Math.random().toString(36).slice(2, 8);
@@ -17,10 +17,16 @@ function log(direction, text) {
   $("log").prepend(item);
 }
 
-function send(frame) {
-  const text = JSON.stringify(frame);
-  socket.send(text);
-  log("out", text);
+/** The browser's WebSocket, with every frame logged on the page. */
+class LoggedWebSocket extends WebSocket {
+  constructor(url) {
+    super(url);
+    this.addEventListener("message", (event) => log("in", event.data));
+  }
+  send(text) {
+    log("out", text);
+    super.send(text);
+  }
 }
 
 function show(text, className) {
@@ -31,101 +37,79 @@ function show(text, className) {
   return item;
 }
 
-// A message of ours stays marked as sending until its ack (stored) or an error carrying its id (not sent).
-function sendMessage(frame, text) {
-  frame.id = crypto.randomUUID();
-  send(frame);
-  pending.set(frame.id, show(`${text} (sending…)`, "pending"));
+function setMembers(members) {
+  $("members").textContent = [...members].map(([id, identity]) => `${id} (${identity})`).join(", ") || "only you";
+  $("target").replaceChildren(...[...members].map(([id, identity]) => new Option(`${identity} (${id})`, id)));
 }
 
-function settle(id, outcome, className) {
-  const item = pending.get(id);
-  if (!item) return;
-  pending.delete(id);
-  item.textContent = item.textContent.replace(" (sending…)", ` ${outcome}`);
-  item.className = className;
+// A message of ours stays marked as sending until its ack (stored) or the server's error for it (not sent).
+async function sendMessage(content, to, text) {
+  const item = show(`${text} (sending…)`, "pending");
+  try {
+    const { messageId, recipients } = await client.send(content, { to });
+    shown.add(messageId);
+    item.textContent = `${text} (stored as #${messageId}, ${recipients} recipients)`;
+    item.className = "sent";
+  } catch (error) {
+    item.textContent = `${text} — not sent: ${error.message}`;
+    item.className = "failed";
+  }
 }
 
-function setMembers(clients) {
-  $("members").textContent = clients.map((c) => `${c.device_id} (${c.identity})`).join(", ") || "only you";
-  const target = $("target");
-  target.replaceChildren(...clients.map((c) => new Option(`${c.identity} (${c.device_id})`, c.device_id)));
-}
-
-$("identify").addEventListener("submit", (event) => {
+$("identify").addEventListener("submit", async (event) => {
   event.preventDefault();
-  if (socket) socket.close();
+  await client?.close();
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  socket = new WebSocket(`${scheme}://${location.host}/ws`);
-  $("status").textContent = "connecting";
-  socket.onopen = () => {
-    const identify = { device_id: $("deviceId").value, identity: $("identity").value };
-    if ($("roomId").value) identify.room_id = $("roomId").value;
-    send(identify);
-  };
-  socket.onclose = (event) => { $("status").textContent = `closed (${event.code}${event.reason ? " " + event.reason : ""})`; };
-  socket.onmessage = (event) => {
-    log("in", event.data);
-    const frame = JSON.parse(event.data);
-    switch (frame.type) {
-      case "room":
-        $("status").textContent = frame.status === "room_not_found"
-          ? "room_not_found: no room has that id (ids are case-sensitive); leave room id empty to create a new room"
-          : frame.status;
-        if (frame.status !== "room_not_found") {
-          $("roomName").textContent = frame.room_id;
-          $("roomId").value = frame.room_id;
-          $("room").hidden = false;
-          send({ type: "query_room" });
-        }
-        break;
-      case "room_info":
-        setMembers(frame.clients);
-        break;
-      case "presence":
-        // One change ("event"), or a window's changes coalesced ("joins"/"leaves"): docs/protocol.md §5.
-        if (frame.event) show(`${frame.identity} (${frame.device_id}) ${frame.event}`);
-        else {
-          Object.entries(frame.joins).forEach(([deviceId, identity]) => show(`${identity} (${deviceId}) joined`));
-          Object.entries(frame.leaves).forEach(([deviceId, identity]) => show(`${identity} (${deviceId}) left`));
-        }
-        send({ type: "query_room" });
-        break;
-      case "message":
-        lastMessageId = frame.message_id;
-        shown.add(frame.message_id);
-        show(`${frame.from_device_id}${frame.message_type === "direct" ? " (direct)" : ""}: ${frame.content}`);
-        break;
-      case "ack":
-        shown.add(frame.message_id);
-        settle(frame.id, `(stored as #${frame.message_id}, ${frame.recipients} recipients)`, "sent");
-        break;
-      case "history": {
-        // The newest messages (latest: true), oldest first; those already on screen are not repeated.
-        const missed = frame.messages.filter((m) => !shown.has(m.message_id));
-        missed.forEach((m) => { shown.add(m.message_id); show(`[history #${m.message_id}] ${m.from_device_id}: ${m.content}`, "history"); });
-        if (missed.length === 0) show("[history] nothing you have not seen", "history");
-        break;
-      }
-      case "error":
-        if (frame.id && pending.has(frame.id)) settle(frame.id, `— not sent: ${frame.message}`, "failed");
-        else show(`error: ${frame.message}`, "failed");
-        break;
-    }
-  };
+  const deviceId = $("deviceId").value;
+  client = new RoomsClient({
+    urls: [`${scheme}://${location.host}/ws`],
+    deviceId,
+    identity: $("identity").value,
+    roomId: $("roomId").value || undefined,
+    store: new LocalStorageStore(`rooms-client-${deviceId}`),
+    WebSocket: LoggedWebSocket,
+  });
+  client.on("state", ({ state, reason }) => { if (state !== "connected") $("status").textContent = reason ? `${state} (${reason})` : state; });
+  client.on("message", (m) => {
+    shown.add(m.messageId);
+    show(`${m.from}${m.type === "direct" ? " (direct)" : ""}: ${m.content}`);
+  });
+  client.on("presence", ({ joins, leaves }) => {
+    joins.forEach((m) => show(`${m.identity} (${m.deviceId}) joined`));
+    leaves.forEach((m) => show(`${m.identity} (${m.deviceId}) left`));
+  });
+  client.on("members", setMembers);
+  client.on("error", (error) => show(`error: ${error.message}`, "failed"));
+  try {
+    const { roomId, status } = await client.connect();
+    $("status").textContent = status;
+    $("roomName").textContent = roomId;
+    $("roomId").value = roomId;
+    $("room").hidden = false;
+  } catch (error) {
+    $("status").textContent = error.message.startsWith("room_not_found")
+      ? "room_not_found: no room has that id (ids are case-sensitive); leave room id empty to create a new room"
+      : error.message;
+  }
 });
 
 $("broadcast").addEventListener("submit", (event) => {
   event.preventDefault();
-  sendMessage({ type: "message", content: $("broadcastText").value }, `me: ${$("broadcastText").value}`);
+  sendMessage($("broadcastText").value, undefined, `me: ${$("broadcastText").value}`);
   $("broadcastText").value = "";
 });
 
 $("direct").addEventListener("submit", (event) => {
   event.preventDefault();
-  sendMessage({ type: "message", content: $("directText").value, target_device_id: $("target").value }, `me → ${$("target").value}: ${$("directText").value}`);
+  sendMessage($("directText").value, $("target").value, `me → ${$("target").value}: ${$("directText").value}`);
   $("directText").value = "";
 });
 
-$("query").addEventListener("click", () => send({ type: "query_room" }));
-$("history").addEventListener("click", () => send({ type: "history", latest: true, limit: 50 }));
+$("query").addEventListener("click", () => client.queryRoom().catch((error) => show(`error: ${error.message}`, "failed")));
+$("history").addEventListener("click", async () => {
+  // The newest messages, oldest first; those already on screen are not repeated.
+  const { messages } = await client.history({ latest: true, limit: 50 });
+  const missed = messages.filter((m) => !shown.has(m.messageId));
+  missed.forEach((m) => { shown.add(m.messageId); show(`[history #${m.messageId}] ${m.from}: ${m.content}`, "history"); });
+  if (missed.length === 0) show("[history] nothing you have not seen", "history");
+});
