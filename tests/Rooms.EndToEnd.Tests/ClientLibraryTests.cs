@@ -5,7 +5,7 @@ using Rooms.TestSupport;
 namespace Rooms.EndToEnd.Tests;
 
 /// <summary>
-/// The client libraries (clients/) against real servers: their own unit tests, then their integration script
+/// The client libraries (clients/js, clients/python) against real servers: their own unit tests, then their integration script
 /// (chat, direct, presence, history both ways, catch-up after a restart, 4001, 4003) with ROOMS_URL and
 /// ROOMS_AUTH_URL naming an open server and one that requires device tokens.
 /// </summary>
@@ -53,11 +53,39 @@ public sealed class ClientLibraryTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Python_UnitTestsOfTheStateMachinePass()
+    {
+        var (exit, output) = await RunAsync("/usr/bin/python3", ["-m", "unittest", "discover", "-s", "tests", "-v"], Client("python"));
+        Assert.True(exit == 0, output);
+        Assert.Contains("OK", output);
+    }
+
+    [Fact]
+    public async Task Python_AgainstARealServer_ChatHistoryCatchUpReplacedAndRefused()
+    {
+        var (exit, output) = await RunAsync("/usr/bin/python3", [Path.Combine(Client("python"), "integration", "run.py")]);
+        Assert.True(exit == 0, output);
+        foreach (var check in new[]
+        {
+            "ok two devices chat", "ok direct message", "ok history pages backward and forward", "ok catch-up after a restart",
+            "ok replaced (4001)", "ok refused token (4003)", "all passed",
+        })
+        {
+            Assert.Contains(check, output);
+        }
+    }
+
     private static string Client(string language) => Path.Combine(RepositoryRoot.Path, "clients", language);
 
-    private async Task<(int ExitCode, string Output)> RunAsync(string program, string[] args)
+    private async Task<(int ExitCode, string Output)> RunAsync(string program, string[] args, string? workingDirectory = null)
     {
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (workingDirectory is not null)
+        {
+            start.WorkingDirectory = workingDirectory;
+        }
+
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);

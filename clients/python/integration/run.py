@@ -1,0 +1,110 @@
+"""The Python client against a real Rooms server (run by tests/Rooms.EndToEnd.Tests/ClientLibraryTests.cs):
+ROOMS_URL names an open server, ROOMS_AUTH_URL one that requires device tokens. Prints one "ok ..." line per
+check and exits non-zero at the first failure."""
+
+import asyncio
+import os
+import random
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from rooms_client import Message, MemoryStore, Presence, RoomsClient, RoomsError, State  # noqa: E402
+
+URL = os.environ["ROOMS_URL"]
+AUTH_URL = os.environ.get("ROOMS_AUTH_URL")
+RUN = "%06x" % random.getrandbits(24)
+
+
+async def next_event(client, kind, predicate=lambda e: True, timeout=10):
+    async def wait():
+        async for event in client.events():
+            if isinstance(event, kind) and predicate(event):
+                return event
+        raise AssertionError(f"events ended before a {kind.__name__}")
+    return await asyncio.wait_for(wait(), timeout)
+
+
+async def main():
+    clients = []
+
+    def client(name, **options):
+        c = RoomsClient([URL], f"{name}-{RUN}", name, initial_delay=0.05, **options)
+        clients.append(c)
+        return c
+
+    try:
+        alice = client("alice")
+        joined = await alice.connect()
+        assert joined["status"] == "created_new", joined
+        room = joined["room_id"]
+        bob = client("bob", room_id=room)
+        await bob.connect()
+        await next_event(alice, Presence, lambda p: f"bob-{RUN}" in p.joins)
+        ack = await alice.send("hello bob")
+        assert ack.recipients == 1, ack
+        got = await next_event(bob, Message)
+        assert (got.content, got.sender, got.type, got.message_id) == ("hello bob", f"alice-{RUN}", "broadcast", ack.message_id), got
+        print("ok two devices chat, acked, presence heard", flush=True)
+
+        await bob.send("just you", to=f"alice-{RUN}")
+        assert (await next_event(alice, Message)).type == "direct"
+        try:
+            await alice.send("to nobody", to="nobody")
+            raise AssertionError("a send to nobody was acked")
+        except RoomsError as refused:
+            assert "Target device not found" in str(refused) and refused.id, refused
+        print("ok direct message; a refused send raises alone", flush=True)
+
+        for i in range(1, 6):
+            await alice.send(f"h{i}")
+        latest = await bob.history(latest=True, limit=3)
+        assert [m.content for m in latest["messages"]] == ["h3", "h4", "h5"] and latest["has_more"], latest
+        before = await bob.history(before=latest["messages"][0].message_id, limit=2)
+        assert [m.content for m in before["messages"]] == ["h1", "h2"], before
+        after = await bob.history(after=before["messages"][0].message_id, limit=10)
+        assert [m.content for m in after["messages"]] == ["h2", "h3", "h4", "h5"] and not after["has_more"], after
+        print("ok history pages backward and forward", flush=True)
+
+        store = MemoryStore()
+        carol = client("carol", room_id=room, store=store)
+        await carol.connect()
+        await alice.send("before the break")
+        await next_event(carol, Message)
+        await carol.close()
+        for i in range(1, 4):
+            await alice.send(f"missed {i}")
+        carol_again = client("carol", store=store)
+        back = await carol_again.connect()
+        assert back["room_id"] == room, back
+        await alice.send("live again")
+        contents = []
+        while len(contents) < 4:
+            contents.append((await next_event(carol_again, Message)).content)
+        assert contents == ["missed 1", "missed 2", "missed 3", "live again"], contents
+        print("ok catch-up after a restart: exactly once, in order", flush=True)
+
+        alice_again = client("alice", room_id=room)
+        await alice_again.connect()
+        closed = await next_event(alice, State, lambda s: s.state == "closed")
+        assert closed.reason == "replaced", closed
+        print("ok replaced (4001): the older client stops", flush=True)
+
+        if AUTH_URL:
+            intruder = RoomsClient([AUTH_URL], f"intruder-{RUN}", "x", token="not-a-token")
+            clients.append(intruder)
+            try:
+                await asyncio.wait_for(intruder.connect(), 10)
+                raise AssertionError("a bad token was let in")
+            except RoomsError as refused:
+                assert "4003" in str(refused), refused
+            assert intruder.state == "closed"
+            print("ok refused token (4003): the client stops", flush=True)
+
+        print("all passed", flush=True)
+    finally:
+        for c in clients:
+            await c.close()
+
+
+asyncio.run(main())
