@@ -1,11 +1,12 @@
 using System.Diagnostics;
+using Rooms.Client;
 using Rooms.Infrastructure.Persistence;
 using Rooms.TestSupport;
 
 namespace Rooms.EndToEnd.Tests;
 
 /// <summary>
-/// The client libraries (clients/js, clients/python) against real servers: their own unit tests, then their integration script
+/// The client libraries (clients/js, clients/python, clients/dotnet) against real servers: their own unit tests, then their integration script
 /// (chat, direct, presence, history both ways, catch-up after a restart, 4001, 4003) with ROOMS_URL and
 /// ROOMS_AUTH_URL naming an open server and one that requires device tokens.
 /// </summary>
@@ -74,6 +75,102 @@ public sealed class ClientLibraryTests : IAsyncLifetime
         {
             Assert.Contains(check, output);
         }
+    }
+
+    [Fact]
+    public async Task DotNet_AgainstARealServer_ChatHistoryCatchUpReplacedAndRefused()
+    {
+        var run = Guid.NewGuid().ToString("N")[..6];
+        RoomsClient Client(string name, string? roomId = null, IRoomsStore? store = null, Uri? url = null, string? token = null) => new(new RoomsClientOptions
+        {
+            Urls = [url ?? _server.WebSocketUri()],
+            DeviceId = $"{name}-{run}",
+            Identity = name,
+            RoomId = roomId,
+            Store = store,
+            Token = token,
+            InitialDelay = TimeSpan.FromMilliseconds(50),
+        });
+
+        await using var alice = Client("alice");
+        var (roomId, status) = await alice.ConnectAsync();
+        Assert.Equal("created_new", status);
+        await using var bob = Client("bob", roomId);
+        await bob.ConnectAsync();
+        await Next<PresenceChanged>(alice, p => p.Joins.ContainsKey($"bob-{run}"));
+        var ack = await alice.SendAsync("hello bob");
+        Assert.Equal(1, ack.Recipients);
+        var got = await Next<RoomMessage>(bob);
+        Assert.Equal(("hello bob", $"alice-{run}", "broadcast", ack.MessageId), (got.Content, got.From, got.Type, got.MessageId));
+
+        await bob.SendAsync("just you", $"alice-{run}");
+        Assert.Equal("direct", (await Next<RoomMessage>(alice)).Type);
+        var refused = await Assert.ThrowsAsync<RoomsException>(() => alice.SendAsync("to nobody", "nobody"));
+        Assert.Contains("Target device not found", refused.Message);
+        Assert.NotNull(refused.Id);
+
+        for (var i = 1; i <= 5; i++)
+        {
+            await alice.SendAsync($"h{i}");
+        }
+
+        var latest = await bob.HistoryAsync(new HistoryQuery(Latest: true, Limit: 3));
+        Assert.Equal(["h3", "h4", "h5"], latest.Messages.Select(m => m.Content));
+        Assert.True(latest.HasMore);
+        var before = await bob.HistoryAsync(new HistoryQuery(Before: latest.Messages[0].MessageId, Limit: 2));
+        Assert.Equal(["h1", "h2"], before.Messages.Select(m => m.Content));
+        var after = await bob.HistoryAsync(new HistoryQuery(After: before.Messages[0].MessageId, Limit: 10));
+        Assert.Equal(["h2", "h3", "h4", "h5"], after.Messages.Select(m => m.Content));
+        Assert.False(after.HasMore);
+
+        // Away and back with the same store: the missed messages, once each, in order.
+        var store = new MemoryStore();
+        var carol = Client("carol", roomId, store);
+        await carol.ConnectAsync();
+        await alice.SendAsync("before the break");
+        await Next<RoomMessage>(carol);
+        await carol.DisposeAsync();
+        for (var i = 1; i <= 3; i++)
+        {
+            await alice.SendAsync($"missed {i}");
+        }
+
+        await using var carolAgain = Client("carol", store: store);
+        Assert.Equal(roomId, (await carolAgain.ConnectAsync()).RoomId);
+        await alice.SendAsync("live again");
+        var contents = new List<string>();
+        while (contents.Count < 4)
+        {
+            contents.Add((await Next<RoomMessage>(carolAgain)).Content);
+        }
+
+        Assert.Equal(["missed 1", "missed 2", "missed 3", "live again"], contents);
+
+        // The same device again replaces the older connection, which stops (4001).
+        await using var aliceAgain = Client("alice", roomId);
+        await aliceAgain.ConnectAsync();
+        Assert.Equal("replaced", (await Next<StateChanged>(alice, s => s.State == RoomsState.Closed)).Reason);
+
+        // A refused token stops the client (4003).
+        await using var intruder = Client("intruder", url: _authServer.WebSocketUri(), token: "not-a-token");
+        var denied = await Assert.ThrowsAsync<RoomsException>(() => intruder.ConnectAsync());
+        Assert.Contains("4003", denied.Message);
+        Assert.Equal(RoomsState.Closed, intruder.State);
+    }
+
+    private static async Task<T> Next<T>(RoomsClient client, Func<T, bool>? predicate = null)
+        where T : RoomsEvent
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await foreach (var e in client.Events(timeout.Token))
+        {
+            if (e is T match && (predicate is null || predicate(match)))
+            {
+                return match;
+            }
+        }
+
+        throw new InvalidOperationException($"The events ended before a {typeof(T).Name}");
     }
 
     private static string Client(string language) => Path.Combine(RepositoryRoot.Path, "clients", language);
