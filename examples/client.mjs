@@ -1,45 +1,32 @@
-// JavaScript client: runs as is in a browser, in Node.js 22+, or in Node.js 20 with --experimental-websocket.
+// JavaScript client on the library (clients/js): runs in Node.js 22+, or Node.js 20 with --experimental-websocket.
 // Usage: [ROOMS_URL=ws://host:8765/] node client.mjs <device_id> [room_id] [last_message_id]
-// With last_message_id (the last one this device saw), it first catches up on what it missed.
+// With last_message_id (the last one this device saw), it first pages through what it missed.
 // The server is ROOMS_URL (behind the nginx of deploy/: wss://your.host/ws), ws://localhost:8765/ by default.
-const inNode = typeof process !== "undefined";
-const [deviceId = "device_123", roomId, lastMessageId] = inNode ? process.argv.slice(2) : [];
-const ws = new WebSocket((inNode && process.env.ROOMS_URL) || "ws://localhost:8765/");
-let after = lastMessageId;
+import { RoomsClient } from "../clients/js/src/index.js"; // an application: import { RoomsClient } from "rooms-client"
 
-ws.onopen = () => {
-  // Identify first; leave room_id out to get a new room (or your last one back).
-  const identify = { device_id: deviceId, identity: "mobile_user" };
-  if (roomId) identify.room_id = roomId;
-  ws.send(JSON.stringify(identify));
-};
+const [deviceId = "device_123", roomId, lastMessageId] = process.argv.slice(2);
+const client = new RoomsClient({ urls: [process.env.ROOMS_URL || "ws://localhost:8765/"], deviceId, identity: "mobile_user", roomId });
+client.on("message", (m) => console.log("received:", m));
+client.on("presence", (p) => console.log("presence:", p));
 
-ws.onmessage = (event) => {
-  const data = JSON.parse(event.data);
-  console.log("received:", data);
-  if (data.type === "room" && data.status !== "room_not_found") {
-    if (after) ws.send(JSON.stringify({ type: "history", after_message_id: after, limit: 100 }));
-    ws.send(JSON.stringify({ type: "query_room" }));
-    // With an id the server acks once the message is stored; resending the same id never stores it twice.
-    ws.send(JSON.stringify({
-      type: "message",
-      id: `${deviceId}-${Date.now()}`,
-      content: "Hello everyone in the room!",
-      timestamp: new Date().toISOString(),
-    }));
-    setTimeout(() => ws.close(), 5000);
-  }
-  if (data.type === "history") {
-    data.messages.forEach((m) => console.log("missed:", m.from_device_id, m.content, m.message_id));
-    const last = data.messages.at(-1);
-    if (data.has_more && last) ws.send(JSON.stringify({ type: "history", after_message_id: last.message_id, limit: 100 }));
-  }
-  if (data.type === "room_info" && data.clients.length > 0) {
-    // A direct message goes to one device of the room: here, the first other member.
-    const target = data.clients[0].device_id;
-    ws.send(JSON.stringify({ type: "message", content: `Just for you, ${target}`, target_device_id: target, id: `${deviceId}-direct-${Date.now()}` }));
-  }
-  if (data.type === "ack") console.log(`stored as message ${data.message_id}, sent to ${data.recipients} devices`);
-};
+// Identify; without room_id a new room (or your last one back).
+const room = await client.connect();
+console.log("room:", { room_id: room.roomId, status: room.status });
 
-ws.onclose = (event) => console.log("closed:", event.code, event.reason);
+for (let after = lastMessageId, more = Boolean(after); more;) {
+  const page = await client.history({ after, limit: 100 });
+  page.messages.forEach((m) => console.log("missed:", m.from, m.content, m.messageId));
+  more = page.hasMore && page.messages.length > 0;
+  after = page.messages.at(-1)?.messageId;
+}
+
+// The library gives every message an id, resends it after a reconnect, and resolves once it is stored.
+const ack = await client.send("Hello everyone in the room!");
+console.log(`stored as message ${ack.messageId}, sent to ${ack.recipients} devices`);
+
+// A direct message goes to one device of the room: here, the first other member.
+await client.queryRoom();
+const [target] = client.members.keys();
+if (target) console.log("direct:", await client.send(`Just for you, ${target}`, { to: target }));
+
+setTimeout(() => client.close(), 5000);
