@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs what the tests need (Debian's mariadb-server,
-# redis-server and chromium, which the browser tests drive through Playwright; Node.js and python3-websockets,
-# which run the client examples), checks the migrations, migrates an empty MariaDB database with the server's
+# redis-server and chromium, which the browser tests drive through Playwright; Node.js, npm, python3-websockets,
+# pip and wheel, which run and pack the client libraries and examples), checks the migrations, migrates an empty MariaDB database with the server's
 # `migrate` command (what CI and deploys do), then runs the whole suite: SQLite, MariaDB, and
 # several nodes sharing MariaDB and Redis.
 set -euo pipefail
@@ -21,6 +21,10 @@ if [ ! -x /usr/bin/redis-server ]; then missing+=(redis-server); fi
 if [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
 if [ ! -x /usr/bin/node ]; then missing+=(nodejs); fi
 if ! /usr/bin/python3 -c 'import websockets' 2>/dev/null; then missing+=(python3-websockets); fi
+# The client libraries are packed as users pack them (npm pack, pip wheel, dotnet pack) and installed from the result.
+if ! command -v npm >/dev/null; then missing+=(npm); fi
+if ! /usr/bin/python3 -m pip --version >/dev/null 2>&1; then missing+=(python3-pip); fi
+if ! /usr/bin/python3 -c 'import wheel' 2>/dev/null; then missing+=(python3-wheel); fi
 if [ ${#missing[@]} -gt 0 ]; then
   step "Installing ${missing[*]} (the tests start throwaway servers from them)"
   as_root apt-get update -qq
