@@ -17,7 +17,7 @@ public static class DependencyInjection
 {
     /// <summary>
     /// Storage, and presence and fan-out: in memory for a node alone, through Redis when
-    /// <see cref="ClusterSettings.Redis"/> is set. The host provides <see cref="IRoomHub"/>, <see cref="ICommitFeed"/> and <see cref="IClientNotifier"/>.
+    /// <see cref="ClusterSettings.Redis"/> is set. The host provides <see cref="IRoomHub"/>, and <see cref="ICommitFeed"/>.
     /// </summary>
     public static IServiceCollection AddInfrastructure(this IServiceCollection services, DatabaseSettings settings, ClusterSettings cluster, AuthSettings auth)
     {

@@ -17,7 +17,6 @@ public static class DependencyInjection
         services.AddSingleton<RoomHub>();
         services.AddSingleton<IRoomHub>(provider => provider.GetRequiredService<RoomHub>());
         services.AddSingleton<ICommitFeed>(provider => provider.GetRequiredService<RoomHub>());
-        services.AddSingleton<IClientNotifier, ConnectionNotifier>();
         services.AddSingleton<ClientLimits>();
         services.AddSingleton<IClientLimits>(provider => provider.GetRequiredService<ClientLimits>());
         services.AddSingleton<Admission>();

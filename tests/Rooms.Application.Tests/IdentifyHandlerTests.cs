@@ -16,7 +16,7 @@ public sealed class IdentifyHandlerTests
     private readonly Mock<IRoomRepository> _repository = new(MockBehavior.Strict);
     private readonly Mock<IPresence> _presence = new();
     private readonly Mock<IRoomHub> _hub = new();
-    private readonly Mock<IClientNotifier> _notifier = new();
+    private readonly Mock<IClientChannel> _channel = new();
     private readonly FakeTimeProvider _time = new(TestData.Now);
     private readonly Mock<IDeviceAuthenticator> _authenticator = new();
 
@@ -25,20 +25,20 @@ public sealed class IdentifyHandlerTests
     [Fact]
     public async Task Handle_DeviceOverItsIdentifyRate_ClosedForAbuseNothingRead()
     {
-        var session = TestData.NewSession();
+        var session = TestData.NewSession(_channel.Object);
         _limits.Setup(l => l.TryIdentify(session, "d1")).Returns(false);
 
         var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", null), CancellationToken.None);
 
         Assert.StartsWith("Too many identifies", result.Error);
-        _notifier.Verify(n => n.CloseForAbuse(session, result.Error!));
+        _channel.Verify(c => c.CloseForAbuse(result.Error!));
         _repository.VerifyNoOtherCalls();
     }
 
     [Fact]
     public async Task Handle_UnknownRoomPastTheGuessLimit_AnsweredThenClosedForAbuse()
     {
-        var session = TestData.NewSession();
+        var session = TestData.NewSession(_channel.Object);
         _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
         _repository.Setup(r => r.RoomExistsAsync("NOPE00", It.IsAny<CancellationToken>())).ReturnsAsync(false);
         _limits.Setup(l => l.TryFailJoin(session, "d1")).Returns(false);
@@ -46,13 +46,13 @@ public sealed class IdentifyHandlerTests
         var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "NOPE00"), CancellationToken.None);
 
         Assert.Equal("room_not_found", result.Value!.Status);
-        _notifier.Verify(n => n.CloseForAbuse(session, It.Is<string>(e => e.StartsWith("Too many unknown room ids", StringComparison.Ordinal))));
+        _channel.Verify(c => c.CloseForAbuse(It.Is<string>(e => e.StartsWith("Too many unknown room ids", StringComparison.Ordinal))));
     }
 
     [Fact]
     public async Task Handle_NewRoomPastTheCreationRate_ErrorNothingStored()
     {
-        var session = TestData.NewSession();
+        var session = TestData.NewSession(_channel.Object);
         _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
         _limits.Setup(l => l.TryCreateRoom(session, "d1")).Returns(false);
 
@@ -74,13 +74,13 @@ public sealed class IdentifyHandlerTests
     }
 
     private IdentifyHandler Handler() =>
-        new(_repository.Object, TestData.Presence(_hub, _presence), _notifier.Object, _authenticator.Object, _limits.Object, new ProtocolSettings(), TestData.Node, _time,
+        new(_repository.Object, TestData.Presence(_hub, _presence), _authenticator.Object, _limits.Object, new ProtocolSettings(), TestData.Node, _time,
             TestData.Metrics(), NullLogger<IdentifyHandler>.Instance);
 
     [Fact]
     public async Task Handle_NoRoomIdUnknownDevice_CreatesRoomAndJoins()
     {
-        var session = TestData.NewSession();
+        var session = TestData.NewSession(_channel.Object);
         NewConnection? stored = null;
         _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
         _repository.Setup(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>()))
@@ -108,7 +108,7 @@ public sealed class IdentifyHandlerTests
     [Fact]
     public async Task Handle_ExistingRoomRequested_JoinsExisting()
     {
-        var session = TestData.NewSession();
+        var session = TestData.NewSession(_channel.Object);
         _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
         _repository.Setup(r => r.RoomExistsAsync("ROOM1", It.IsAny<CancellationToken>())).ReturnsAsync(true);
         _repository.Setup(r => r.RecordConnectionAsync(It.Is<NewConnection>(c => c.RoomId == "ROOM1" && !c.RoomIsNew), It.IsAny<CancellationToken>()))
@@ -122,7 +122,7 @@ public sealed class IdentifyHandlerTests
     [Fact]
     public async Task Handle_UnknownRoomRequested_RoomNotFoundAndStaysUnidentified()
     {
-        var session = TestData.NewSession();
+        var session = TestData.NewSession(_channel.Object);
         _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
         _repository.Setup(r => r.RoomExistsAsync("NOPE", It.IsAny<CancellationToken>())).ReturnsAsync(false);
 
@@ -137,7 +137,7 @@ public sealed class IdentifyHandlerTests
     [Fact]
     public async Task Handle_KnownDeviceWithoutRoomId_ReconnectsToLastRoom()
     {
-        var session = TestData.NewSession();
+        var session = TestData.NewSession(_channel.Object);
         var known = Device.Restore("d1", "phone", TestData.Now.AddDays(-1), "LAST01");
         _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync(known);
         _repository.Setup(r => r.RoomExistsAsync("LAST01", It.IsAny<CancellationToken>())).ReturnsAsync(true);
@@ -152,7 +152,7 @@ public sealed class IdentifyHandlerTests
     [Fact]
     public async Task Handle_GeneratedIdTaken_DrawsAnotherId()
     {
-        var session = TestData.NewSession();
+        var session = TestData.NewSession(_channel.Object);
         var attempts = new List<string>();
         _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
         _repository.Setup(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>()))
@@ -171,7 +171,7 @@ public sealed class IdentifyHandlerTests
     [Fact]
     public async Task Handle_SameDeviceConnectedElsewhere_ClosesReplacedConnection()
     {
-        var session = TestData.NewSession();
+        var session = TestData.NewSession(_channel.Object);
         var older = new RoomMember("d1", "phone", 1, "node-b");
         _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
         _repository.Setup(r => r.RoomExistsAsync("ROOM1", It.IsAny<CancellationToken>())).ReturnsAsync(true);
@@ -190,7 +190,7 @@ public sealed class IdentifyHandlerTests
     [Fact]
     public async Task Handle_SameDeviceMovesToAnotherRoom_OldRoomHearsLeftNewRoomHearsJoined()
     {
-        var session = TestData.NewSession();
+        var session = TestData.NewSession(_channel.Object);
         var older = new RoomMember("d1", "phone", 1, "node-b");
         _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
         _repository.Setup(r => r.RoomExistsAsync("ROOM2", It.IsAny<CancellationToken>())).ReturnsAsync(true);
@@ -206,7 +206,7 @@ public sealed class IdentifyHandlerTests
     [Fact]
     public async Task Handle_NewerConnectionOfDeviceJoinedFirst_ClosesOwnConnection()
     {
-        var session = TestData.NewSession();
+        var session = TestData.NewSession(_channel.Object);
         _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
         _repository.Setup(r => r.RoomExistsAsync("ROOM1", It.IsAny<CancellationToken>())).ReturnsAsync(true);
         _repository.Setup(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>())).ReturnsAsync(5);
@@ -220,7 +220,7 @@ public sealed class IdentifyHandlerTests
     [Fact]
     public async Task Handle_Identified_ClosableByGenerationBeforeOthersCanSeeIt()
     {
-        var session = TestData.NewSession();
+        var session = TestData.NewSession(_channel.Object);
         var calls = new List<string>();
         _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
         _repository.Setup(r => r.RoomExistsAsync("ROOM1", It.IsAny<CancellationToken>())).ReturnsAsync(true);
@@ -239,7 +239,7 @@ public sealed class IdentifyHandlerTests
     [Fact]
     public async Task Handle_StorageFails_ErrorAndSessionStaysUnidentified()
     {
-        var session = TestData.NewSession();
+        var session = TestData.NewSession(_channel.Object);
         _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ThrowsAsync(TestData.DatabaseDown());
 
         var result = await TestData.WithStoragePolicy(new IdentifyCommand(session, "d1", "phone", null), Handler());
@@ -249,19 +249,19 @@ public sealed class IdentifyHandlerTests
         Assert.False(session.IsIdentified);
         _presence.VerifyNoOtherCalls();
         _hub.VerifyNoOtherCalls();
-        _notifier.VerifyNoOtherCalls();
+        _channel.VerifyNoOtherCalls();
     }
 
     [Fact]
     public async Task Handle_TokenRefused_ErrorAndClose4003_NothingStored()
     {
-        var session = TestData.NewSession();
+        var session = TestData.NewSession(_channel.Object);
         _authenticator.Setup(a => a.AuthorizeAsync("bad", "d1", It.IsAny<CancellationToken>())).ReturnsAsync(DeviceAuthorization.Refused("Authentication failed: the token is not valid"));
 
         var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", null, "bad"), CancellationToken.None);
 
         Assert.Equal("Authentication failed: the token is not valid", result.Error);
-        _notifier.Verify(n => n.RefuseUnauthorized(session, "Authentication failed: the token is not valid"));
+        _channel.Verify(c => c.RefuseUnauthorized("Authentication failed: the token is not valid"));
         _repository.VerifyNoOtherCalls();
         Assert.False(session.IsIdentified);
     }
@@ -269,7 +269,7 @@ public sealed class IdentifyHandlerTests
     [Fact]
     public async Task Handle_TokenRestrictedToOtherRoom_RefusedBeforeAnythingIsStored()
     {
-        var session = TestData.NewSession();
+        var session = TestData.NewSession(_channel.Object);
         _authenticator.Setup(a => a.AuthorizeAsync("t", "d1", It.IsAny<CancellationToken>()))
             .ReturnsAsync(new DeviceAuthorization(null, new HashSet<string> { "ROOM1" }));
         _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
@@ -278,7 +278,7 @@ public sealed class IdentifyHandlerTests
         var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "ROOM2", "t"), CancellationToken.None);
 
         Assert.Equal("Not allowed: the token does not allow room ROOM2", result.Error);
-        _notifier.Verify(n => n.RefuseUnauthorized(session, result.Error!));
+        _channel.Verify(c => c.RefuseUnauthorized(result.Error!));
         _repository.Verify(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>()), Times.Never);
     }
 }

@@ -17,7 +17,6 @@ public sealed class PipelineTests
     private readonly Mock<IMessageStore> _store = new();
     private readonly Mock<IRoomRepository> _repository = new();
     private readonly Mock<IPresence> _presence = new();
-    private readonly Mock<IClientNotifier> _notifier = new();
 
     private IMediator Mediator()
     {
@@ -28,7 +27,6 @@ public sealed class PipelineTests
         services.AddSingleton(_store.Object);
         services.AddSingleton(_repository.Object);
         services.AddSingleton(_presence.Object);
-        services.AddSingleton(_notifier.Object);
         services.AddSingleton(Mock.Of<IRoomHub>());
         services.AddSingleton(Mock.Of<IMessageHistory>());
         services.AddSingleton(TestData.Node);

@@ -11,7 +11,9 @@ internal static class TestData
 
     private static long _nextSessionId = 100;
 
-    public static ClientSession NewSession(string clientIp = "10.0.0.1") => new(Interlocked.Increment(ref _nextSessionId), clientIp);
+    /// <summary>A fresh session; its connection is <paramref name="channel"/> (a mock of the test) or a loose mock.</summary>
+    public static ClientSession NewSession(Ports.IClientChannel? channel = null, string clientIp = "10.0.0.1") =>
+        new(Interlocked.Increment(ref _nextSessionId), clientIp, channel ?? new Moq.Mock<Ports.IClientChannel>().Object);
 
     /// <summary>A session that has identified as <paramref name="deviceId"/> in <paramref name="roomId"/>.</summary>
     public const string NodeId = "node-a";

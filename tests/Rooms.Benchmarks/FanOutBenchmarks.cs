@@ -31,14 +31,12 @@ public class FanOutBenchmarks
     public void Setup()
     {
         // Single node, so the bus carries nothing; the room has no stored message yet (the order starts at 0).
-        var registry = new ConnectionRegistry();
-        _hub = new RoomHub(registry, new LocalOnlyBus(), new NoHistory(), new NodeIdentity("node-a", "bench"), new RoomsMetrics(new NoMeters()), NullLogger<RoomHub>.Instance);
+        _hub = new RoomHub(new LocalOnlyBus(), new NoHistory(), new NodeIdentity("node-a", "bench"), new RoomsMetrics(new NoMeters()), NullLogger<RoomHub>.Instance);
         for (var i = 0; i < Recipients; i++)
         {
             var socket = WebSocket.CreateFromStream(Stream.Null, new WebSocketCreationOptions { IsServer = true });
             var connection = new ClientConnection(i, socket, new SendQueueLimits(1024, 4 * 1024 * 1024, TimeSpan.FromSeconds(30)), TimeSpan.FromSeconds(5), NullLogger.Instance);
-            registry.Add(connection);
-            var session = new ClientSession(i, "127.0.0.1");
+            var session = new ClientSession(i, "127.0.0.1", connection);
             session.Identified(new RoomMember($"device_{i}", "bench", i + 1, "node-a"), "ABC123");
             _hub.JoinAsync(session, "ABC123", session.Member!, CancellationToken.None).GetAwaiter().GetResult();
             _hub.AttachAsync(session, new RoomAssignedDto("ABC123", "joined_existing"), CancellationToken.None).GetAwaiter().GetResult();

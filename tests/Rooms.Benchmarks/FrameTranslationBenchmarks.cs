@@ -31,8 +31,18 @@ public class FrameTranslationBenchmarks
 
     private static ClientSession Identified()
     {
-        var session = new ClientSession(1, "127.0.0.1");
+        var session = new ClientSession(1, "127.0.0.1", new NoChannel());
         session.Identified(new RoomMember("device_123", "mobile_user", 1, "node-a"), "ABC123");
         return session;
+    }
+
+    /// <summary>Translation never writes to the connection.</summary>
+    private sealed class NoChannel : Rooms.Application.Ports.IClientChannel
+    {
+        public void SendRoomAssigned(Rooms.Application.Contracts.RoomAssignedDto room) => throw new NotSupportedException();
+
+        public void RefuseUnauthorized(string error) => throw new NotSupportedException();
+
+        public void CloseForAbuse(string error) => throw new NotSupportedException();
     }
 }

@@ -167,14 +167,11 @@ public sealed class RoomHubTests : IDisposable
         {
             _test = test;
             NodeId = nodeId;
-            Registry = new ConnectionRegistry();
             var metrics = new RoomsMetrics(new TestMeterFactory());
-            Hub = new RoomHub(Registry, test._broker.BusFor(nodeId), new EmptyHistory(), new NodeIdentity(nodeId, "test"), metrics, NullLogger<RoomHub>.Instance);
+            Hub = new RoomHub(test._broker.BusFor(nodeId), new EmptyHistory(), new NodeIdentity(nodeId, "test"), metrics, NullLogger<RoomHub>.Instance);
         }
 
         public string NodeId { get; }
-
-        public ConnectionRegistry Registry { get; }
 
         public RoomHub Hub { get; }
 
@@ -182,7 +179,6 @@ public sealed class RoomHubTests : IDisposable
         {
             var client = new Client(Interlocked.Increment(ref _test._nextSession));
             _test._owned.Add(client);
-            Registry.Add(client.Connection);
             return client;
         }
 
@@ -209,8 +205,8 @@ public sealed class RoomHubTests : IDisposable
             var (toServer, toClient) = (new Pipe(), new Pipe());
             var server = WebSocket.CreateFromStream(new DuplexStream(toServer.Reader.AsStream(), toClient.Writer.AsStream()), new WebSocketCreationOptions { IsServer = true });
             _client = WebSocket.CreateFromStream(new DuplexStream(toClient.Reader.AsStream(), toServer.Writer.AsStream()), new WebSocketCreationOptions { IsServer = false });
-            Session = new ClientSession(sessionId, "127.0.0.1");
             Connection = new ClientConnection(sessionId, server, new SendQueueLimits(64, 1 << 20, TimeSpan.FromSeconds(30)), TimeSpan.FromSeconds(1), NullLogger.Instance);
+            Session = new ClientSession(sessionId, "127.0.0.1", Connection);
         }
 
         public ClientSession Session { get; }

@@ -1,3 +1,4 @@
+using Rooms.Application.Ports;
 using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Application.Sessions;
@@ -6,12 +7,15 @@ namespace Rooms.Application.Sessions;
 /// One WebSocket connection as the use cases see it. Its frames are handled one at a time,
 /// in order, so the identify state needs no locking.
 /// </summary>
-public sealed class ClientSession(long id, string clientIp)
+public sealed class ClientSession(long id, string clientIp, IClientChannel channel)
 {
     /// <summary>Node-local id of the connection, for logs and the host's registry.</summary>
     public long Id { get; } = id;
 
     public string ClientIp { get; } = clientIp;
+
+    /// <summary>The connection itself (the host's), for what identify tells its client directly.</summary>
+    public IClientChannel Channel { get; } = channel;
 
     /// <summary>The <c>access_token</c> of the upgrade URL, for device authentication (browsers cannot set headers).</summary>
     public string? AccessToken { get; init; }

@@ -1,4 +1,7 @@
 using System.Net.WebSockets;
+using Rooms.Application.Contracts;
+using Rooms.Application.Ports;
+using Rooms.WebSocketHost.Frames;
 
 namespace Rooms.WebSocketHost.Connections;
 
@@ -13,8 +16,11 @@ internal readonly record struct SendQueueLimits(int Frames, int Bytes, TimeSpan 
 /// send: an idle connection holds no writer task, no timer and no buffer, which is what lets one server keep many
 /// thousands open.
 /// </summary>
-internal sealed partial class ClientConnection : IDisposable
+internal sealed partial class ClientConnection : IClientChannel, IDisposable
 {
+    /// <summary>Private close code of the protocol (docs/protocol.md): the client may not act as the device it named.</summary>
+    public const WebSocketCloseStatus UnauthorizedCloseStatus = (WebSocketCloseStatus)4003;
+
     private readonly WebSocket _socket;
     private readonly Queue<ReadOnlyMemory<byte>> _queue = new();
     private readonly SendQueueLimits _limits;
@@ -112,6 +118,20 @@ internal sealed partial class ClientConnection : IDisposable
     }
 
     /// <summary>Sends what is queued, then the close frame; aborts if the client does not finish the handshake in time.</summary>
+    public void SendRoomAssigned(RoomAssignedDto room) => TrySend(FrameWriter.Room(room));
+
+    public void RefuseUnauthorized(string error)
+    {
+        TrySend(FrameWriter.Error(error));
+        RequestClose(UnauthorizedCloseStatus, "Unauthorized");
+    }
+
+    public void CloseForAbuse(string error)
+    {
+        TrySend(FrameWriter.Error(error));
+        RequestClose(WebSocketCloseStatus.PolicyViolation, "Limit exceeded");
+    }
+
     public void RequestClose(WebSocketCloseStatus status, string reason)
     {
         bool startDrain;

@@ -39,11 +39,11 @@ internal sealed partial class ConnectionHandler(
 
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         var accessToken = context.Request.Query["access_token"].ToString();
-        var session = new ClientSession(registry.NextSessionId(), clientIp) { AccessToken = accessToken.Length > 0 ? accessToken : null };
-        using var connection = new ClientConnection(session.Id, socket, new SendQueueLimits(settings.SendQueueCapacity, settings.SendQueueBytes, settings.KeepAliveTimeout), settings.CloseTimeout, logger)
+        using var connection = new ClientConnection(registry.NextSessionId(), socket, new SendQueueLimits(settings.SendQueueCapacity, settings.SendQueueBytes, settings.KeepAliveTimeout), settings.CloseTimeout, logger)
         {
             SlowConsumer = registry.CountSlowConsumer,
         };
+        var session = new ClientSession(connection.Id, clientIp, connection) { AccessToken = accessToken.Length > 0 ? accessToken : null };
         registry.Add(connection);
         LogConnected(session.Id, clientIp);
         connection.TrySend(FrameWriter.Connected);
@@ -127,7 +127,7 @@ internal sealed partial class ConnectionHandler(
 
             LogTokenExpired(session.Id, session.Member?.DeviceId ?? "-");
             connection.TrySend(FrameWriter.Error("Authentication expired: the device token's exp has passed; reconnect with a new token"));
-            connection.RequestClose(ConnectionNotifier.UnauthorizedCloseStatus, "Token expired");
+            connection.RequestClose(ClientConnection.UnauthorizedCloseStatus, "Token expired");
         }, null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         timer.Change(UntilExpiry(expires), Timeout.InfiniteTimeSpan);
         return timer;

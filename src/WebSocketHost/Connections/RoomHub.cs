@@ -20,7 +20,7 @@ namespace Rooms.WebSocketHost.Connections;
 /// (<see cref="ICommitFeed"/>), other nodes' publications from the bus (<see cref="ILocalDelivery"/>).
 /// </summary>
 internal sealed partial class RoomHub(
-    ConnectionRegistry registry, IClusterBus bus, IMessageHistory history, NodeIdentity node, RoomsMetrics metrics, ILogger<RoomHub> logger)
+    IClusterBus bus, IMessageHistory history, NodeIdentity node, RoomsMetrics metrics, ILogger<RoomHub> logger)
     : IRoomHub, ICommitFeed, ILocalDelivery
 {
     /// <summary>Private close code of the protocol (docs/protocol.md): a newer connection of the same device took over.</summary>
@@ -36,7 +36,7 @@ internal sealed partial class RoomHub(
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(member);
-        var connection = registry.Find(session.Id) ?? throw new InvalidOperationException($"Session {session.Id} has no open connection.");
+        var connection = ConnectionOf(session);
         connection.Generation = member.Generation;
         _generations[member.Generation] = connection;
 
@@ -81,11 +81,7 @@ internal sealed partial class RoomHub(
     {
         ArgumentNullException.ThrowIfNull(session);
         var (roomId, member) = (session.RoomId!, session.Member!);
-        if (registry.Find(session.Id) is not { } connection)
-        {
-            return;
-        }
-
+        var connection = ConnectionOf(session);
         connection.TrySend(FrameWriter.Room(reply));
         if (!_rooms.TryGetValue(roomId, out var room))
         {
@@ -322,6 +318,10 @@ internal sealed partial class RoomHub(
 
         return handedTo;
     }
+
+    /// <summary>This host's sessions are made by its connections (ConnectionHandler).</summary>
+    private static ClientConnection ConnectionOf(ClientSession session) =>
+        session.Channel as ClientConnection ?? throw new InvalidOperationException($"Session {session.Id} is not a connection of this host.");
 
     private void CloseGeneration(long generation) =>
         _generations.GetValueOrDefault(generation)?.RequestClose(ReplacedCloseStatus, ReplacedReason);

@@ -12,7 +12,6 @@ namespace Rooms.Application.Membership.Identify;
 public sealed partial class IdentifyHandler(
     IRoomRepository repository,
     RoomPresence presence,
-    IClientNotifier notifier,
     IDeviceAuthenticator authenticator,
     IClientLimits limits,
     ProtocolSettings settings,
@@ -36,7 +35,7 @@ public sealed partial class IdentifyHandler(
             // A reconnect loop: every identify is a connection row and presence frames to the whole room.
             const string tooOften = "Too many identifies of this device: wait a minute before reconnecting";
             metrics.Identify("limited");
-            notifier.CloseForAbuse(session, tooOften);
+            session.Channel.CloseForAbuse(tooOften);
             return Result<RoomAssignedDto>.Fail(tooOften);
         }
 
@@ -76,11 +75,11 @@ public sealed partial class IdentifyHandler(
 
             metrics.Identify(status.ToWireName());
             var notFound = new RoomAssignedDto(request.RoomId!, status.ToWireName());
-            notifier.SendRoomAssigned(session, notFound);
+            session.Channel.SendRoomAssigned(notFound);
             if (!limits.TryFailJoin(session, deviceId))
             {
                 // Without device tokens a room id is the only secret: guessing must not be cheap.
-                notifier.CloseForAbuse(session, "Too many unknown room ids from this address or device: try again later");
+                session.Channel.CloseForAbuse("Too many unknown room ids from this address or device: try again later");
             }
 
             return Result<RoomAssignedDto>.Ok(notFound);
@@ -136,7 +135,7 @@ public sealed partial class IdentifyHandler(
         }
 
         metrics.Identify("refused");
-        notifier.RefuseUnauthorized(session, error);
+        session.Channel.RefuseUnauthorized(error);
         return Result<RoomAssignedDto>.Fail(error);
     }
 
