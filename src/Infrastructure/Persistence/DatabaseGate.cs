@@ -17,7 +17,8 @@ namespace Rooms.Infrastructure.Persistence;
 /// housekeeping (migrations, node heartbeat, janitors): <see cref="ReservedForWriters"/> slots of their own, so
 /// they never queue behind reads.</item>
 /// </list>
-/// Together the lanes never ask for more connections than the pool holds.
+/// Together the lanes never ask for more connections than the pool holds (for a pool of 5 or more; below that the
+/// writers' reserve is larger than the pool, and what does not fit waits in the pool).
 /// </summary>
 public sealed class DatabaseGate
 {
