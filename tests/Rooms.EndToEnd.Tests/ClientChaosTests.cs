@@ -133,30 +133,13 @@ public sealed class ClientChaosTests(PrivateMariaDb mariaDb) : IClassFixture<Pri
 
     private static async Task<List<DeviceReport>> RunProgramAsync(string program, string[] args, string[] urls)
     {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
+        var run = await ExternalProgram.RunAsync(program, args, TimeSpan.FromMinutes(3), new Dictionary<string, string>
         {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment["ROOMS_URLS"] = string.Join(",", urls);
-        start.Environment["SECONDS"] = Seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        Assert.True(process.ExitCode == 0, await output + await errors);
-        return [.. (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            ["ROOMS_URLS"] = string.Join(",", urls),
+            ["SECONDS"] = Seconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        Assert.True(run.ExitCode == 0, run.All);
+        return [.. run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Where(l => l.StartsWith('{'))
             .Select(l => JsonSerializer.Deserialize<DeviceReport>(l, new JsonSerializerOptions { PropertyNameCaseInsensitive = true })!)];
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using Rooms.TestSupport;
 
@@ -69,17 +68,7 @@ public sealed class ClientPackagingTests : IDisposable
 
     private static async Task<(int ExitCode, string Output)> RunAsync(string program, string[] args, string workingDirectory)
     {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output + await errors);
+        var run = await ExternalProgram.RunAsync(program, args, TimeSpan.FromMinutes(3), workingDirectory: workingDirectory);
+        return (run.ExitCode, run.All);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Rooms.Infrastructure.Persistence;
 using Rooms.TestSupport;
 
@@ -42,29 +41,7 @@ public sealed class ExamplesTests : IAsyncLifetime
 
     private async Task<(int ExitCode, string Output)> RunAsync(string program, string[] args)
     {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment["ROOMS_URL"] = _server.WebSocketUri().ToString();
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        }
-
-        return (process.ExitCode, await output + await errors);
+        var run = await ExternalProgram.RunAsync(program, args, TimeSpan.FromSeconds(60), new Dictionary<string, string> { ["ROOMS_URL"] = _server.WebSocketUri().ToString() });
+        return (run.ExitCode, run.All);
     }
 }

@@ -417,12 +417,7 @@ public sealed class RoomsClient : IAsyncDisposable
         bool askMore = false;
         lock (_gate)
         {
-            var index = _pending.FindIndex(p => p.Type == "history");
-            request = index >= 0 ? _pending[index] : null;
-            if (index >= 0)
-            {
-                _pending.RemoveAt(index);
-            }
+            request = TakePendingLocked("history");
 
             if (request?.Answer is null && _catchingUp)
             {
@@ -620,15 +615,24 @@ public sealed class RoomsClient : IAsyncDisposable
         Pending? request;
         lock (_gate)
         {
-            var index = _pending.FindIndex(p => p.Type == type);
-            request = index >= 0 ? _pending[index] : null;
-            if (index >= 0)
-            {
-                _pending.RemoveAt(index);
-            }
+            request = TakePendingLocked(type);
         }
 
         request?.Answer?.TrySetResult(frame);
+    }
+
+    /// <summary>The oldest request waiting for a reply of this type, taken off the list (under the gate): replies come in order.</summary>
+    private Pending? TakePendingLocked(string type)
+    {
+        var index = _pending.FindIndex(p => p.Type == type);
+        if (index < 0)
+        {
+            return null;
+        }
+
+        var request = _pending[index];
+        _pending.RemoveAt(index);
+        return request;
     }
 
     private Task WriteMessageAsync(Outgoing entry) =>

@@ -323,8 +323,7 @@ export class RoomsClient {
   }
 
   #onHistory(frame) {
-    const index = this.#pending.findIndex((r) => r.type === "history");
-    const request = index >= 0 ? this.#pending.splice(index, 1)[0] : null;
+    const request = this.#take("history");
     if (!request?.catchUp) {
       request?.resolve(frame);
       return;
@@ -408,8 +407,13 @@ export class RoomsClient {
   }
 
   #answer(type, frame) {
+    this.#take(type)?.resolve(frame);
+  }
+
+  /** The oldest request waiting for a reply of this type, taken off the list: replies come in order. */
+  #take(type) {
     const index = this.#pending.findIndex((r) => r.type === type);
-    if (index >= 0) this.#pending.splice(index, 1)[0].resolve(frame);
+    return index >= 0 ? this.#pending.splice(index, 1)[0] : null;
   }
 
   #write(frame) {

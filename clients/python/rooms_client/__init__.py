@@ -389,8 +389,7 @@ class RoomsClient:
         await self._write({"type": "history", "after_message_id": str(self._last_id), "limit": _CATCH_UP_PAGE})
 
     async def _on_history(self, frame: dict) -> None:
-        index = next((i for i, (t, _) in enumerate(self._pending) if t == "history"), None)
-        future = self._pending.pop(index)[1] if index is not None else None
+        future = self._take("history")
         if future is not None:
             if not future.done():
                 future.set_result(frame)
@@ -479,11 +478,15 @@ class RoomsClient:
         return await future
 
     def _answer(self, kind: str, frame: dict) -> None:
+        future = self._take(kind)
+        if future is not None and not future.done():
+            future.set_result(frame)
+
+    def _take(self, kind: str) -> Optional[asyncio.Future]:
+        """The oldest request waiting for a reply of this kind, taken off the list (replies come in order); None
+        for a catch-up page or when nothing waits."""
         index = next((i for i, (t, _) in enumerate(self._pending) if t == kind), None)
-        if index is not None:
-            future = self._pending.pop(index)[1]
-            if future is not None and not future.done():
-                future.set_result(frame)
+        return self._pending.pop(index)[1] if index is not None else None
 
     async def _write(self, frame: dict) -> None:
         socket = self._socket
