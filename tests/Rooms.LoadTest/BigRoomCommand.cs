@@ -57,7 +57,7 @@ internal sealed class BigRoomCommand : AsyncCommand<BigRoomSettings>
         var run = Guid.NewGuid().ToString("N")[..6];
         Swarm? swarm = null;
         var devices = new List<SimulatedDevice>(settings.Devices);
-        var rssBefore = ResidentBytes(settings.ServerPid);
+        var rssBefore = Terminal.ServerResidentBytes(settings.ServerPid);
 
         // Build: one join after another, each device reading from the moment it is in.
         var built = Stopwatch.StartNew();
@@ -77,7 +77,7 @@ internal sealed class BigRoomCommand : AsyncCommand<BigRoomSettings>
         built.Stop();
         var buildPresence = (Frames: LoadStatsHub.PresenceFrames, Bytes: LoadStatsHub.PresenceBytes);
         await Task.Delay(TimeSpan.FromSeconds(settings.Settle), cancellationToken);
-        var rssAfter = ResidentBytes(settings.ServerPid);
+        var rssAfter = Terminal.ServerResidentBytes(settings.ServerPid);
         var perConnection = rssBefore is null || rssAfter is null ? (double?)null : (rssAfter.Value - rssBefore.Value) / (double)settings.Devices;
 
         var query = await QueryAsync(servers[0], $"big{run}-asker", roomId!, cancellationToken);
@@ -110,7 +110,7 @@ internal sealed class BigRoomCommand : AsyncCommand<BigRoomSettings>
             var stormCpu = Terminal.ServerCpu(settings.ServerPid) - cpuBefore;
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken); // the storm's last presence windows
             storm = new StormResult(
-                allBack, Math.Round(back.Length / allBack), Percentile(latencies, 0.5), Percentile(latencies, 0.99), back.Count(b => !b.Ok),
+                allBack, Math.Round(back.Length / allBack), Math.Round(Terminal.Percentile(latencies, 0.5), 1), Math.Round(Terminal.Percentile(latencies, 0.99), 1), back.Count(b => !b.Ok),
                 LoadStatsHub.PresenceFrames - presenceBefore.Item1, LoadStatsHub.PresenceBytes - presenceBefore.Item2,
                 stormCpu is { } cpu ? Math.Round(cpu.TotalSeconds, 2) : null);
             if (!settings.Json)
@@ -191,14 +191,14 @@ internal sealed class BigRoomCommand : AsyncCommand<BigRoomSettings>
         using var socket = new ClientWebSocket();
         await socket.ConnectAsync(server, cancellationToken);
         var buffer = new byte[4 * 1024 * 1024];
-        await ReceiveAsync(socket, buffer, cancellationToken);
+        await Terminal.ReceiveFrameAsync(socket, buffer, cancellationToken);
         await socket.SendAsync(Encoding.UTF8.GetBytes($$"""{"device_id":"{{deviceId}}","identity":"asker","room_id":"{{roomId}}"}"""), WebSocketMessageType.Text, true, cancellationToken);
-        await ReceiveAsync(socket, buffer, cancellationToken);
+        await Terminal.ReceiveFrameAsync(socket, buffer, cancellationToken);
         var asked = Stopwatch.GetTimestamp();
         await socket.SendAsync("""{"type":"query_room"}"""u8.ToArray(), WebSocketMessageType.Text, true, cancellationToken);
         while (true)
         {
-            var length = await ReceiveAsync(socket, buffer, cancellationToken);
+            var length = await Terminal.ReceiveFrameAsync(socket, buffer, cancellationToken);
             using var frame = JsonDocument.Parse(buffer.AsMemory(0, length));
             if (frame.RootElement.GetProperty("type").GetString() == "room_info")
             {
@@ -210,34 +210,6 @@ internal sealed class BigRoomCommand : AsyncCommand<BigRoomSettings>
         }
     }
 
-    private static async Task<int> ReceiveAsync(ClientWebSocket socket, byte[] buffer, CancellationToken cancellationToken)
-    {
-        var count = 0;
-        while (true)
-        {
-            var result = await socket.ReceiveAsync(buffer.AsMemory(count), cancellationToken);
-            count += result.Count;
-            if (result.EndOfMessage)
-            {
-                return count;
-            }
-        }
-    }
-
-    private static double Percentile(double[] sorted, double p) =>
-        sorted.Length == 0 ? double.NaN : Math.Round(sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)], 1);
-
-    /// <summary>VmRSS of the process, from /proc (Linux).</summary>
-    private static long? ResidentBytes(int? pid)
-    {
-        if (pid is null)
-        {
-            return null;
-        }
-
-        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
-    }
 
     private sealed record QueryResult(double Milliseconds, int FrameBytes, int TotalClients, int ListedClients);
 

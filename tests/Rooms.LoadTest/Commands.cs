@@ -187,6 +187,37 @@ internal static class Terminal
         return StepResult.From(stats, seconds, settings.P99TargetMs, cpu);
     }
 
+    /// <summary>The value at percentile <paramref name="p"/> (0-1) of an ascending array (nearest rank); NaN when empty.</summary>
+    public static double Percentile(double[] sorted, double p) =>
+        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+
+    /// <summary>One whole text frame into <paramref name="buffer"/> (which must hold it); its length.</summary>
+    public static async Task<int> ReceiveFrameAsync(System.Net.WebSockets.ClientWebSocket socket, byte[] buffer, CancellationToken cancellationToken)
+    {
+        var count = 0;
+        while (true)
+        {
+            var result = await socket.ReceiveAsync(buffer.AsMemory(count), cancellationToken);
+            count += result.Count;
+            if (result.EndOfMessage)
+            {
+                return count;
+            }
+        }
+    }
+
+    /// <summary>The server's resident memory (VmRSS, from /proc: the server must run on this machine), or null without --server-pid.</summary>
+    public static long? ServerResidentBytes(int? pid)
+    {
+        if (pid is null)
+        {
+            return null;
+        }
+
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+    }
+
     /// <summary>The server's user + system CPU time so far, or null without --server-pid.</summary>
     public static TimeSpan? ServerCpu(int? pid)
     {

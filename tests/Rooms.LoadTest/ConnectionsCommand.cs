@@ -39,7 +39,7 @@ internal sealed class ConnectionsCommand : AsyncCommand<ConnectionsSettings>
         }
 
         await Task.Delay(TimeSpan.FromSeconds(settings.Settle), cancellationToken);
-        var before = ResidentBytes(settings.ServerPid);
+        var before = Terminal.ServerResidentBytes(settings.ServerPid);
         var rooms = (settings.Connections + settings.Devices - 1) / settings.Devices;
         var started = DateTime.UtcNow;
         await using var swarm = await Swarm.ConnectAsync(uri, rooms, settings.Devices,
@@ -47,7 +47,7 @@ internal sealed class ConnectionsCommand : AsyncCommand<ConnectionsSettings>
             cancellationToken);
         var connectSeconds = (DateTime.UtcNow - started).TotalSeconds;
         await Task.Delay(TimeSpan.FromSeconds(settings.Settle), cancellationToken);
-        var after = ResidentBytes(settings.ServerPid);
+        var after = Terminal.ServerResidentBytes(settings.ServerPid);
 
         var perConnection = before is null || after is null ? (double?)null : (after.Value - before.Value) / (double)swarm.DeviceCount;
         if (settings.Json)
@@ -75,16 +75,4 @@ internal sealed class ConnectionsCommand : AsyncCommand<ConnectionsSettings>
     }
 
     private static string Mib(long? bytes) => bytes is null ? "-" : $"{bytes / 1024.0 / 1024.0:0.0} MiB";
-
-    /// <summary>VmRSS of the process, from /proc (Linux).</summary>
-    private static long? ResidentBytes(int? pid)
-    {
-        if (pid is null)
-        {
-            return null;
-        }
-
-        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
-    }
 }

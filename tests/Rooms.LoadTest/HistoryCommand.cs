@@ -37,9 +37,9 @@ internal sealed class HistoryCommand : AsyncCommand<HistorySettings>
         using var socket = new ClientWebSocket();
         await socket.ConnectAsync(settings.Servers[0], cancellationToken);
         var buffer = new byte[4 * 1024 * 1024];
-        await ReceiveAsync(socket, buffer, cancellationToken);
+        await Terminal.ReceiveFrameAsync(socket, buffer, cancellationToken);
         await SendAsync(socket, $$"""{"device_id":"history-reader","identity":"load","room_id":"{{settings.Room}}"}""", cancellationToken);
-        await ReceiveAsync(socket, buffer, cancellationToken);
+        await Terminal.ReceiveFrameAsync(socket, buffer, cancellationToken);
 
         var histogram = new LongHistogram(TimeStamp.Seconds(10), 3);
         var random = new Random(1);
@@ -49,7 +49,7 @@ internal sealed class HistoryCommand : AsyncCommand<HistorySettings>
             var cursor = settings.MaxId > 0 ? random.NextInt64(0, settings.MaxId) : 0;
             var started = Stopwatch.GetTimestamp();
             await SendAsync(socket, $$"""{"type":"history","after_message_id":"{{cursor}}","limit":{{settings.Limit}}}""", cancellationToken);
-            var length = await ReceiveAsync(socket, buffer, cancellationToken);
+            var length = await Terminal.ReceiveFrameAsync(socket, buffer, cancellationToken);
             var elapsed = Stopwatch.GetTimestamp() - started;
             using var page = JsonDocument.Parse(buffer.AsMemory(0, length));
             if (page.RootElement.GetProperty("type").GetString() != "history")
@@ -90,18 +90,4 @@ internal sealed class HistoryCommand : AsyncCommand<HistorySettings>
 
     private static Task SendAsync(ClientWebSocket socket, string text, CancellationToken cancellationToken) =>
         socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, cancellationToken);
-
-    private static async Task<int> ReceiveAsync(ClientWebSocket socket, byte[] buffer, CancellationToken cancellationToken)
-    {
-        var count = 0;
-        while (true)
-        {
-            var result = await socket.ReceiveAsync(buffer.AsMemory(count), cancellationToken);
-            count += result.Count;
-            if (result.EndOfMessage)
-            {
-                return count;
-            }
-        }
-    }
 }

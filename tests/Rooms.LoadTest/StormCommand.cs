@@ -63,7 +63,7 @@ internal sealed class StormCommand : AsyncCommand<StormSettings>
         await Task.WhenAll(results.Where(r => r.Device is not null).Select(r => r.Device!.DisposeAsync().AsTask()));
 
         var perSecond = results.Length / allBack.TotalSeconds;
-        double Percentile(double p) => latencies.Length == 0 ? double.NaN : latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(p * latencies.Length) - 1)];
+        double Percentile(double p) => Terminal.Percentile(latencies, p);
         if (settings.Json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new
