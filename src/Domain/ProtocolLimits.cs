@@ -2,16 +2,12 @@ namespace Rooms.Domain;
 
 /// <summary>
 /// Field limits of the wire protocol. Validators and the database schema both read these,
-/// so a value that passes validation always fits its column.
+/// so a value that passes validation always fits its column. The ids' rules are their types'
+/// (<c>DeviceId</c>, <c>RoomId</c>, <c>MessageId</c>, <c>NodeId</c>).
 /// </summary>
 public static class ProtocolLimits
 {
-    public const int DeviceIdMaxLength = 64;
     public const int IdentityMaxLength = 64;
-    public const int RoomIdMaxLength = 32;
-    public const int GeneratedRoomIdLength = 6;
-
-    public const int MinGeneratedRoomIdLength = 4;
     public const int ClientMessageIdMaxLength = 64;
 
     /// <summary>Counted in UTF-16 code units: 16 384 of them are at most 49 152 UTF-8 bytes, which fits a MySQL TEXT (65 535 bytes).</summary>

@@ -4,11 +4,12 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Rooms.Application.Common;
 using Rooms.Application.Ports;
+using Rooms.Domain.Connections;
 using Rooms.Infrastructure.Auth;
 using Rooms.Infrastructure.Cluster;
 using Rooms.Infrastructure.Messaging;
-using Rooms.Infrastructure.Persistence;
 using Rooms.Infrastructure.Nodes;
+using Rooms.Infrastructure.Persistence;
 using Rooms.Infrastructure.SingleNode;
 
 namespace Rooms.Infrastructure;
@@ -41,7 +42,7 @@ public static class DependencyInjection
 
         services.AddSingleton(settings);
         services.AddSingleton(cluster);
-        services.AddSingleton(new NodeIdentity(cluster.NodeId ?? ClusterSettings.DefaultNodeId(0), Guid.NewGuid().ToString("N")));
+        services.AddSingleton(new NodeIdentity(new NodeId(cluster.NodeId ?? ClusterSettings.DefaultNodeId(0)), Guid.NewGuid().ToString("N")));
 
         // The only way to a database context (its factory is registered nowhere else).
         services.AddSingleton<DatabaseGate>();

@@ -1,8 +1,8 @@
+using ILogger = Microsoft.Extensions.Logging.ILogger;
 using Rooms.Application.Common;
 using Rooms.Application.Ports;
 using Rooms.Infrastructure.Nodes;
 using Rooms.Infrastructure.Persistence;
-using ILogger = Microsoft.Extensions.Logging.ILogger;
 
 namespace Rooms.WebSocketHost;
 
@@ -112,7 +112,7 @@ public static partial class RoomsHost
         await app.Services.GetRequiredService<IRoomHub>().ResubscribeAsync();
 
         var cluster = app.Services.GetRequiredService<ClusterSettings>();
-        LogStarted(logger, app.Services.GetRequiredService<NodeIdentity>().NodeId,
+        LogStarted(logger, app.Services.GetRequiredService<NodeIdentity>().NodeId.Value,
             cluster.Enabled ? "Redis" : cluster.AllowSingleNodeOnSharedDatabase ? "none, single node (allowed beside other nodes)" : "none, single node",
             settings.Describe(), settings.ProviderSource);
         return true;

@@ -1,5 +1,6 @@
 using System.Net;
 using Rooms.Domain;
+using Rooms.Domain.RoomAggregate;
 using static Rooms.Infrastructure.Configuration.SettingsBinder;
 
 namespace Rooms.WebSocketHost;
@@ -38,7 +39,7 @@ public sealed class RoomsSettings
     public int MaxHistoryPageBytes { get; set; } = Application.Common.ProtocolSettings.DefaultMaxHistoryPageBytes;
 
     /// <summary>Characters of a new room's id (A-Z0-9; the seed's 6). Without device tokens a room id is the only secret: longer is harder to guess.</summary>
-    public int RoomIdLength { get; set; } = ProtocolLimits.GeneratedRoomIdLength;
+    public int RoomIdLength { get; set; } = RoomId.GeneratedLength;
 
     /// <summary>Members listed in one <c>room_info</c>; <c>total_clients</c> stays exact.</summary>
     public int MaxRoomInfoClients { get; set; } = Application.Common.ProtocolSettings.DefaultMaxRoomInfoClients;
@@ -134,8 +135,8 @@ public sealed class RoomsSettings
         Require(SendQueueBytes >= 64 * 1024, "Rooms:SendQueueBytes must be at least 65536");
         Require(MaxHistoryPageBytes >= 1024 && MaxHistoryPageBytes <= SendQueueBytes, "Rooms:MaxHistoryPageBytes must be between 1024 and Rooms:SendQueueBytes");
         Require(MaxRoomInfoClients >= 1, "Rooms:MaxRoomInfoClients must be at least 1");
-        Require(RoomIdLength is >= ProtocolLimits.MinGeneratedRoomIdLength and <= ProtocolLimits.RoomIdMaxLength,
-            $"Rooms:RoomIdLength must be between {ProtocolLimits.MinGeneratedRoomIdLength} and {ProtocolLimits.RoomIdMaxLength}");
+        Require(RoomIdLength is >= RoomId.MinGeneratedLength and <= RoomId.MaxLength,
+            $"Rooms:RoomIdLength must be between {RoomId.MinGeneratedLength} and {RoomId.MaxLength}");
         Require(CloseTimeout > TimeSpan.Zero, "Rooms:CloseTimeout must be positive");
         Require(KeepAliveInterval > TimeSpan.Zero, "Rooms:KeepAliveInterval must be positive");
         Require(KeepAliveTimeout > TimeSpan.Zero, "Rooms:KeepAliveTimeout must be positive");

@@ -1,10 +1,13 @@
-using Microsoft.Extensions.Time.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Moq;
 using Rooms.Application.Common;
 using Rooms.Application.Connections.Disconnect;
 using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
+using Rooms.Domain.Connections;
+using Rooms.Domain.Devices;
+using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Application.Tests;
 
@@ -22,24 +25,24 @@ public sealed class DisconnectHandlerTests
     [Fact]
     public async Task Handle_IdentifiedSession_LeavesRoomAndClosesRow()
     {
-        var session = TestData.IdentifiedSession("alice", connectionRowId: 77);
+        var session = TestData.IdentifiedSession("alice", connectionId: 77);
 
         var result = await Handler().Handle(new DisconnectCommand(session), CancellationToken.None);
 
         Assert.True(result.Value);
-        _presence.Verify(p => p.LeaveAsync("ABC123", session.Member!, It.IsAny<CancellationToken>()));
-        _repository.Verify(r => r.CloseConnectionAsync(77, TestData.Now, It.IsAny<CancellationToken>()));
+        _presence.Verify(p => p.LeaveAsync(new RoomId("ABC123"), session.Member!, It.IsAny<CancellationToken>()));
+        _repository.Verify(r => r.CloseConnectionAsync(new ConnectionId(77), TestData.Now, It.IsAny<CancellationToken>()));
     }
 
     [Fact]
     public async Task Handle_MemberWasInRoom_OthersHearLeft()
     {
         var session = TestData.IdentifiedSession("alice");
-        _presence.Setup(p => p.LeaveAsync("ABC123", session.Member!, It.IsAny<CancellationToken>())).ReturnsAsync(true);
+        _presence.Setup(p => p.LeaveAsync(new RoomId("ABC123"), session.Member!, It.IsAny<CancellationToken>())).ReturnsAsync(true);
 
         await Handler().Handle(new DisconnectCommand(session), CancellationToken.None);
 
-        _hub.Verify(h => h.SendPresence("ABC123", "alice", new PresenceEventDto("left", "ABC123", "alice", "alice_user")));
+        _hub.Verify(h => h.SendPresence(new RoomId("ABC123"), new DeviceId("alice"), new PresenceEventDto("left", "ABC123", "alice", "alice_user")));
     }
 
     [Theory]
@@ -48,23 +51,23 @@ public sealed class DisconnectHandlerTests
     public async Task Handle_ReplacedByNewerConnectionOrEventsOff_NoLeftEvent(bool wasInRoom, bool presenceEvents)
     {
         var session = TestData.IdentifiedSession("alice");
-        _presence.Setup(p => p.LeaveAsync("ABC123", session.Member!, It.IsAny<CancellationToken>())).ReturnsAsync(wasInRoom);
+        _presence.Setup(p => p.LeaveAsync(new RoomId("ABC123"), session.Member!, It.IsAny<CancellationToken>())).ReturnsAsync(wasInRoom);
 
         await Handler(presenceEvents).Handle(new DisconnectCommand(session), CancellationToken.None);
 
-        _hub.Verify(h => h.SendPresence(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<PresenceEventDto>()), Times.Never);
+        _hub.Verify(h => h.SendPresence(It.IsAny<RoomId>(), It.IsAny<DeviceId>(), It.IsAny<PresenceEventDto>()), Times.Never);
     }
 
     [Fact]
     public async Task Handle_StoringTheCloseFails_RetriedLaterWithTheDisconnectTime()
     {
-        var session = TestData.IdentifiedSession("alice", connectionRowId: 77);
-        _repository.Setup(r => r.CloseConnectionAsync(77, TestData.Now, It.IsAny<CancellationToken>())).ThrowsAsync(TestData.DatabaseDown());
+        var session = TestData.IdentifiedSession("alice", connectionId: 77);
+        _repository.Setup(r => r.CloseConnectionAsync(new ConnectionId(77), TestData.Now, It.IsAny<CancellationToken>())).ThrowsAsync(TestData.DatabaseDown());
 
         var result = await Handler().Handle(new DisconnectCommand(session), CancellationToken.None);
 
         Assert.True(result.Value);
-        _closeRetries.Verify(r => r.Add(77, TestData.Now));
+        _closeRetries.Verify(r => r.Add(new ConnectionId(77), TestData.Now));
     }
 
     [Fact]

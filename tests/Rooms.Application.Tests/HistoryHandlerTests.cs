@@ -1,10 +1,12 @@
-using Rooms.Application.Common;
 using Microsoft.Extensions.Logging.Abstractions;
 using Moq;
+using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Messages.History;
 using Rooms.Application.Ports;
+using Rooms.Domain.Devices;
 using Rooms.Domain.Messages;
+using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Application.Tests;
 
@@ -20,23 +22,23 @@ public sealed class HistoryHandlerTests
     public async Task Handle_BackwardPage_ReadsBeforeTheCursorOrTheNewest(string? before, long expectedCursor)
     {
         var bob = TestData.IdentifiedSession("bob");
-        _history.Setup(h => h.PageBeforeAsync("ABC123", "bob", expectedCursor, 3, ProtocolSettings.DefaultMaxHistoryPageBytes, It.IsAny<CancellationToken>())).ReturnsAsync(
-            ([new HistoryMessage(4791, "alice", null, MessageType.Broadcast, "hi", TestData.Now)], true));
+        _history.Setup(h => h.PageBeforeAsync(new RoomId("ABC123"), new DeviceId("bob"), new MessageId(expectedCursor), 3, ProtocolSettings.DefaultMaxHistoryPageBytes, It.IsAny<CancellationToken>())).ReturnsAsync(
+            ([new HistoryMessage(new MessageId(4791), new DeviceId("alice"), null, MessageType.Broadcast, "hi", TestData.Now)], true));
 
         var result = await Handler().Handle(new HistoryQuery(bob, null, 3, before, Latest: before is null), CancellationToken.None);
 
         Assert.Equal(4791, Assert.Single(result.Value!.Messages).MessageId);
         Assert.True(result.Value.HasMore);
-        _history.Verify(h => h.PageAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<long>(), It.IsAny<int>(), It.IsAny<int>(), It.IsAny<CancellationToken>()), Times.Never);
+        _history.Verify(h => h.PageAsync(It.IsAny<RoomId>(), It.IsAny<DeviceId>(), It.IsAny<MessageId>(), It.IsAny<int>(), It.IsAny<int>(), It.IsAny<CancellationToken>()), Times.Never);
     }
 
     [Fact]
     public async Task Handle_Page_ReadsAfterCursorForAskerAndRepliesInDeliveredFormat()
     {
         var bob = TestData.IdentifiedSession("bob");
-        _history.Setup(h => h.PageAsync("ABC123", "bob", 4790, 2, ProtocolSettings.DefaultMaxHistoryPageBytes, It.IsAny<CancellationToken>())).ReturnsAsync(
-            ([new HistoryMessage(4791, "alice", null, MessageType.Broadcast, "hi", TestData.Now),
-              new HistoryMessage(4795, "carol", "bob", MessageType.Direct, "psst", TestData.Now)], true));
+        _history.Setup(h => h.PageAsync(new RoomId("ABC123"), new DeviceId("bob"), new MessageId(4790), 2, ProtocolSettings.DefaultMaxHistoryPageBytes, It.IsAny<CancellationToken>())).ReturnsAsync(
+            ([new HistoryMessage(new MessageId(4791), new DeviceId("alice"), null, MessageType.Broadcast, "hi", TestData.Now),
+              new HistoryMessage(new MessageId(4795), new DeviceId("carol"), new DeviceId("bob"), MessageType.Direct, "psst", TestData.Now)], true));
 
         var result = await Handler().Handle(new HistoryQuery(bob, "4790", 2), CancellationToken.None);
 
@@ -51,18 +53,18 @@ public sealed class HistoryHandlerTests
     public async Task Handle_NoCursorNoLimit_FromTheStartWithDefaultLimit()
     {
         var bob = TestData.IdentifiedSession("bob");
-        _history.Setup(h => h.PageAsync("ABC123", "bob", 0, 100, ProtocolSettings.DefaultMaxHistoryPageBytes, It.IsAny<CancellationToken>())).ReturnsAsync(([], false));
+        _history.Setup(h => h.PageAsync(new RoomId("ABC123"), new DeviceId("bob"), new MessageId(0), 100, ProtocolSettings.DefaultMaxHistoryPageBytes, It.IsAny<CancellationToken>())).ReturnsAsync(([], false));
 
         var result = await Handler().Handle(new HistoryQuery(bob, null, null), CancellationToken.None);
 
         Assert.Empty(result.Value!.Messages);
-        _history.Verify(h => h.PageAsync("ABC123", "bob", 0, 100, ProtocolSettings.DefaultMaxHistoryPageBytes, It.IsAny<CancellationToken>()));
+        _history.Verify(h => h.PageAsync(new RoomId("ABC123"), new DeviceId("bob"), new MessageId(0), 100, ProtocolSettings.DefaultMaxHistoryPageBytes, It.IsAny<CancellationToken>()));
     }
 
     [Fact]
     public async Task Handle_StorageFails_ErrorAndNoReply()
     {
-        _history.Setup(h => h.PageAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<long>(), It.IsAny<int>(), It.IsAny<int>(), It.IsAny<CancellationToken>()))
+        _history.Setup(h => h.PageAsync(It.IsAny<RoomId>(), It.IsAny<DeviceId>(), It.IsAny<MessageId>(), It.IsAny<int>(), It.IsAny<int>(), It.IsAny<CancellationToken>()))
             .ThrowsAsync(TestData.DatabaseDown());
 
         var result = await TestData.WithStoragePolicy(new HistoryQuery(TestData.IdentifiedSession("bob"), null, null), Handler());

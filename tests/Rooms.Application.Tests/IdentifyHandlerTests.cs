@@ -1,11 +1,12 @@
-using Microsoft.Extensions.Time.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Moq;
 using Rooms.Application.Common;
 using Rooms.Application.Contracts;
-using Rooms.Application.Ports;
 using Rooms.Application.Membership.Identify;
+using Rooms.Application.Ports;
 using Rooms.Application.Sessions;
+using Rooms.Domain.Connections;
 using Rooms.Domain.Devices;
 using Rooms.Domain.RoomAggregate;
 
@@ -26,7 +27,7 @@ public sealed class IdentifyHandlerTests
     public async Task Handle_DeviceOverItsIdentifyRate_ClosedForAbuseNothingRead()
     {
         var session = TestData.NewSession(_channel.Object);
-        _limits.Setup(l => l.TryIdentify(session, "d1")).Returns(false);
+        _limits.Setup(l => l.TryIdentify(session, new DeviceId("d1"))).Returns(false);
 
         var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", null), CancellationToken.None);
 
@@ -39,9 +40,9 @@ public sealed class IdentifyHandlerTests
     public async Task Handle_UnknownRoomPastTheGuessLimit_AnsweredThenClosedForAbuse()
     {
         var session = TestData.NewSession(_channel.Object);
-        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
-        _repository.Setup(r => r.RoomExistsAsync("NOPE00", It.IsAny<CancellationToken>())).ReturnsAsync(false);
-        _limits.Setup(l => l.TryFailJoin(session, "d1")).Returns(false);
+        _repository.Setup(r => r.FindDeviceAsync(new DeviceId("d1"), It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
+        _repository.Setup(r => r.RoomExistsAsync(new RoomId("NOPE00"), It.IsAny<CancellationToken>())).ReturnsAsync(false);
+        _limits.Setup(l => l.TryFailJoin(session, new DeviceId("d1"))).Returns(false);
 
         var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "NOPE00"), CancellationToken.None);
 
@@ -53,8 +54,8 @@ public sealed class IdentifyHandlerTests
     public async Task Handle_NewRoomPastTheCreationRate_ErrorNothingStored()
     {
         var session = TestData.NewSession(_channel.Object);
-        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
-        _limits.Setup(l => l.TryCreateRoom(session, "d1")).Returns(false);
+        _repository.Setup(r => r.FindDeviceAsync(new DeviceId("d1"), It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
+        _limits.Setup(l => l.TryCreateRoom(session, new DeviceId("d1"))).Returns(false);
 
         var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", null), CancellationToken.None);
 
@@ -64,12 +65,12 @@ public sealed class IdentifyHandlerTests
 
     public IdentifyHandlerTests()
     {
-        _authenticator.Setup(a => a.AuthorizeAsync(It.IsAny<string?>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync(DeviceAuthorization.Anyone);
-        _limits.Setup(l => l.TryIdentify(It.IsAny<ClientSession>(), It.IsAny<string>())).Returns(true);
-        _limits.Setup(l => l.TryFailJoin(It.IsAny<ClientSession>(), It.IsAny<string>())).Returns(true);
-        _limits.Setup(l => l.TryCreateRoom(It.IsAny<ClientSession>(), It.IsAny<string>())).Returns(true);
-        _presence.Setup(p => p.JoinAsync(It.IsAny<string>(), It.IsAny<RoomMember>(), It.IsAny<CancellationToken>())).ReturnsAsync(PresenceJoin.Added(null, null));
-        _hub.Setup(h => h.JoinAsync(It.IsAny<ClientSession>(), It.IsAny<string>(), It.IsAny<RoomMember>(), It.IsAny<CancellationToken>()))
+        _authenticator.Setup(a => a.AuthorizeAsync(It.IsAny<string?>(), It.IsAny<DeviceId>(), It.IsAny<CancellationToken>())).ReturnsAsync(DeviceAuthorization.Anyone);
+        _limits.Setup(l => l.TryIdentify(It.IsAny<ClientSession>(), It.IsAny<DeviceId>())).Returns(true);
+        _limits.Setup(l => l.TryFailJoin(It.IsAny<ClientSession>(), It.IsAny<DeviceId>())).Returns(true);
+        _limits.Setup(l => l.TryCreateRoom(It.IsAny<ClientSession>(), It.IsAny<DeviceId>())).Returns(true);
+        _presence.Setup(p => p.JoinAsync(It.IsAny<RoomId>(), It.IsAny<RoomMember>(), It.IsAny<CancellationToken>())).ReturnsAsync(PresenceJoin.Added(null, null));
+        _hub.Setup(h => h.JoinAsync(It.IsAny<ClientSession>(), It.IsAny<RoomId>(), It.IsAny<RoomMember>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync(new HubJoin(PresenceJoin.Added(null, null), Listening: true));
     }
 
@@ -82,10 +83,10 @@ public sealed class IdentifyHandlerTests
     {
         var session = TestData.NewSession(_channel.Object);
         NewConnection? stored = null;
-        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
+        _repository.Setup(r => r.FindDeviceAsync(new DeviceId("d1"), It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
         _repository.Setup(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>()))
             .Callback<NewConnection, CancellationToken>((c, _) => stored = c)
-            .ReturnsAsync(42);
+            .ReturnsAsync(new ConnectionId(42));
 
         var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", null), CancellationToken.None);
 
@@ -94,25 +95,25 @@ public sealed class IdentifyHandlerTests
         Assert.Matches("^[A-Z0-9]{6}$", result.Value.RoomId);
         Assert.NotNull(stored);
         Assert.True(stored.RoomIsNew);
-        Assert.Equal(result.Value.RoomId, stored.RoomId);
-        Assert.Equal(result.Value.RoomId, stored.Device.LastRoomId);
+        Assert.Equal(result.Value.RoomId, stored.RoomId.Value);
+        Assert.Equal(new RoomId(result.Value.RoomId), stored.Device.LastRoomId);
         Assert.Equal("10.0.0.1", stored.ClientIp);
-        Assert.Equal(42, session.ConnectionRowId);
-        Assert.Equal(result.Value.RoomId, session.RoomId);
+        Assert.Equal(new ConnectionId(42), session.Member!.ConnectionId);
+        Assert.Equal(result.Value.RoomId, session.RoomId.Value);
         Assert.Equal(TestData.NodeId, stored.NodeId);
-        _presence.Verify(p => p.JoinAsync(result.Value.RoomId, new RoomMember("d1", "phone", 42, TestData.NodeId), It.IsAny<CancellationToken>()));
+        _presence.Verify(p => p.JoinAsync(new RoomId(result.Value.RoomId), new RoomMember(new DeviceId("d1"), "phone", new ConnectionId(42), TestData.NodeId), It.IsAny<CancellationToken>()));
         _hub.Verify(h => h.AttachAsync(session, result.Value, It.IsAny<CancellationToken>()));
-        _hub.Verify(h => h.SendPresence(result.Value.RoomId, "d1", new PresenceEventDto("joined", result.Value.RoomId, "d1", "phone")));
+        _hub.Verify(h => h.SendPresence(new RoomId(result.Value.RoomId), new DeviceId("d1"), new PresenceEventDto("joined", result.Value.RoomId, "d1", "phone")));
     }
 
     [Fact]
     public async Task Handle_ExistingRoomRequested_JoinsExisting()
     {
         var session = TestData.NewSession(_channel.Object);
-        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
-        _repository.Setup(r => r.RoomExistsAsync("ROOM1", It.IsAny<CancellationToken>())).ReturnsAsync(true);
-        _repository.Setup(r => r.RecordConnectionAsync(It.Is<NewConnection>(c => c.RoomId == "ROOM1" && !c.RoomIsNew), It.IsAny<CancellationToken>()))
-            .ReturnsAsync(1);
+        _repository.Setup(r => r.FindDeviceAsync(new DeviceId("d1"), It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
+        _repository.Setup(r => r.RoomExistsAsync(new RoomId("ROOM1"), It.IsAny<CancellationToken>())).ReturnsAsync(true);
+        _repository.Setup(r => r.RecordConnectionAsync(It.Is<NewConnection>(c => c.RoomId == new RoomId("ROOM1") && !c.RoomIsNew), It.IsAny<CancellationToken>()))
+            .ReturnsAsync(new ConnectionId(1));
 
         var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "ROOM1"), CancellationToken.None);
 
@@ -123,8 +124,8 @@ public sealed class IdentifyHandlerTests
     public async Task Handle_UnknownRoomRequested_RoomNotFoundAndStaysUnidentified()
     {
         var session = TestData.NewSession(_channel.Object);
-        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
-        _repository.Setup(r => r.RoomExistsAsync("NOPE", It.IsAny<CancellationToken>())).ReturnsAsync(false);
+        _repository.Setup(r => r.FindDeviceAsync(new DeviceId("d1"), It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
+        _repository.Setup(r => r.RoomExistsAsync(new RoomId("NOPE"), It.IsAny<CancellationToken>())).ReturnsAsync(false);
 
         var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "NOPE"), CancellationToken.None);
 
@@ -138,11 +139,11 @@ public sealed class IdentifyHandlerTests
     public async Task Handle_KnownDeviceWithoutRoomId_ReconnectsToLastRoom()
     {
         var session = TestData.NewSession(_channel.Object);
-        var known = Device.Restore("d1", "phone", TestData.Now.AddDays(-1), "LAST01");
-        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync(known);
-        _repository.Setup(r => r.RoomExistsAsync("LAST01", It.IsAny<CancellationToken>())).ReturnsAsync(true);
-        _repository.Setup(r => r.RecordConnectionAsync(It.Is<NewConnection>(c => c.RoomId == "LAST01" && !c.RoomIsNew), It.IsAny<CancellationToken>()))
-            .ReturnsAsync(3);
+        var known = Device.Restore(new DeviceId("d1"), "phone", TestData.Now.AddDays(-1), new RoomId("LAST01"));
+        _repository.Setup(r => r.FindDeviceAsync(new DeviceId("d1"), It.IsAny<CancellationToken>())).ReturnsAsync(known);
+        _repository.Setup(r => r.RoomExistsAsync(new RoomId("LAST01"), It.IsAny<CancellationToken>())).ReturnsAsync(true);
+        _repository.Setup(r => r.RecordConnectionAsync(It.Is<NewConnection>(c => c.RoomId == new RoomId("LAST01") && !c.RoomIsNew), It.IsAny<CancellationToken>()))
+            .ReturnsAsync(new ConnectionId(3));
 
         var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", null), CancellationToken.None);
 
@@ -153,30 +154,30 @@ public sealed class IdentifyHandlerTests
     public async Task Handle_GeneratedIdTaken_DrawsAnotherId()
     {
         var session = TestData.NewSession(_channel.Object);
-        var attempts = new List<string>();
-        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
+        var attempts = new List<RoomId>();
+        _repository.Setup(r => r.FindDeviceAsync(new DeviceId("d1"), It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
         _repository.Setup(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>()))
             .Returns<NewConnection, CancellationToken>((c, _) =>
             {
                 attempts.Add(c.RoomId);
-                return attempts.Count == 1 ? throw new RoomIdTakenException(c.RoomId) : Task.FromResult(9L);
+                return attempts.Count == 1 ? throw new RoomIdTakenException(c.RoomId) : Task.FromResult(new ConnectionId(9));
             });
 
         var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", null), CancellationToken.None);
 
         Assert.Equal(2, attempts.Count);
-        Assert.Equal(attempts[1], result.Value!.RoomId);
+        Assert.Equal(attempts[1].Value, result.Value!.RoomId);
     }
 
     [Fact]
     public async Task Handle_SameDeviceConnectedElsewhere_ClosesReplacedConnection()
     {
         var session = TestData.NewSession(_channel.Object);
-        var older = new RoomMember("d1", "phone", 1, "node-b");
-        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
-        _repository.Setup(r => r.RoomExistsAsync("ROOM1", It.IsAny<CancellationToken>())).ReturnsAsync(true);
-        _repository.Setup(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>())).ReturnsAsync(2);
-        _presence.Setup(p => p.JoinAsync("ROOM1", It.IsAny<RoomMember>(), It.IsAny<CancellationToken>())).ReturnsAsync(PresenceJoin.Added(older, "ROOM1"));
+        var older = new RoomMember(new DeviceId("d1"), "phone", new ConnectionId(1), new NodeId("node-b"));
+        _repository.Setup(r => r.FindDeviceAsync(new DeviceId("d1"), It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
+        _repository.Setup(r => r.RoomExistsAsync(new RoomId("ROOM1"), It.IsAny<CancellationToken>())).ReturnsAsync(true);
+        _repository.Setup(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>())).ReturnsAsync(new ConnectionId(2));
+        _presence.Setup(p => p.JoinAsync(new RoomId("ROOM1"), It.IsAny<RoomMember>(), It.IsAny<CancellationToken>())).ReturnsAsync(PresenceJoin.Added(older, new RoomId("ROOM1")));
 
         await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "ROOM1"), CancellationToken.None);
 
@@ -184,33 +185,33 @@ public sealed class IdentifyHandlerTests
         _hub.Verify(h => h.CloseReplaced(session.Member!), Times.Never);
 
         // Still in the same room: the others hear nothing.
-        _hub.Verify(h => h.SendPresence(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<PresenceEventDto>()), Times.Never);
+        _hub.Verify(h => h.SendPresence(It.IsAny<RoomId>(), It.IsAny<DeviceId>(), It.IsAny<PresenceEventDto>()), Times.Never);
     }
 
     [Fact]
     public async Task Handle_SameDeviceMovesToAnotherRoom_OldRoomHearsLeftNewRoomHearsJoined()
     {
         var session = TestData.NewSession(_channel.Object);
-        var older = new RoomMember("d1", "phone", 1, "node-b");
-        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
-        _repository.Setup(r => r.RoomExistsAsync("ROOM2", It.IsAny<CancellationToken>())).ReturnsAsync(true);
-        _repository.Setup(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>())).ReturnsAsync(2);
-        _presence.Setup(p => p.JoinAsync("ROOM2", It.IsAny<RoomMember>(), It.IsAny<CancellationToken>())).ReturnsAsync(PresenceJoin.Added(older, "ROOM1"));
+        var older = new RoomMember(new DeviceId("d1"), "phone", new ConnectionId(1), new NodeId("node-b"));
+        _repository.Setup(r => r.FindDeviceAsync(new DeviceId("d1"), It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
+        _repository.Setup(r => r.RoomExistsAsync(new RoomId("ROOM2"), It.IsAny<CancellationToken>())).ReturnsAsync(true);
+        _repository.Setup(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>())).ReturnsAsync(new ConnectionId(2));
+        _presence.Setup(p => p.JoinAsync(new RoomId("ROOM2"), It.IsAny<RoomMember>(), It.IsAny<CancellationToken>())).ReturnsAsync(PresenceJoin.Added(older, new RoomId("ROOM1")));
 
         await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "ROOM2"), CancellationToken.None);
 
-        _hub.Verify(h => h.SendPresence("ROOM1", "d1", new PresenceEventDto("left", "ROOM1", "d1", "phone")));
-        _hub.Verify(h => h.SendPresence("ROOM2", "d1", new PresenceEventDto("joined", "ROOM2", "d1", "phone")));
+        _hub.Verify(h => h.SendPresence(new RoomId("ROOM1"), new DeviceId("d1"), new PresenceEventDto("left", "ROOM1", "d1", "phone")));
+        _hub.Verify(h => h.SendPresence(new RoomId("ROOM2"), new DeviceId("d1"), new PresenceEventDto("joined", "ROOM2", "d1", "phone")));
     }
 
     [Fact]
     public async Task Handle_NewerConnectionOfDeviceJoinedFirst_ClosesOwnConnection()
     {
         var session = TestData.NewSession(_channel.Object);
-        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
-        _repository.Setup(r => r.RoomExistsAsync("ROOM1", It.IsAny<CancellationToken>())).ReturnsAsync(true);
-        _repository.Setup(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>())).ReturnsAsync(5);
-        _presence.Setup(p => p.JoinAsync("ROOM1", It.IsAny<RoomMember>(), It.IsAny<CancellationToken>())).ReturnsAsync(PresenceJoin.Stale);
+        _repository.Setup(r => r.FindDeviceAsync(new DeviceId("d1"), It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
+        _repository.Setup(r => r.RoomExistsAsync(new RoomId("ROOM1"), It.IsAny<CancellationToken>())).ReturnsAsync(true);
+        _repository.Setup(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>())).ReturnsAsync(new ConnectionId(5));
+        _presence.Setup(p => p.JoinAsync(new RoomId("ROOM1"), It.IsAny<RoomMember>(), It.IsAny<CancellationToken>())).ReturnsAsync(PresenceJoin.Stale);
 
         await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "ROOM1"), CancellationToken.None);
 
@@ -218,16 +219,16 @@ public sealed class IdentifyHandlerTests
     }
 
     [Fact]
-    public async Task Handle_Identified_ClosableByGenerationBeforeOthersCanSeeIt()
+    public async Task Handle_Identified_ClosableByConnectionIdBeforeOthersCanSeeIt()
     {
         var session = TestData.NewSession(_channel.Object);
         var calls = new List<string>();
-        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
-        _repository.Setup(r => r.RoomExistsAsync("ROOM1", It.IsAny<CancellationToken>())).ReturnsAsync(true);
-        _repository.Setup(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>())).ReturnsAsync(5);
-        _hub.Setup(h => h.JoinAsync(session, "ROOM1", It.IsAny<RoomMember>(), It.IsAny<CancellationToken>()))
+        _repository.Setup(r => r.FindDeviceAsync(new DeviceId("d1"), It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
+        _repository.Setup(r => r.RoomExistsAsync(new RoomId("ROOM1"), It.IsAny<CancellationToken>())).ReturnsAsync(true);
+        _repository.Setup(r => r.RecordConnectionAsync(It.IsAny<NewConnection>(), It.IsAny<CancellationToken>())).ReturnsAsync(new ConnectionId(5));
+        _hub.Setup(h => h.JoinAsync(session, new RoomId("ROOM1"), It.IsAny<RoomMember>(), It.IsAny<CancellationToken>()))
             .Callback(() => calls.Add("track")).ReturnsAsync(new HubJoin(PresenceJoin.Added(null, null), Listening: true));
-        _presence.Setup(p => p.JoinAsync("ROOM1", It.IsAny<RoomMember>(), It.IsAny<CancellationToken>()))
+        _presence.Setup(p => p.JoinAsync(new RoomId("ROOM1"), It.IsAny<RoomMember>(), It.IsAny<CancellationToken>()))
             .Callback(() => calls.Add("join")).ReturnsAsync(PresenceJoin.Added(null, null));
 
         await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "ROOM1"), CancellationToken.None);
@@ -240,7 +241,7 @@ public sealed class IdentifyHandlerTests
     public async Task Handle_StorageFails_ErrorAndSessionStaysUnidentified()
     {
         var session = TestData.NewSession(_channel.Object);
-        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ThrowsAsync(TestData.DatabaseDown());
+        _repository.Setup(r => r.FindDeviceAsync(new DeviceId("d1"), It.IsAny<CancellationToken>())).ThrowsAsync(TestData.DatabaseDown());
 
         var result = await TestData.WithStoragePolicy(new IdentifyCommand(session, "d1", "phone", null), Handler());
 
@@ -256,7 +257,7 @@ public sealed class IdentifyHandlerTests
     public async Task Handle_TokenRefused_ErrorAndClose4003_NothingStored()
     {
         var session = TestData.NewSession(_channel.Object);
-        _authenticator.Setup(a => a.AuthorizeAsync("bad", "d1", It.IsAny<CancellationToken>())).ReturnsAsync(DeviceAuthorization.Refused("Authentication failed: the token is not valid"));
+        _authenticator.Setup(a => a.AuthorizeAsync("bad", new DeviceId("d1"), It.IsAny<CancellationToken>())).ReturnsAsync(DeviceAuthorization.Refused("Authentication failed: the token is not valid"));
 
         var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", null, "bad"), CancellationToken.None);
 
@@ -270,10 +271,10 @@ public sealed class IdentifyHandlerTests
     public async Task Handle_TokenRestrictedToOtherRoom_RefusedBeforeAnythingIsStored()
     {
         var session = TestData.NewSession(_channel.Object);
-        _authenticator.Setup(a => a.AuthorizeAsync("t", "d1", It.IsAny<CancellationToken>()))
-            .ReturnsAsync(new DeviceAuthorization(null, new HashSet<string> { "ROOM1" }));
-        _repository.Setup(r => r.FindDeviceAsync("d1", It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
-        _repository.Setup(r => r.RoomExistsAsync("ROOM2", It.IsAny<CancellationToken>())).ReturnsAsync(true);
+        _authenticator.Setup(a => a.AuthorizeAsync("t", new DeviceId("d1"), It.IsAny<CancellationToken>()))
+            .ReturnsAsync(new DeviceAuthorization(null, new HashSet<RoomId> { new("ROOM1") }));
+        _repository.Setup(r => r.FindDeviceAsync(new DeviceId("d1"), It.IsAny<CancellationToken>())).ReturnsAsync((Device?)null);
+        _repository.Setup(r => r.RoomExistsAsync(new RoomId("ROOM2"), It.IsAny<CancellationToken>())).ReturnsAsync(true);
 
         var result = await Handler().Handle(new IdentifyCommand(session, "d1", "phone", "ROOM2", "t"), CancellationToken.None);
 

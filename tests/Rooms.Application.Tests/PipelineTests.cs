@@ -5,9 +5,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Moq;
 using Rooms.Application.Common;
 using Rooms.Application.Contracts;
+using Rooms.Application.Membership.QueryRoom;
 using Rooms.Application.Messages.SendMessage;
 using Rooms.Application.Ports;
-using Rooms.Application.Membership.QueryRoom;
+using Rooms.Domain.Messages;
 
 namespace Rooms.Application.Tests;
 
@@ -50,7 +51,7 @@ public sealed class PipelineTests
     [Fact]
     public async Task Send_ValidMessage_ReachesHandler()
     {
-        _store.Setup(s => s.AppendAsync(It.IsAny<NewMessage>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoredMessage(5, 4));
+        _store.Setup(s => s.AppendAsync(It.IsAny<NewMessage>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoredMessage(new MessageId(5), new MessageId(4)));
 
         var result = await Mediator().Send(new SendMessageCommand(TestData.IdentifiedSession("a"), "hello", null, null));
 

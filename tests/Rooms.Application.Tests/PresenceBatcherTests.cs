@@ -4,6 +4,9 @@ using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Membership;
 using Rooms.Application.Ports;
+using Rooms.Domain.Connections;
+using Rooms.Domain.Devices;
+using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Application.Tests;
 
@@ -16,15 +19,17 @@ public sealed class PresenceBatcherTests
 
     public PresenceBatcherTests()
     {
-        _hub.Setup(h => h.SendPresenceDiff(It.IsAny<PresenceDiffDto>())).Callback<PresenceDiffDto>(_diffs.Add);
-        _hub.Setup(h => h.Members(It.IsAny<string>())).Returns([]);
+        _hub.Setup(h => h.SendPresenceDiff(It.IsAny<RoomId>(), It.IsAny<PresenceDiffDto>())).Callback<RoomId, PresenceDiffDto>((_, diff) => _diffs.Add(diff));
+        _hub.Setup(h => h.Members(It.IsAny<RoomId>())).Returns([]);
     }
 
     private PresenceBatcher Batcher(TimeSpan window) => new(_hub.Object, new ProtocolSettings(PresenceWindow: window), _time);
 
-    private static PresenceEventDto Joined(string device, string room = "R1") => new(PresenceEventDto.Joined, room, device, device + "_user");
+    private static PresenceChange Joined(string device, string room = "R1") => new(new RoomId(room), Member(device), Joined: true);
 
-    private static PresenceEventDto Left(string device, string room = "R1") => new(PresenceEventDto.Left, room, device, device + "_user");
+    private static PresenceChange Left(string device, string room = "R1") => new(new RoomId(room), Member(device), Joined: false);
+
+    private static RoomMember Member(string device) => new(new DeviceId(device), device + "_user", new ConnectionId(1), new NodeId("node-a"));
 
     [Fact]
     public void AChangeInAQuietRoom_GoesOutAtOnce_InTheSingleEventForm_ToEveryoneButTheDevice()
@@ -32,10 +37,10 @@ public sealed class PresenceBatcherTests
         using var batcher = Batcher(Window);
         batcher.Add(Joined("a"));
 
-        _hub.Verify(h => h.SendPresence("R1", "a", Joined("a")), Times.Once);
+        _hub.Verify(h => h.SendPresence(new RoomId("R1"), new DeviceId("a"), Joined("a").ToDto()), Times.Once);
         _time.Advance(Window);
         _time.Advance(Window);
-        _hub.Verify(h => h.SendPresence(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<PresenceEventDto>()), Times.Once);
+        _hub.Verify(h => h.SendPresence(It.IsAny<RoomId>(), It.IsAny<DeviceId>(), It.IsAny<PresenceEventDto>()), Times.Once);
         Assert.Empty(_diffs);
     }
 
@@ -47,7 +52,7 @@ public sealed class PresenceBatcherTests
         batcher.Add(Joined("a"));
         batcher.Add(Joined("b"));
         batcher.Add(Left("c"));
-        _hub.Verify(h => h.SendPresenceDiff(It.IsAny<PresenceDiffDto>()), Times.Never);
+        _hub.Verify(h => h.SendPresenceDiff(It.IsAny<RoomId>(), It.IsAny<PresenceDiffDto>()), Times.Never);
 
         _time.Advance(Window);
 
@@ -55,7 +60,7 @@ public sealed class PresenceBatcherTests
         Assert.Equal("R1", diff.RoomId);
         Assert.Equal([new ClientInfoDto("a", "a_user"), new ClientInfoDto("b", "b_user")], diff.Joins);
         Assert.Equal([new ClientInfoDto("c", "c_user")], diff.Leaves);
-        _hub.Verify(h => h.SendPresence(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<PresenceEventDto>()), Times.Once);
+        _hub.Verify(h => h.SendPresence(It.IsAny<RoomId>(), It.IsAny<DeviceId>(), It.IsAny<PresenceEventDto>()), Times.Once);
     }
 
     [Fact]
@@ -75,7 +80,7 @@ public sealed class PresenceBatcherTests
         Assert.Equal(["b", "c"], Assert.Single(_diffs).Joins.Select(j => j.DeviceId));
         foreach (var device in new[] { "opener", "a", "d" })
         {
-            _hub.Verify(h => h.SendPresence("R1", device, Joined(device)), Times.Once);
+            _hub.Verify(h => h.SendPresence(new RoomId("R1"), new DeviceId(device), Joined(device).ToDto()), Times.Once);
         }
     }
 
@@ -87,7 +92,7 @@ public sealed class PresenceBatcherTests
         batcher.Add(Joined("a"));
         batcher.Add(Joined("b"));
 
-        batcher.FlushRoom("R1");
+        batcher.FlushRoom(new RoomId("R1"));
 
         Assert.Equal(["a", "b"], Assert.Single(_diffs).Joins.Select(j => j.DeviceId));
         _time.Advance(Window);
@@ -111,8 +116,8 @@ public sealed class PresenceBatcherTests
 
         // a and b changed nothing; c's net change is one join, sent in the single-event form.
         Assert.Empty(_diffs);
-        _hub.Verify(h => h.SendPresence("R1", "c", Joined("c")), Times.Once);
-        _hub.Verify(h => h.SendPresence(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<PresenceEventDto>()), Times.Exactly(2));
+        _hub.Verify(h => h.SendPresence(new RoomId("R1"), new DeviceId("c"), Joined("c").ToDto()), Times.Once);
+        _hub.Verify(h => h.SendPresence(It.IsAny<RoomId>(), It.IsAny<DeviceId>(), It.IsAny<PresenceEventDto>()), Times.Exactly(2));
     }
 
     [Fact]
@@ -128,19 +133,19 @@ public sealed class PresenceBatcherTests
         batcher.Add(Left("a", "R1"));
 
         Assert.Equal(["a", "b"], Assert.Single(_diffs).Joins.Select(j => j.DeviceId));
-        _hub.Verify(h => h.SendPresence("R2", "y", Joined("y", "R2")), Times.Once);
-        _hub.Verify(h => h.SendPresence("R1", "a", It.IsAny<PresenceEventDto>()), Times.Never);
+        _hub.Verify(h => h.SendPresence(new RoomId("R2"), new DeviceId("y"), Joined("y", "R2").ToDto()), Times.Once);
+        _hub.Verify(h => h.SendPresence(new RoomId("R1"), new DeviceId("a"), It.IsAny<PresenceEventDto>()), Times.Never);
 
         _time.Advance(Window);
 
-        _hub.Verify(h => h.SendPresence("R1", "a", Left("a", "R1")), Times.Once);
+        _hub.Verify(h => h.SendPresence(new RoomId("R1"), new DeviceId("a"), Left("a", "R1").ToDto()), Times.Once);
     }
 
     [Fact]
     public void ABigRoomsWindow_IsOneWindowPerThousandMembers()
     {
-        var members = Enumerable.Range(0, 3000).Select(i => new Domain.RoomAggregate.RoomMember($"m{i}", "m", i + 1, "node")).ToArray();
-        _hub.Setup(h => h.Members("BIG")).Returns(members);
+        var members = Enumerable.Range(0, 3000).Select(i => new Domain.RoomAggregate.RoomMember(new DeviceId($"m{i}"), "m", new ConnectionId(i + 1), new NodeId("node"))).ToArray();
+        _hub.Setup(h => h.Members(new RoomId("BIG"))).Returns(members);
         using var batcher = Batcher(Window);
         batcher.Add(Joined("opener", "BIG"));
         batcher.Add(Joined("a", "BIG"));
@@ -161,8 +166,8 @@ public sealed class PresenceBatcherTests
         batcher.Add(Joined("a"));
         batcher.Add(Joined("b"));
 
-        _hub.Verify(h => h.SendPresence("R1", "a", Joined("a")), Times.Once);
-        _hub.Verify(h => h.SendPresence("R1", "b", Joined("b")), Times.Once);
+        _hub.Verify(h => h.SendPresence(new RoomId("R1"), new DeviceId("a"), Joined("a").ToDto()), Times.Once);
+        _hub.Verify(h => h.SendPresence(new RoomId("R1"), new DeviceId("b"), Joined("b").ToDto()), Times.Once);
         Assert.Empty(_diffs);
     }
 

@@ -1,10 +1,12 @@
-using Microsoft.Extensions.Time.Testing;
-using Rooms.Application.Common;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Moq;
+using Rooms.Application.Common;
 using Rooms.Application.Contracts;
-using Rooms.Application.Ports;
 using Rooms.Application.Membership.QueryRoom;
+using Rooms.Application.Ports;
+using Rooms.Domain.Devices;
+using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Application.Tests;
 
@@ -27,14 +29,14 @@ public sealed class QueryRoomHandlerTests
         var alice = TestData.IdentifiedSession("alice");
         var bob = TestData.IdentifiedSession("bob");
         var carol = TestData.IdentifiedSession("carol");
-        _presence.Setup(p => p.MembersAsync("ABC123", It.IsAny<CancellationToken>())).ReturnsAsync(TestData.MembersOf(alice, bob, carol));
+        _presence.Setup(p => p.MembersAsync(new RoomId("ABC123"), It.IsAny<CancellationToken>())).ReturnsAsync(TestData.MembersOf(alice, bob, carol));
 
         var result = await Handler().Handle(new QueryRoomQuery(bob), CancellationToken.None);
 
         Assert.Equal("ABC123", result.Value!.RoomId);
         Assert.Equal(3, result.Value.TotalClients);
         Assert.Equal([new ClientInfoDto("alice", "alice_user"), new ClientInfoDto("carol", "carol_user")], result.Value.Clients);
-        _repository.Verify(r => r.RecordRoomQueryAsync("bob", "ABC123", TestData.Now, It.IsAny<CancellationToken>()));
+        _repository.Verify(r => r.RecordRoomQueryAsync(new DeviceId("bob"), new RoomId("ABC123"), TestData.Now, It.IsAny<CancellationToken>()));
     }
 
     [Fact]
@@ -42,7 +44,7 @@ public sealed class QueryRoomHandlerTests
     {
         _maxListed = 2;
         var sessions = Enumerable.Range(0, 6).Select(i => TestData.IdentifiedSession($"d{i}")).ToArray();
-        _presence.Setup(p => p.MembersAsync("ABC123", It.IsAny<CancellationToken>())).ReturnsAsync(TestData.MembersOf(sessions));
+        _presence.Setup(p => p.MembersAsync(new RoomId("ABC123"), It.IsAny<CancellationToken>())).ReturnsAsync(TestData.MembersOf(sessions));
 
         var result = await Handler().Handle(new QueryRoomQuery(sessions[0]), CancellationToken.None);
 
@@ -54,7 +56,7 @@ public sealed class QueryRoomHandlerTests
     public async Task Handle_StoreFails_ErrorAndNoRoomInfo()
     {
         var alice = TestData.IdentifiedSession("alice");
-        _repository.Setup(r => r.RecordRoomQueryAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<DateTime>(), It.IsAny<CancellationToken>()))
+        _repository.Setup(r => r.RecordRoomQueryAsync(It.IsAny<DeviceId>(), It.IsAny<RoomId>(), It.IsAny<DateTime>(), It.IsAny<CancellationToken>()))
             .ThrowsAsync(TestData.DatabaseDown());
 
         var result = await TestData.WithStoragePolicy(new QueryRoomQuery(alice), Handler());

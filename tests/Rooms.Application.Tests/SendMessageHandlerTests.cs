@@ -1,10 +1,11 @@
-using Microsoft.Extensions.Time.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Moq;
 using Rooms.Application.Contracts;
 using Rooms.Application.Messages.SendMessage;
 using Rooms.Application.Ports;
 using Rooms.Application.Sessions;
+using Rooms.Domain.Devices;
 using Rooms.Domain.Messages;
 using Rooms.Domain.RoomAggregate;
 
@@ -21,9 +22,9 @@ public sealed class SendMessageHandlerTests
 
     public SendMessageHandlerTests()
     {
-        _presence.Setup(p => p.FindAsync("ABC123", "bob", It.IsAny<CancellationToken>())).ReturnsAsync(_bob.Member);
-        _presence.Setup(p => p.FindAsync("ABC123", "alice", It.IsAny<CancellationToken>())).ReturnsAsync(_alice.Member);
-        _store.Setup(s => s.AppendAsync(It.IsAny<NewMessage>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoredMessage(4812, 4790));
+        _presence.Setup(p => p.FindAsync(new RoomId("ABC123"), new DeviceId("bob"), It.IsAny<CancellationToken>())).ReturnsAsync(_bob.Member);
+        _presence.Setup(p => p.FindAsync(new RoomId("ABC123"), new DeviceId("alice"), It.IsAny<CancellationToken>())).ReturnsAsync(_alice.Member);
+        _store.Setup(s => s.AppendAsync(It.IsAny<NewMessage>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoredMessage(new MessageId(4812), new MessageId(4790)));
     }
 
     private SendMessageHandler Handler() =>
@@ -36,7 +37,7 @@ public sealed class SendMessageHandlerTests
 
         Assert.Equal(new SendReceiptDto(4812, Duplicate: false), result.Value);
         _store.Verify(s => s.AppendAsync(
-            new NewMessage("ABC123", "alice", null, MessageType.Broadcast, "hi all", TestData.Now, null, 0, "2024-01-20T12:34:56Z"),
+            new NewMessage(new RoomId("ABC123"), new DeviceId("alice"), null, MessageType.Broadcast, "hi all", TestData.Now, null, 0, "2024-01-20T12:34:56Z"),
             It.IsAny<CancellationToken>()));
     }
 
@@ -46,7 +47,7 @@ public sealed class SendMessageHandlerTests
         await Handler().Handle(new SendMessageCommand(_alice, "psst", "bob", null), CancellationToken.None);
 
         _store.Verify(s => s.AppendAsync(
-            It.Is<NewMessage>(m => m.ToDeviceId == "bob" && m.Type == MessageType.Direct), It.IsAny<CancellationToken>()));
+            It.Is<NewMessage>(m => m.ToDeviceId == new DeviceId("bob") && m.Type == MessageType.Direct), It.IsAny<CancellationToken>()));
     }
 
     [Fact]
@@ -85,7 +86,7 @@ public sealed class SendMessageHandlerTests
     [Fact]
     public async Task Handle_WithClientId_AckCountingEveryOtherMember()
     {
-        _presence.Setup(p => p.MembersAsync("ABC123", It.IsAny<CancellationToken>())).ReturnsAsync(TestData.MembersOf(_alice, _bob, TestData.IdentifiedSession("carol")));
+        _presence.Setup(p => p.MembersAsync(new RoomId("ABC123"), It.IsAny<CancellationToken>())).ReturnsAsync(TestData.MembersOf(_alice, _bob, TestData.IdentifiedSession("carol")));
 
         var result = await Handler().Handle(new SendMessageCommand(_alice, "hi", null, null, "c-17"), CancellationToken.None);
 
@@ -96,7 +97,7 @@ public sealed class SendMessageHandlerTests
     [Fact]
     public async Task Handle_ResendOfStoredMessage_SameAckAgain()
     {
-        _store.Setup(s => s.AppendAsync(It.IsAny<NewMessage>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoredMessage(4700, 0, Duplicate: true, Recipients: 3));
+        _store.Setup(s => s.AppendAsync(It.IsAny<NewMessage>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoredMessage(new MessageId(4700), new MessageId(0), Duplicate: true, Recipients: 3));
 
         var result = await Handler().Handle(new SendMessageCommand(_alice, "psst", "bob", null, "c-9"), CancellationToken.None);
 

@@ -1,5 +1,7 @@
 using Rooms.Application.Common;
 using Rooms.Application.Sessions;
+using Rooms.Domain.Connections;
+using Rooms.Domain.Devices;
 using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Application.Tests;
@@ -15,15 +17,15 @@ internal static class TestData
     public static ClientSession NewSession(Ports.IClientChannel? channel = null, string clientIp = "10.0.0.1") =>
         new(Interlocked.Increment(ref _nextSessionId), clientIp, channel ?? new Moq.Mock<Ports.IClientChannel>().Object);
 
-    /// <summary>A session that has identified as <paramref name="deviceId"/> in <paramref name="roomId"/>.</summary>
-    public const string NodeId = "node-a";
+    public static readonly NodeId NodeId = new("node-a");
 
     public static readonly NodeIdentity Node = new(NodeId, "incarnation1");
 
-    public static ClientSession IdentifiedSession(string deviceId, string roomId = "ABC123", long connectionRowId = 7)
+    /// <summary>A session that has identified as <paramref name="deviceId"/> in <paramref name="roomId"/>.</summary>
+    public static ClientSession IdentifiedSession(string deviceId, string roomId = "ABC123", long connectionId = 7)
     {
         var session = NewSession();
-        session.Identified(new RoomMember(deviceId, deviceId + "_user", connectionRowId, NodeId), roomId);
+        session.Identified(new RoomMember(new DeviceId(deviceId), deviceId + "_user", new ConnectionId(connectionId), NodeId), new RoomId(roomId));
         return session;
     }
 
@@ -45,7 +47,7 @@ internal static class TestData
     /// <summary>Who is in a room: this node's hub and the shared store, both mocks of the test.</summary>
     public static Membership.RoomPresence Presence(Moq.Mock<Ports.IRoomHub> hub, Moq.Mock<Ports.IPresence> shared, ProtocolSettings? settings = null)
     {
-        hub.Setup(h => h.Members(Moq.It.IsAny<string>())).Returns([]);
+        hub.Setup(h => h.Members(Moq.It.IsAny<RoomId>())).Returns([]);
         settings ??= new ProtocolSettings();
         return new(hub.Object, shared.Object, new Membership.PresenceBatcher(hub.Object, settings, TimeProvider.System), settings);
     }

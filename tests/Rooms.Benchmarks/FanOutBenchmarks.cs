@@ -5,6 +5,8 @@ using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
 using Rooms.Application.Sessions;
+using Rooms.Domain.Connections;
+using Rooms.Domain.Devices;
 using Rooms.Domain.Messages;
 using Rooms.Domain.RoomAggregate;
 using Rooms.Infrastructure.SingleNode;
@@ -20,7 +22,7 @@ namespace Rooms.Benchmarks;
 public class FanOutBenchmarks
 {
     private readonly NewMessage _message = new(
-        "ABC123", "device_123", null, MessageType.Broadcast, "Hello everyone in the room! t:1:123456789", DateTime.UtcNow, ClientTimestamp: "2024-01-20T12:34:56Z");
+        new RoomId("ABC123"), new DeviceId("device_123"), null, MessageType.Broadcast, "Hello everyone in the room! t:1:123456789", DateTime.UtcNow, ClientTimestamp: "2024-01-20T12:34:56Z");
     private RoomHub _hub = null!;
     private long _lastId;
 
@@ -31,14 +33,14 @@ public class FanOutBenchmarks
     public void Setup()
     {
         // Single node, so the bus carries nothing; the room has no stored message yet (the order starts at 0).
-        _hub = new RoomHub(new LocalOnlyBus(), new NoHistory(), new NodeIdentity("node-a", "bench"), new RoomsMetrics(new NoMeters()), NullLogger<RoomHub>.Instance);
+        _hub = new RoomHub(new LocalOnlyBus(), new NoHistory(), new NodeIdentity(new NodeId("node-a"), "bench"), new RoomsMetrics(new NoMeters()), NullLogger<RoomHub>.Instance);
         for (var i = 0; i < Recipients; i++)
         {
             var socket = WebSocket.CreateFromStream(Stream.Null, new WebSocketCreationOptions { IsServer = true });
             var connection = new ClientConnection(i, socket, new SendQueueLimits(1024, 4 * 1024 * 1024, TimeSpan.FromSeconds(30)), TimeSpan.FromSeconds(5), NullLogger.Instance);
             var session = new ClientSession(i, "127.0.0.1", connection);
-            session.Identified(new RoomMember($"device_{i}", "bench", i + 1, "node-a"), "ABC123");
-            _hub.JoinAsync(session, "ABC123", session.Member!, CancellationToken.None).GetAwaiter().GetResult();
+            session.Identified(new RoomMember(new DeviceId($"device_{i}"), "bench", new ConnectionId(i + 1), new NodeId("node-a")), new RoomId("ABC123"));
+            _hub.JoinAsync(session, new RoomId("ABC123"), session.Member!, CancellationToken.None).GetAwaiter().GetResult();
             _hub.AttachAsync(session, new RoomAssignedDto("ABC123", "joined_existing"), CancellationToken.None).GetAwaiter().GetResult();
         }
     }
@@ -49,7 +51,7 @@ public class FanOutBenchmarks
     {
         // Each call is the room's next stored message, so the room's delivery order lets it straight through.
         _lastId++;
-        _hub.Committed(_message, new StoredMessage(_lastId, _lastId - 1));
+        _hub.Committed(_message, new StoredMessage(new MessageId(_lastId), new MessageId(_lastId - 1)));
     }
 
     private sealed class NoMeters : System.Diagnostics.Metrics.IMeterFactory
@@ -63,15 +65,15 @@ public class FanOutBenchmarks
 
     private sealed class NoHistory : Rooms.Application.Ports.IMessageHistory
     {
-        public Task<long> LastIdAsync(string roomId, CancellationToken cancellationToken) => Task.FromResult(0L);
+        public Task<MessageId> LastIdAsync(RoomId roomId, CancellationToken cancellationToken) => Task.FromResult(MessageId.None);
 
-        public Task<IReadOnlyList<Rooms.Application.Ports.HistoryMessage>> BetweenAsync(string roomId, long afterId, long beforeId, CancellationToken cancellationToken) =>
+        public Task<IReadOnlyList<Rooms.Application.Ports.HistoryMessage>> BetweenAsync(RoomId roomId, MessageId afterId, MessageId beforeId, CancellationToken cancellationToken) =>
             Task.FromResult<IReadOnlyList<Rooms.Application.Ports.HistoryMessage>>([]);
 
-        public Task<(IReadOnlyList<Rooms.Application.Ports.HistoryMessage> Messages, bool HasMore)> PageAsync(string roomId, string deviceId, long afterId, int limit, int maxBytes, CancellationToken cancellationToken) =>
+        public Task<(IReadOnlyList<Rooms.Application.Ports.HistoryMessage> Messages, bool HasMore)> PageAsync(RoomId roomId, DeviceId deviceId, MessageId afterId, int limit, int maxBytes, CancellationToken cancellationToken) =>
             throw new NotSupportedException();
 
-        public Task<(IReadOnlyList<Rooms.Application.Ports.HistoryMessage> Messages, bool HasMore)> PageBeforeAsync(string roomId, string deviceId, long beforeId, int limit, int maxBytes, CancellationToken cancellationToken) =>
+        public Task<(IReadOnlyList<Rooms.Application.Ports.HistoryMessage> Messages, bool HasMore)> PageBeforeAsync(RoomId roomId, DeviceId deviceId, MessageId beforeId, int limit, int maxBytes, CancellationToken cancellationToken) =>
             throw new NotSupportedException();
     }
 }

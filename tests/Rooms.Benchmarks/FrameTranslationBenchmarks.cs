@@ -1,6 +1,8 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using Rooms.Application.Sessions;
+using Rooms.Domain.Connections;
+using Rooms.Domain.Devices;
 using Rooms.Domain.RoomAggregate;
 using Rooms.WebSocketHost.Frames;
 
@@ -32,7 +34,7 @@ public class FrameTranslationBenchmarks
     private static ClientSession Identified()
     {
         var session = new ClientSession(1, "127.0.0.1", new NoChannel());
-        session.Identified(new RoomMember("device_123", "mobile_user", 1, "node-a"), "ABC123");
+        session.Identified(new RoomMember(new DeviceId("device_123"), "mobile_user", new ConnectionId(1), new NodeId("node-a")), new RoomId("ABC123"));
         return session;
     }
 

@@ -12,5 +12,5 @@ public sealed class RoomAssignmentTests
     [InlineData(null, false, true, AssignmentStatus.Reconnected)]
     [InlineData(null, false, false, AssignmentStatus.CreatedNew)]
     public void Decide_Request_GivesProtocolStatus(string? requested, bool requestedExists, bool lastRoomExists, AssignmentStatus expected) =>
-        Assert.Equal(expected, RoomAssignment.Decide(requested, requestedExists, lastRoomExists));
+        Assert.Equal(expected, RoomAssignment.Decide(RoomId.FromNullable(requested), requestedExists, lastRoomExists));
 }

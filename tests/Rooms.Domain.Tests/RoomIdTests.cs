@@ -10,13 +10,13 @@ public sealed class RoomIdTests
     {
         for (var i = 0; i < 1000; i++)
         {
-            Assert.Matches(new Regex("^[A-Z0-9]{6}$"), RoomId.NewCandidate());
+            Assert.Matches(new Regex("^[A-Z0-9]{6}$"), RoomId.NewCandidate().Value);
         }
     }
 
     [Fact]
     public void NewCandidate_LengthGiven_ThatManyCharacters() =>
-        Assert.Matches(new Regex("^[A-Z0-9]{12}$"), RoomId.NewCandidate(12));
+        Assert.Matches(new Regex("^[A-Z0-9]{12}$"), RoomId.NewCandidate(12).Value);
 
     [Fact]
     public void NewCandidate_ManyDraws_AreSpreadOut()
@@ -41,4 +41,18 @@ public sealed class RoomIdTests
     [InlineData("ROOMÄ")]
     [InlineData(null)]
     public void IsValid_BadCharactersOrLength_False(string? value) => Assert.False(RoomId.IsValid(value));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("room 1")]
+    [InlineData("abcdefghijklmnopqrstuvwxyz0123456")]
+    public void Constructor_InvalidValue_Throws(string value) => Assert.Throws<ArgumentException>(() => new RoomId(value));
+
+    [Fact]
+    public void Equality_SameValue_EqualAndSameText()
+    {
+        Assert.Equal(new RoomId("R1"), new RoomId("R1"));
+        Assert.NotEqual(new RoomId("R1"), new RoomId("r1"));
+        Assert.Equal("R1", new RoomId("R1").ToString());
+    }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Rooms.Application.Ports;
+using Rooms.Domain.Devices;
 using Rooms.Infrastructure.Persistence;
 using Rooms.TestSupport;
 
@@ -35,7 +36,7 @@ public sealed class FrameGuardTests : IAsyncLifetime
 
     private sealed class ThrowsForOneDevice : IDeviceAuthenticator
     {
-        public Task<DeviceAuthorization> AuthorizeAsync(string? token, string deviceId, CancellationToken cancellationToken) =>
-            deviceId == "boom" ? throw new InvalidOperationException("a bug") : Task.FromResult(DeviceAuthorization.Anyone);
+        public Task<DeviceAuthorization> AuthorizeAsync(string? token, DeviceId deviceId, CancellationToken cancellationToken) =>
+            deviceId.Value == "boom" ? throw new InvalidOperationException("a bug") : Task.FromResult(DeviceAuthorization.Anyone);
     }
 }

@@ -1,4 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Rooms.Domain.Devices;
+using Rooms.Domain.Messages;
+using Rooms.Domain.RoomAggregate;
 using Rooms.WebSocketHost.Connections;
 
 namespace Rooms.EndToEnd.Tests;
@@ -71,7 +74,7 @@ public sealed class RoomDeliveryOrderTests
     [Fact]
     public void LastIdUnknown_StartsAtTheFirstMessageOffered()
     {
-        var order = Order(lastDelivered: RoomDeliveryOrder.StartAtFirstOffered);
+        var order = Order(lastDelivered: RoomDeliveryOrder.StartAtFirstOffered.Value);
 
         order.Offer(Delivery(10, 9));
         order.Offer(Delivery(11, 10));
@@ -80,11 +83,11 @@ public sealed class RoomDeliveryOrderTests
     }
 
     private RoomDeliveryOrder Order(long lastDelivered, IReadOnlyList<OrderedDelivery>? missing = null, bool fetchFails = false) =>
-        new("ROOM01", lastDelivered, d => { lock (_delivered) { _delivered.Add(d.Id); } }, (_, after, before) =>
+        new(new RoomId("ROOM01"), new MessageId(lastDelivered), d => { lock (_delivered) { _delivered.Add(d.Id.Value); } }, (_, after, before) =>
         {
             lock (_delivered)
             {
-                _fetched.Add((after, before));
+                _fetched.Add((after.Value, before.Value));
             }
 
             return fetchFails ? Task.FromException<IReadOnlyList<OrderedDelivery>>(new TimeoutException("database down")) : Task.FromResult(missing ?? []);
@@ -98,5 +101,5 @@ public sealed class RoomDeliveryOrderTests
         }
     }
 
-    private static OrderedDelivery Delivery(long id, long previousId) => new(id, previousId, ReadOnlyMemory<byte>.Empty, "alice", ToDeviceOnly: false);
+    private static OrderedDelivery Delivery(long id, long previousId) => new(new MessageId(id), new MessageId(previousId), ReadOnlyMemory<byte>.Empty, new DeviceId("alice"), ToDeviceOnly: false);
 }

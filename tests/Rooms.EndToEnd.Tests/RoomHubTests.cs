@@ -7,6 +7,8 @@ using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
 using Rooms.Application.Sessions;
+using Rooms.Domain.Connections;
+using Rooms.Domain.Devices;
 using Rooms.Domain.Messages;
 using Rooms.Domain.RoomAggregate;
 using Rooms.WebSocketHost.Connections;
@@ -40,8 +42,8 @@ public sealed class RoomHubTests : IDisposable
         var bob = await node.JoinAsync("bob");
         var carol = await node.JoinAsync("carol");
 
-        node.Hub.Committed(new NewMessage(Room, "alice", null, MessageType.Broadcast, "hi all", Now, ClientTimestamp: "t-1"), new StoredMessage(1, 0));
-        node.Hub.Committed(new NewMessage(Room, "alice", "carol", MessageType.Direct, "psst", Now), new StoredMessage(2, 1));
+        node.Hub.Committed(new NewMessage(new RoomId(Room), new DeviceId("alice"), null, MessageType.Broadcast, "hi all", Now, ClientTimestamp: "t-1"), new StoredMessage(new MessageId(1), new MessageId(0)));
+        node.Hub.Committed(new NewMessage(new RoomId(Room), new DeviceId("alice"), new DeviceId("carol"), MessageType.Direct, "psst", Now), new StoredMessage(new MessageId(2), new MessageId(1)));
 
         Assert.Equal(("hi all", "t-1", 1L), Message(await bob.ReceiveAsync()));
         Assert.Equal(("hi all", "t-1", 1L), Message(await carol.ReceiveAsync()));
@@ -56,14 +58,14 @@ public sealed class RoomHubTests : IDisposable
         var node = Node("node-a");
         var alice = await node.JoinAsync("alice");
         var late = node.Connect();
-        var member = new RoomMember("bob", "bob", 99, "node-a");
-        late.Session.Identified(member, Room);
-        await node.Hub.JoinAsync(late.Session, Room, member, CancellationToken.None);
+        var member = new RoomMember(new DeviceId("bob"), "bob", new ConnectionId(99), new NodeId("node-a"));
+        late.Session.Identified(member, new RoomId(Room));
+        await node.Hub.JoinAsync(late.Session, new RoomId(Room), member, CancellationToken.None);
 
         // Joined, not attached: a message committed now is in the room's history, not in this stream.
-        node.Hub.Committed(new NewMessage(Room, "alice", null, MessageType.Broadcast, "before", Now), new StoredMessage(1, 0));
+        node.Hub.Committed(new NewMessage(new RoomId(Room), new DeviceId("alice"), null, MessageType.Broadcast, "before", Now), new StoredMessage(new MessageId(1), new MessageId(0)));
         await node.Hub.AttachAsync(late.Session, new RoomAssignedDto(Room, "joined_existing"), CancellationToken.None);
-        node.Hub.Committed(new NewMessage(Room, "alice", null, MessageType.Broadcast, "after", Now), new StoredMessage(2, 1));
+        node.Hub.Committed(new NewMessage(new RoomId(Room), new DeviceId("alice"), null, MessageType.Broadcast, "after", Now), new StoredMessage(new MessageId(2), new MessageId(1)));
 
         Assert.Equal("room", Type(await late.ReceiveAsync()));
         Assert.Equal(("after", "2024-01-20T12:34:56.789Z", 2L), Message(await late.ReceiveAsync()));
@@ -93,8 +95,8 @@ public sealed class RoomHubTests : IDisposable
         var dave = await a.JoinAsync("dave");
         var bob = await b.JoinAsync("bob");
 
-        a.Hub.Committed(new NewMessage(Room, "alice", null, MessageType.Broadcast, "across", Now), new StoredMessage(1, 0));
-        a.Hub.SendPresence(Room, "alice", new PresenceEventDto(PresenceEventDto.Joined, Room, "alice", "alice"));
+        a.Hub.Committed(new NewMessage(new RoomId(Room), new DeviceId("alice"), null, MessageType.Broadcast, "across", Now), new StoredMessage(new MessageId(1), new MessageId(0)));
+        a.Hub.SendPresence(new RoomId(Room), new DeviceId("alice"), new PresenceEventDto(PresenceEventDto.Joined, Room, "alice", "alice"));
 
         Assert.Equal("across", Message(await bob.ReceiveAsync()).Content);
         Assert.Equal("presence", Type(await bob.ReceiveAsync()));
@@ -127,30 +129,30 @@ public sealed class RoomHubTests : IDisposable
     public async Task SameDeviceAgain_NewerReplacesOlderAndOlderJoiningLateIsSuperseded()
     {
         var node = Node("node-a");
-        var older = await node.JoinAsync("phone", generation: 10);
+        var older = await node.JoinAsync("phone", connectionId: 10);
         var newer = node.Connect();
-        var member = new RoomMember("phone", "phone", 20, "node-a");
-        newer.Session.Identified(member, "ROOM02");
+        var member = new RoomMember(new DeviceId("phone"), "phone", new ConnectionId(20), new NodeId("node-a"));
+        newer.Session.Identified(member, new RoomId("ROOM02"));
 
-        var join = await node.Hub.JoinAsync(newer.Session, "ROOM02", member, CancellationToken.None);
+        var join = await node.Hub.JoinAsync(newer.Session, new RoomId("ROOM02"), member, CancellationToken.None);
 
-        Assert.Equal(PresenceJoin.Added(older.Session.Member, Room), join.Local);
-        Assert.Empty(node.Hub.Members(Room));
-        Assert.Equal([member], node.Hub.Members("ROOM02"));
+        Assert.Equal(PresenceJoin.Added(older.Session.Member, new RoomId(Room)), join.Local);
+        Assert.Empty(node.Hub.Members(new RoomId(Room)));
+        Assert.Equal([member], node.Hub.Members(new RoomId("ROOM02")));
         Assert.False(node.Hub.Leave(older.Session), "the older connection no longer holds the device");
 
         var stale = node.Connect();
-        var staleMember = new RoomMember("phone", "phone", 15, "node-a");
-        stale.Session.Identified(staleMember, Room);
-        Assert.True((await node.Hub.JoinAsync(stale.Session, Room, staleMember, CancellationToken.None)).Local.Superseded);
-        Assert.Equal([member], node.Hub.Members("ROOM02"));
+        var staleMember = new RoomMember(new DeviceId("phone"), "phone", new ConnectionId(15), new NodeId("node-a"));
+        stale.Session.Identified(staleMember, new RoomId(Room));
+        Assert.True((await node.Hub.JoinAsync(stale.Session, new RoomId(Room), staleMember, CancellationToken.None)).Local.Superseded);
+        Assert.Equal([member], node.Hub.Members(new RoomId("ROOM02")));
     }
 
     private static readonly DateTime Now = new(2024, 1, 20, 12, 34, 56, 789, DateTimeKind.Utc);
 
     private static ClusterEnvelope Envelope(long id, long previousId, string content) =>
-        new(EnvelopeKind.ToRoom, Room, "alice", 0,
-            Rooms.WebSocketHost.Frames.FrameWriter.Message(new DeliveredMessageDto(content, "alice", "broadcast", "t", id)), id, previousId);
+        new(EnvelopeKind.ToRoom, new RoomId(Room), new DeviceId("alice"), new ConnectionId(0),
+            Rooms.WebSocketHost.Frames.FrameWriter.Message(new DeliveredMessageDto(content, "alice", "broadcast", "t", id)), new MessageId(id), new MessageId(previousId));
 
     private static (string Content, string Timestamp, long MessageId) Message(JsonElement frame) =>
         (frame.GetProperty("content").GetString()!, frame.GetProperty("timestamp").GetString()!, long.Parse(frame.GetProperty("message_id").GetString()!, System.Globalization.CultureInfo.InvariantCulture));
@@ -168,7 +170,7 @@ public sealed class RoomHubTests : IDisposable
             _test = test;
             NodeId = nodeId;
             var metrics = new RoomsMetrics(new TestMeterFactory());
-            Hub = new RoomHub(test._broker.BusFor(nodeId), new EmptyHistory(), new NodeIdentity(nodeId, "test"), metrics, NullLogger<RoomHub>.Instance);
+            Hub = new RoomHub(test._broker.BusFor(nodeId), new EmptyHistory(), new NodeIdentity(new NodeId(nodeId), "test"), metrics, NullLogger<RoomHub>.Instance);
         }
 
         public string NodeId { get; }
@@ -183,12 +185,12 @@ public sealed class RoomHubTests : IDisposable
         }
 
         /// <summary>Identified, joined and attached, the reply read.</summary>
-        public async Task<Client> JoinAsync(string deviceId, long? generation = null)
+        public async Task<Client> JoinAsync(string deviceId, long? connectionId = null)
         {
             var client = Connect();
-            var member = new RoomMember(deviceId, deviceId, generation ?? client.Session.Id, NodeId);
-            client.Session.Identified(member, Room);
-            await Hub.JoinAsync(client.Session, Room, member, CancellationToken.None);
+            var member = new RoomMember(new DeviceId(deviceId), deviceId, new ConnectionId(connectionId ?? client.Session.Id), new NodeId(NodeId));
+            client.Session.Identified(member, new RoomId(Room));
+            await Hub.JoinAsync(client.Session, new RoomId(Room), member, CancellationToken.None);
             await Hub.AttachAsync(client.Session, new RoomAssignedDto(Room, "joined_existing"), CancellationToken.None);
             Assert.Equal("room", Type(await client.ReceiveAsync()));
             return client;
@@ -310,14 +312,14 @@ public sealed class RoomHubTests : IDisposable
         {
             public void PublishToRoom(ClusterEnvelope envelope) => broker.Publish("room:" + envelope.RoomId, nodeId, envelope);
 
-            public void PublishToNode(string targetNodeId, ClusterEnvelope envelope) => broker.Publish("node:" + targetNodeId, nodeId, envelope);
+            public void PublishToNode(NodeId targetNodeId, ClusterEnvelope envelope) => broker.Publish("node:" + targetNodeId.Value, nodeId, envelope);
 
-            public Task<IAsyncDisposable> SubscribeRoomAsync(string roomId, ILocalDelivery to)
+            public Task<IAsyncDisposable> SubscribeRoomAsync(RoomId roomId, ILocalDelivery to)
             {
                 var handle = new Subscription(broker);
                 lock (broker._gate)
                 {
-                    broker._subscriptions.Add(("room:" + roomId, nodeId, to, handle));
+                    broker._subscriptions.Add(("room:" + roomId.Value, nodeId, to, handle));
                 }
 
                 return Task.FromResult<IAsyncDisposable>(handle);
@@ -350,15 +352,15 @@ public sealed class RoomHubTests : IDisposable
 
     private sealed class EmptyHistory : IMessageHistory
     {
-        public Task<long> LastIdAsync(string roomId, CancellationToken cancellationToken) => Task.FromResult(0L);
+        public Task<MessageId> LastIdAsync(RoomId roomId, CancellationToken cancellationToken) => Task.FromResult(MessageId.None);
 
-        public Task<IReadOnlyList<HistoryMessage>> BetweenAsync(string roomId, long afterId, long beforeId, CancellationToken cancellationToken) =>
+        public Task<IReadOnlyList<HistoryMessage>> BetweenAsync(RoomId roomId, MessageId afterId, MessageId beforeId, CancellationToken cancellationToken) =>
             Task.FromResult<IReadOnlyList<HistoryMessage>>([]);
 
-        public Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> PageAsync(string roomId, string deviceId, long afterId, int limit, int maxBytes, CancellationToken cancellationToken) =>
+        public Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> PageAsync(RoomId roomId, DeviceId deviceId, MessageId afterId, int limit, int maxBytes, CancellationToken cancellationToken) =>
             throw new NotSupportedException();
 
-        public Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> PageBeforeAsync(string roomId, string deviceId, long beforeId, int limit, int maxBytes, CancellationToken cancellationToken) =>
+        public Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> PageBeforeAsync(RoomId roomId, DeviceId deviceId, MessageId beforeId, int limit, int maxBytes, CancellationToken cancellationToken) =>
             throw new NotSupportedException();
     }
 

@@ -3,7 +3,9 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using Rooms.Application.Ports;
+using Rooms.Domain.Devices;
 using Rooms.Domain.Messages;
+using Rooms.Domain.RoomAggregate;
 using Rooms.Infrastructure.Messaging;
 using Rooms.Infrastructure.Persistence;
 
@@ -28,13 +30,13 @@ public sealed class CommitOutcomeTests
         await store.StartAsync(CancellationToken.None);
 
         var stored = await store.AppendAsync(
-            new NewMessage("ROOM01", "alice", null, MessageType.Broadcast, "kept", DateTime.UtcNow), CancellationToken.None);
+            new NewMessage(new RoomId("ROOM01"), new DeviceId("alice"), null, MessageType.Broadcast, "kept", DateTime.UtcNow), CancellationToken.None);
 
         Assert.True(lostAnswer.Fired);
         Assert.False(stored.Duplicate);
-        Assert.Equal([stored.Id], delivered.Ids);
+        Assert.Equal([stored.Id.Value], delivered.Ids);
         var rows = await fixture.MessagesAsync();
-        Assert.Equal(("kept", stored.Id), (Assert.Single(rows).MessageContent, rows[0].Id));
+        Assert.Equal(("kept", stored.Id.Value), (Assert.Single(rows).MessageContent, rows[0].Id));
     }
 
     [Theory]
@@ -50,7 +52,7 @@ public sealed class CommitOutcomeTests
         await store.StartAsync(CancellationToken.None);
 
         await Assert.ThrowsAnyAsync<Exception>(async () =>
-            await store.AppendAsync(new NewMessage("ROOM01", "alice", null, MessageType.Broadcast, "lost", DateTime.UtcNow), CancellationToken.None));
+            await store.AppendAsync(new NewMessage(new RoomId("ROOM01"), new DeviceId("alice"), null, MessageType.Broadcast, "lost", DateTime.UtcNow), CancellationToken.None));
 
         Assert.Empty(await fixture.MessagesAsync());
         Assert.Empty(delivered.Ids);

@@ -1,7 +1,9 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Rooms.Application.Ports;
+using Rooms.Domain.Devices;
 using Rooms.Domain.Messages;
+using Rooms.Domain.RoomAggregate;
 using Rooms.Infrastructure.Persistence;
 
 namespace Rooms.Infrastructure.Tests;
@@ -9,7 +11,7 @@ namespace Rooms.Infrastructure.Tests;
 public sealed class GroupCommitMessageStoreTests
 {
     private static NewMessage Message(string from, string content, string? to = null) =>
-        new("ROOM01", from, to, to is null ? MessageType.Broadcast : MessageType.Direct, content, DateTime.UtcNow);
+        new(new RoomId("ROOM01"), new DeviceId(from), DeviceId.FromNullable(to), to is null ? MessageType.Broadcast : MessageType.Direct, content, DateTime.UtcNow);
 
     [Theory]
     [InlineData(DatabaseProvider.Sqlite)]
@@ -26,7 +28,7 @@ public sealed class GroupCommitMessageStoreTests
             for (var i = 0; i < 100; i++)
             {
                 var content = $"s{s}-{i}";
-                mine.Add(((await store.AppendAsync(Message($"s{s}", content), CancellationToken.None)).Id, content));
+                mine.Add(((await store.AppendAsync(Message($"s{s}", content), CancellationToken.None)).Id.Value, content));
             }
 
             return mine;
@@ -59,7 +61,7 @@ public sealed class GroupCommitMessageStoreTests
             for (var i = 0; i < 150; i++)
             {
                 var content = $"s{s}-{i}";
-                mine.Add(((await store.AppendAsync(Message($"s{s}", content), CancellationToken.None)).Id, content));
+                mine.Add(((await store.AppendAsync(Message($"s{s}", content), CancellationToken.None)).Id.Value, content));
             }
 
             return mine;

@@ -1,7 +1,9 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Rooms.Application.Ports;
+using Rooms.Domain.Devices;
 using Rooms.Domain.Messages;
+using Rooms.Domain.RoomAggregate;
 using Rooms.Infrastructure.Messaging;
 using Rooms.Infrastructure.Persistence;
 using Rooms.Infrastructure.Persistence.Rows;
@@ -12,7 +14,7 @@ namespace Rooms.Infrastructure.Tests;
 public sealed class MessageExtensionsStoreTests
 {
     private static NewMessage Message(string room, string from, string content, string? clientId = null, string? to = null, int recipients = 0) =>
-        new(room, from, to, to is null ? MessageType.Broadcast : MessageType.Direct, content, DateTime.UtcNow, clientId, recipients);
+        new(new RoomId(room), new DeviceId(from), DeviceId.FromNullable(to), to is null ? MessageType.Broadcast : MessageType.Direct, content, DateTime.UtcNow, clientId, recipients);
 
     [Theory]
     [InlineData(DatabaseProvider.Sqlite)]
@@ -29,7 +31,7 @@ public sealed class MessageExtensionsStoreTests
         var caseDiffers = await store.AppendAsync(Message("ROOM01", "a", "hello", "C-1"), CancellationToken.None);
 
         Assert.False(first.Duplicate);
-        Assert.Equal(new StoredMessage(first.Id, 0, Duplicate: true, Recipients: 3), again);
+        Assert.Equal(new StoredMessage(first.Id, new MessageId(0), Duplicate: true, Recipients: 3), again);
         Assert.False(otherDevice.Duplicate);
         Assert.False(caseDiffers.Duplicate);
         Assert.Equal(3, (await fixture.MessagesAsync()).Count);
@@ -53,7 +55,7 @@ public sealed class MessageExtensionsStoreTests
 
         Assert.All(results, r => Assert.True(r.IsNew));
         Assert.Equal(5, (await fixture.MessagesAsync()).Count);
-        Assert.Equal(new StoredMessage(results[0].Id, 0, Duplicate: true), resend);
+        Assert.Equal(new StoredMessage(results[0].Id, new MessageId(0), Duplicate: true), resend);
         Assert.False(seed.Duplicate);
     }
 
@@ -75,7 +77,7 @@ public sealed class MessageExtensionsStoreTests
 
         Assert.All([otherContent, otherRoom, otherTarget], r => Assert.True(r.Conflict));
         Assert.True(resend.Duplicate);
-        Assert.Equal(first.Id, Assert.Single(await fixture.MessagesAsync()).Id);
+        Assert.Equal(first.Id.Value, Assert.Single(await fixture.MessagesAsync()).Id);
     }
 
     /// <summary>One row the database refuses fails its own sender only; the rest of its batch is stored.</summary>
@@ -117,9 +119,9 @@ public sealed class MessageExtensionsStoreTests
         }
 
         var history = fixture.Services.GetRequiredService<IMessageHistory>();
-        var (forward, moreForward) = await history.PageAsync("ROOM01", "a", 0, 500, 6_500, CancellationToken.None);
-        var (backward, moreBackward) = await history.PageBeforeAsync("ROOM01", "a", long.MaxValue, 500, 6_500, CancellationToken.None);
-        var (single, _) = await history.PageAsync("ROOM01", "a", 0, 500, 10, CancellationToken.None);
+        var (forward, moreForward) = await history.PageAsync(new RoomId("ROOM01"), new DeviceId("a"), new MessageId(0), 500, 6_500, CancellationToken.None);
+        var (backward, moreBackward) = await history.PageBeforeAsync(new RoomId("ROOM01"), new DeviceId("a"), new MessageId(long.MaxValue), 500, 6_500, CancellationToken.None);
+        var (single, _) = await history.PageAsync(new RoomId("ROOM01"), new DeviceId("a"), new MessageId(0), 500, 10, CancellationToken.None);
 
         // 1 000 characters count as 3 000 bytes: two fit in 6 500.
         Assert.Equal(["1", "2"], forward.Select(m => m.Content[..1]));
@@ -149,7 +151,7 @@ public sealed class MessageExtensionsStoreTests
         await reader.Database.OpenConnectionAsync();
         var before = await HandlerReadsAsync(reader);
         var seen = new List<string>();
-        foreach (var share in MessageHistory.VisibleShares(reader, "ROOM01", "asker", limit: 10, forward: true, cursor: 0))
+        foreach (var share in MessageHistory.VisibleShares(reader, new RoomId("ROOM01"), new DeviceId("asker"), limit: 10, forward: true, cursor: new MessageId(0)))
         {
             seen.AddRange(await share.Select(m => m.MessageContent).ToListAsync());
         }
@@ -212,7 +214,7 @@ public sealed class MessageExtensionsStoreTests
         foreach (var room in new[] { "ROOM01", "ROOM02" })
         {
             var ids = rows.Values.Where(r => r.RoomId == room).Select(r => r.Id).Order().ToList();
-            var previous = stored.Where(s => rows[s.Id].RoomId == room).ToDictionary(s => s.Id, s => s.PreviousIdInRoom);
+            var previous = stored.Where(s => rows[s.Id.Value].RoomId == room).ToDictionary(s => s.Id.Value, s => s.PreviousIdInRoom.Value);
             Assert.Equal([0L, .. ids[..^1]], ids.Select(id => previous[id]));
         }
     }
@@ -234,21 +236,21 @@ public sealed class MessageExtensionsStoreTests
             Message("ROOM01", "c", "c to b", to: "b"), Message("ROOM01", "a", "b2"),
         })
         {
-            ids.Add((await store.AppendAsync(message, CancellationToken.None)).Id);
+            ids.Add((await store.AppendAsync(message, CancellationToken.None)).Id.Value);
         }
 
-        var (page1, more1) = await history.PageAsync("ROOM01", "b", 0, 2, 1_000_000, CancellationToken.None);
-        var (page2, more2) = await history.PageAsync("ROOM01", "b", page1[^1].Id, 2, 1_000_000, CancellationToken.None);
-        var between = await history.BetweenAsync("ROOM01", ids[0], ids[4], CancellationToken.None);
+        var (page1, more1) = await history.PageAsync(new RoomId("ROOM01"), new DeviceId("b"), new MessageId(0), 2, 1_000_000, CancellationToken.None);
+        var (page2, more2) = await history.PageAsync(new RoomId("ROOM01"), new DeviceId("b"), page1[^1].Id, 2, 1_000_000, CancellationToken.None);
+        var between = await history.BetweenAsync(new RoomId("ROOM01"), new MessageId(ids[0]), new MessageId(ids[4]), CancellationToken.None);
 
         Assert.Equal(["b1", "c to b"], page1.Select(m => m.Content));
         Assert.True(more1);
         Assert.Equal(["b2"], page2.Select(m => m.Content));
         Assert.False(more2);
-        Assert.Equal(new HistoryMessage(ids[3], "c", "b", MessageType.Direct, "c to b", page1[1].SentAt), page1[1]);
+        Assert.Equal(new HistoryMessage(new MessageId(ids[3]), new DeviceId("c"), new DeviceId("b"), MessageType.Direct, "c to b", page1[1].SentAt), page1[1]);
         Assert.Equal(["a to c", "c to b"], between.Select(m => m.Content));
-        Assert.Equal(ids[4], await history.LastIdAsync("ROOM01", CancellationToken.None));
-        Assert.Equal(0, await history.LastIdAsync("EMPTY1", CancellationToken.None));
+        Assert.Equal(new MessageId(ids[4]), await history.LastIdAsync(new RoomId("ROOM01"), CancellationToken.None));
+        Assert.Equal(MessageId.None, await history.LastIdAsync(new RoomId("EMPTY1"), CancellationToken.None));
     }
 
     [Theory]
@@ -290,13 +292,13 @@ public sealed class MessageExtensionsStoreTests
             var stored = await store.AppendAsync(Message("ROOM01", "a", i == 0 ? "first" : $"m{i}", i == 0 ? "dup" : null), CancellationToken.None);
 
             // The sender resumes only after its message was handed over.
-            Assert.True(stored.Duplicate || fixture.Feed.Contains(stored.Id));
+            Assert.True(stored.Duplicate || fixture.Feed.Contains(stored.Id.Value));
             return stored;
         })));
 
         var handedOver = fixture.Feed.Ids;
         Assert.Equal(handedOver.Order(), handedOver);
-        Assert.Equal(results.Where(r => !r.Duplicate).Select(r => r.Id).Order(), handedOver);
+        Assert.Equal(results.Where(r => !r.Duplicate).Select(r => r.Id.Value).Order(), handedOver);
         Assert.Equal(first.Id, Assert.Single(results, r => r.Duplicate).Id);
     }
 }

@@ -22,7 +22,7 @@ internal sealed class RecordingCommitFeed : ICommitFeed
     {
         lock (_ids)
         {
-            _ids.Add(stored.Id);
+            _ids.Add(stored.Id.Value);
         }
     }
 

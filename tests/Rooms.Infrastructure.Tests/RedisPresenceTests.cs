@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Rooms.Application.Common;
 using Rooms.Application.Ports;
+using Rooms.Domain.Connections;
+using Rooms.Domain.Devices;
 using Rooms.Domain.RoomAggregate;
 using Rooms.Infrastructure.Cluster;
 using Rooms.Infrastructure.Nodes;
@@ -22,32 +24,32 @@ public sealed class RedisPresenceTests : IAsyncDisposable
         var presence = Presence("node-a");
         var (alice, bob) = (Member("alice", 1), Member("bob", 2));
 
-        Assert.Equal(PresenceJoin.Added(null, null), await presence.JoinAsync("R1", alice, default));
-        await presence.JoinAsync("R1", bob, default);
+        Assert.Equal(PresenceJoin.Added(null, null), await presence.JoinAsync(new RoomId("R1"), alice, default));
+        await presence.JoinAsync(new RoomId("R1"), bob, default);
 
-        Assert.Equal([alice, bob], (await presence.MembersAsync("R1", default))!.OrderBy(m => m.Generation));
-        Assert.Equal(bob, await presence.FindAsync("R1", "bob", default));
-        Assert.True(await presence.LeaveAsync("R1", bob, default));
-        Assert.False(await presence.LeaveAsync("R1", bob, default));
-        Assert.Null(await presence.FindAsync("R1", "bob", default));
-        Assert.Equal([alice], await presence.MembersAsync("R1", default));
+        Assert.Equal([alice, bob], (await presence.MembersAsync(new RoomId("R1"), default))!.OrderBy(m => m.ConnectionId));
+        Assert.Equal(bob, await presence.FindAsync(new RoomId("R1"), new DeviceId("bob"), default));
+        Assert.True(await presence.LeaveAsync(new RoomId("R1"), bob, default));
+        Assert.False(await presence.LeaveAsync(new RoomId("R1"), bob, default));
+        Assert.Null(await presence.FindAsync(new RoomId("R1"), new DeviceId("bob"), default));
+        Assert.Equal([alice], await presence.MembersAsync(new RoomId("R1"), default));
     }
 
     [Fact]
-    public async Task SameDevice_NewerGenerationReplacesOlderInAnyRoomOnAnyNode_OlderNeverComesBack()
+    public async Task SameDevice_NewerConnectionReplacesOlderInAnyRoomOnAnyNode_OlderNeverComesBack()
     {
         var (a, b) = (Presence("node-a"), Presence("node-b"));
         var older = Member("phone", 5, "node-a");
         var newer = Member("phone", 9, "node-b");
-        await a.JoinAsync("R1", older, default);
+        await a.JoinAsync(new RoomId("R1"), older, default);
 
-        var join = await b.JoinAsync("R2", newer, default);
+        var join = await b.JoinAsync(new RoomId("R2"), newer, default);
 
-        Assert.Equal(PresenceJoin.Added(older with { Identity = newer.Identity }, "R1"), join);
-        Assert.Empty((await a.MembersAsync("R1", default))!);
-        Assert.Equal(PresenceJoin.Stale, await a.JoinAsync("R1", older, default));
-        Assert.False(await a.LeaveAsync("R2", older, default), "the older connection's leave must not remove the newer member");
-        Assert.Equal([newer], await b.MembersAsync("R2", default));
+        Assert.Equal(PresenceJoin.Added(older with { Identity = newer.Identity }, new RoomId("R1")), join);
+        Assert.Empty((await a.MembersAsync(new RoomId("R1"), default))!);
+        Assert.Equal(PresenceJoin.Stale, await a.JoinAsync(new RoomId("R1"), older, default));
+        Assert.False(await a.LeaveAsync(new RoomId("R2"), older, default), "the older connection's leave must not remove the newer member");
+        Assert.Equal([newer], await b.MembersAsync(new RoomId("R2"), default));
     }
 
     [Fact]
@@ -56,15 +58,15 @@ public sealed class RedisPresenceTests : IAsyncDisposable
         _settings.PresenceTtl = TimeSpan.FromMilliseconds(300);
         var (a, b) = (Presence("node-a"), Presence("node-b"));
         var doomed = Member("doomed", 3, "node-dead");
-        await Presence("node-dead").JoinAsync("R1", doomed, default);
+        await Presence("node-dead").JoinAsync(new RoomId("R1"), doomed, default);
         _settings.PresenceTtl = TimeSpan.FromSeconds(30);
-        await a.JoinAsync("R1", Member("alive", 4), default);
+        await a.JoinAsync(new RoomId("R1"), Member("alive", 4), default);
 
         await Task.Delay(600);
 
-        Assert.Equal(["alive"], (await a.MembersAsync("R1", default))!.Select(m => m.DeviceId));
-        Assert.Null(await a.FindAsync("R1", "doomed", default));
-        var pruned = await Task.WhenAll(a.PruneExpiredAsync("R1", default).AsTask(), b.PruneExpiredAsync("R1", default).AsTask());
+        Assert.Equal(["alive"], (await a.MembersAsync(new RoomId("R1"), default))!.Select(m => m.DeviceId.Value));
+        Assert.Null(await a.FindAsync(new RoomId("R1"), new DeviceId("doomed"), default));
+        var pruned = await Task.WhenAll(a.PruneExpiredAsync(new RoomId("R1"), default).AsTask(), b.PruneExpiredAsync(new RoomId("R1"), default).AsTask());
         Assert.Equal([doomed], pruned.SelectMany(p => p));
     }
 
@@ -72,25 +74,25 @@ public sealed class RedisPresenceTests : IAsyncDisposable
     public async Task RedisUnreachable_EveryAnswerIsNullNotAnError()
     {
         await using var nowhere = RedisConnection.Connect($"127.0.0.1:{MariaDbServer.FreePort()},connectTimeout=200", NullLogger<RedisConnection>.Instance);
-        var presence = new RedisPresence(nowhere, new NodeIdentity("node-a", "test"), _settings);
+        var presence = new RedisPresence(nowhere, new NodeIdentity(new NodeId("node-a"), "test"), _settings);
 
-        Assert.Null(await presence.JoinAsync("R1", Member("alice", 1), default));
-        Assert.Null(await presence.MembersAsync("R1", default));
-        Assert.Null(await presence.LeaveAsync("R1", Member("alice", 1), default));
-        Assert.Empty(await presence.PruneExpiredAsync("R1", default));
+        Assert.Null(await presence.JoinAsync(new RoomId("R1"), Member("alice", 1), default));
+        Assert.Null(await presence.MembersAsync(new RoomId("R1"), default));
+        Assert.Null(await presence.LeaveAsync(new RoomId("R1"), Member("alice", 1), default));
+        Assert.Empty(await presence.PruneExpiredAsync(new RoomId("R1"), default));
     }
 
     [Fact]
     public async Task Rooms_ListsEveryRoomWithAMemberInThisKeySpaceOnly()
     {
         var presence = Presence("node-a");
-        await presence.JoinAsync("R1", Member("alice", 1), default);
-        await presence.JoinAsync("R2", Member("bob", 2), default);
+        await presence.JoinAsync(new RoomId("R1"), Member("alice", 1), default);
+        await presence.JoinAsync(new RoomId("R2"), Member("bob", 2), default);
 
-        Assert.Equal(["R1", "R2"], (await presence.RoomsAsync(default)).Order());
+        Assert.Equal(["R1", "R2"], (await presence.RoomsAsync(default)).Select(r => r.Value).Order());
     }
 
-    private RedisPresence Presence(string nodeId) => new(_redis, new NodeIdentity(nodeId, "test"), _settings);
+    private RedisPresence Presence(string nodeId) => new(_redis, new NodeIdentity(new NodeId(nodeId), "test"), _settings);
 
-    private static RoomMember Member(string deviceId, long generation, string nodeId = "node-a") => new(deviceId, deviceId + "-id", generation, nodeId);
+    private static RoomMember Member(string deviceId, long connection, string nodeId = "node-a") => new(new DeviceId(deviceId), deviceId + "-id", new ConnectionId(connection), new NodeId(nodeId));
 }

@@ -1,7 +1,9 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Rooms.Application.Ports;
+using Rooms.Domain.Connections;
 using Rooms.Domain.Devices;
+using Rooms.Domain.RoomAggregate;
 using Rooms.Infrastructure.Persistence;
 
 namespace Rooms.Infrastructure.Tests;
@@ -16,11 +18,11 @@ public sealed class RoomRepositoryTests
         await using var fixture = await StoreFixture.CreateAsync(provider);
         await fixture.SeedRoomAsync("TAKEN1");
         var repository = fixture.Services.GetRequiredService<IRoomRepository>();
-        var device = Device.FirstSeen("newbie", "n", DateTime.UtcNow);
-        device.ConnectedTo("TAKEN1", "n", DateTime.UtcNow);
+        var device = Device.FirstSeen(new DeviceId("newbie"), "n", DateTime.UtcNow);
+        device.ConnectedTo(new RoomId("TAKEN1"), "n", DateTime.UtcNow);
 
         await Assert.ThrowsAsync<RoomIdTakenException>(() =>
-            repository.RecordConnectionAsync(new NewConnection(device, "TAKEN1", RoomIsNew: true, "127.0.0.1", "node-a", DateTime.UtcNow), CancellationToken.None));
+            repository.RecordConnectionAsync(new NewConnection(device, new RoomId("TAKEN1"), RoomIsNew: true, "127.0.0.1", new NodeId("node-a"), DateTime.UtcNow), CancellationToken.None));
 
         await using var db = fixture.Database.OpenContext();
         Assert.False(await db.Devices.AnyAsync(d => d.DeviceId == "newbie"));
@@ -36,14 +38,14 @@ public sealed class RoomRepositoryTests
         await fixture.SeedRoomAsync("ROOM01", "d1");
         await fixture.SeedRoomAsync("ROOM02");
         var repository = fixture.Services.GetRequiredService<IRoomRepository>();
-        var device = (await repository.FindDeviceAsync("d1", CancellationToken.None))!;
-        device.ConnectedTo("ROOM02", "renamed", DateTime.UtcNow);
+        var device = (await repository.FindDeviceAsync(new DeviceId("d1"), CancellationToken.None))!;
+        device.ConnectedTo(new RoomId("ROOM02"), "renamed", DateTime.UtcNow);
 
-        var rowId = await repository.RecordConnectionAsync(new NewConnection(device, "ROOM02", RoomIsNew: false, "::1", "node-a", DateTime.UtcNow), CancellationToken.None);
+        var connection = await repository.RecordConnectionAsync(new NewConnection(device, new RoomId("ROOM02"), RoomIsNew: false, "::1", new NodeId("node-a"), DateTime.UtcNow), CancellationToken.None);
 
-        var reloaded = (await repository.FindDeviceAsync("d1", CancellationToken.None))!;
-        Assert.Equal(("renamed", "ROOM02"), (reloaded.Identity, reloaded.LastRoomId));
-        Assert.True(rowId > 0);
+        var reloaded = (await repository.FindDeviceAsync(new DeviceId("d1"), CancellationToken.None))!;
+        Assert.Equal(("renamed", "ROOM02"), (reloaded.Identity, reloaded.LastRoomId?.Value));
+        Assert.True(connection.Value > 0);
     }
 
     [Theory]
@@ -57,9 +59,9 @@ public sealed class RoomRepositoryTests
         var now = DateTime.UtcNow;
         NewConnection Connect(int i, string roomId, bool roomIsNew)
         {
-            var device = Device.FirstSeen($"storm{i}", "s", now);
-            device.ConnectedTo(roomId, "s", now);
-            return new NewConnection(device, roomId, roomIsNew, "127.0.0.1", "node-a", now);
+            var device = Device.FirstSeen(new DeviceId($"storm{i}"), "s", now);
+            device.ConnectedTo(new RoomId(roomId), "s", now);
+            return new NewConnection(device, new RoomId(roomId), roomIsNew, "127.0.0.1", new NodeId("node-a"), now);
         }
 
         // 300 identifies at once, ten to a room; one of them draws a room id that already exists.
@@ -76,7 +78,7 @@ public sealed class RoomRepositoryTests
 
             try
             {
-                return await repository.RecordConnectionAsync(c, CancellationToken.None);
+                return (await repository.RecordConnectionAsync(c, CancellationToken.None)).Value;
             }
             catch (RoomIdTakenException)
             {
@@ -104,9 +106,9 @@ public sealed class RoomRepositoryTests
         {
             var ids = await Task.WhenAll(repositories.Select((repository, i) => Task.Run(() =>
             {
-                var device = Device.FirstSeen($"twin{round}", "t", DateTime.UtcNow);
-                device.ConnectedTo("ROOM01", "t", DateTime.UtcNow);
-                return repository.RecordConnectionAsync(new NewConnection(device, "ROOM01", false, "127.0.0.1", $"node-{i}", DateTime.UtcNow), CancellationToken.None);
+                var device = Device.FirstSeen(new DeviceId($"twin{round}"), "t", DateTime.UtcNow);
+                device.ConnectedTo(new RoomId("ROOM01"), "t", DateTime.UtcNow);
+                return repository.RecordConnectionAsync(new NewConnection(device, new RoomId("ROOM01"), false, "127.0.0.1", new NodeId($"node-{i}"), DateTime.UtcNow), CancellationToken.None);
             })));
 
             Assert.NotEqual(ids[0], ids[1]);

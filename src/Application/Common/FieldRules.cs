@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Rooms.Domain;
@@ -10,16 +9,6 @@ public static partial class FieldRules
 {
     public const string IdentifyFirst = "Identify first: send {\"device_id\":...,\"identity\":...} before anything else";
 
-    private static readonly SearchValues<char> DeviceIdChars =
-        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.:");
-
-    public static bool IsDeviceId(string? value) =>
-        value is { Length: > 0 and <= ProtocolLimits.DeviceIdMaxLength } && !value.AsSpan().ContainsAnyExcept(DeviceIdChars);
-
-    /// <summary>A message id on the wire: digits only (at most 18, so it fits a long).</summary>
-    public static bool IsMessageId(string? value) =>
-        value is { Length: > 0 and <= 18 } && !value.AsSpan().ContainsAnyExceptInRange('0', '9');
-
     /// <summary>No control characters and no invisible formatting ones (Rooms.Domain.VisibleText).</summary>
     public static bool IsVisibleText(string? value) => VisibleText.IsValid(value);
 
@@ -29,7 +18,6 @@ public static partial class FieldRules
         && IsoTimestampShape().IsMatch(value)
         && DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out _);
 
-    /// <summary>How the server writes a timestamp: UTC, milliseconds, Z.</summary>
     /// <summary>How the server writes a time on the wire: ISO 8601 in UTC, milliseconds.</summary>
     public const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
 

@@ -1,4 +1,5 @@
 using Rooms.Domain;
+using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Application.Common;
 
@@ -12,7 +13,7 @@ public sealed record ProtocolSettings(
     bool PresenceEvents = true,
     int MaxHistoryPageBytes = ProtocolSettings.DefaultMaxHistoryPageBytes,
     int MaxRoomInfoClients = ProtocolSettings.DefaultMaxRoomInfoClients,
-    int RoomIdLength = ProtocolLimits.GeneratedRoomIdLength,
+    int RoomIdLength = RoomId.GeneratedLength,
     TimeSpan PresenceWindow = default)
 {
     public static readonly TimeSpan DefaultPresenceWindow = TimeSpan.FromMilliseconds(100);

@@ -11,6 +11,6 @@ public sealed record DeliveredMessageDto(string Content, string FromDeviceId, st
     public static DeliveredMessageDto From(HistoryMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        return new DeliveredMessageDto(message.Content, message.FromDeviceId, message.Type.ToName(), FieldRules.FormatTimestamp(message.SentAt), message.Id);
+        return new DeliveredMessageDto(message.Content, message.FromDeviceId.Value, message.Type.ToName(), FieldRules.FormatTimestamp(message.SentAt), message.Id.Value);
     }
 }

@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
+using Rooms.Domain.Devices;
+using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Application.Membership;
 
@@ -26,7 +28,7 @@ public sealed class PresenceBatcher : IDisposable
     private readonly IRoomHub _hub;
     private readonly TimeProvider _time;
     private readonly TimeSpan _window;
-    private readonly ConcurrentDictionary<string, RoomWindow> _windows = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<RoomId, RoomWindow> _windows = new();
     private readonly ITimer? _timer;
     private int _flushing;
 
@@ -43,13 +45,13 @@ public sealed class PresenceBatcher : IDisposable
         }
     }
 
-    /// <summary>A device joined or left the room (<see cref="PresenceEventDto.Joined"/> or <see cref="PresenceEventDto.Left"/>).</summary>
-    public void Add(PresenceEventDto change)
+    /// <summary>A device joined or left the room.</summary>
+    public void Add(PresenceChange change)
     {
         ArgumentNullException.ThrowIfNull(change);
         if (_timer is null)
         {
-            _hub.SendPresence(change.RoomId, change.DeviceId, change);
+            _hub.SendPresence(change.RoomId, change.Member.DeviceId, change.ToDto());
             return;
         }
 
@@ -71,7 +73,7 @@ public sealed class PresenceBatcher : IDisposable
                 {
                     // Sent under the window's lock, so the window's later changes cannot overtake it.
                     window.Opened = true;
-                    _hub.SendPresence(change.RoomId, change.DeviceId, change);
+                    _hub.SendPresence(change.RoomId, change.Member.DeviceId, change.ToDto());
                     window.NextSendAt = NextSendAt(change.RoomId);
                 }
 
@@ -84,7 +86,7 @@ public sealed class PresenceBatcher : IDisposable
     /// Sends what the room's window holds now (before a message of the room is stored, so a device's <c>joined</c>
     /// reaches the room before its messages do).
     /// </summary>
-    public void FlushRoom(string roomId)
+    public void FlushRoom(RoomId roomId)
     {
         if (_windows.TryGetValue(roomId, out var window))
         {
@@ -122,7 +124,7 @@ public sealed class PresenceBatcher : IDisposable
                     if (window.Changes.Count == 0)
                     {
                         window.Closed = true;
-                        _windows.TryRemove(new KeyValuePair<string, RoomWindow>(roomId, window));
+                        _windows.TryRemove(new KeyValuePair<RoomId, RoomWindow>(roomId, window));
                     }
                     else
                     {
@@ -149,7 +151,7 @@ public sealed class PresenceBatcher : IDisposable
     private bool _disposing;
 
     /// <summary>When the room's next frame may go: one window, or one per <see cref="MembersPerWindow"/> members here.</summary>
-    private long NextSendAt(string roomId)
+    private long NextSendAt(RoomId roomId)
     {
         var windows = Math.Clamp(_hub.Members(roomId).Count / MembersPerWindow, 1, MaxWindows);
 
@@ -160,7 +162,7 @@ public sealed class PresenceBatcher : IDisposable
 
     /// <summary>The window's net changes, as one frame; called under the window's lock.</summary>
     /// <returns>Whether there were changes to send.</returns>
-    private bool Send(string roomId, RoomWindow window)
+    private bool Send(RoomId roomId, RoomWindow window)
     {
         if (window.Changes.Count == 0)
         {
@@ -169,26 +171,26 @@ public sealed class PresenceBatcher : IDisposable
 
         var joins = new List<ClientInfoDto>();
         var leaves = new List<ClientInfoDto>();
-        PresenceEventDto? single = null;
+        PresenceChange? single = null;
         foreach (var (first, last) in window.Changes.Values)
         {
-            var wasThere = first.Event == PresenceEventDto.Left;
-            var isThere = last.Event == PresenceEventDto.Joined;
+            var wasThere = !first.Joined;
+            var isThere = last.Joined;
             if (wasThere != isThere)
             {
                 single = last;
-                (isThere ? joins : leaves).Add(new ClientInfoDto(last.DeviceId, last.Identity));
+                (isThere ? joins : leaves).Add(new ClientInfoDto(last.Member.DeviceId.Value, last.Member.Identity));
             }
         }
 
         window.Changes.Clear();
         if (joins.Count + leaves.Count == 1)
         {
-            _hub.SendPresence(roomId, single!.DeviceId, single);
+            _hub.SendPresence(roomId, single!.Member.DeviceId, single.ToDto());
         }
         else if (joins.Count + leaves.Count > 1)
         {
-            _hub.SendPresenceDiff(new PresenceDiffDto(roomId, joins, leaves));
+            _hub.SendPresenceDiff(roomId, new PresenceDiffDto(roomId.Value, joins, leaves));
         }
 
         return true;
@@ -197,7 +199,7 @@ public sealed class PresenceBatcher : IDisposable
     /// <summary>A room's open window: per device, its first and its last change since the window's last send.</summary>
     private sealed class RoomWindow
     {
-        public Dictionary<string, (PresenceEventDto First, PresenceEventDto Last)> Changes { get; } = new(StringComparer.Ordinal);
+        public Dictionary<DeviceId, (PresenceChange First, PresenceChange Last)> Changes { get; } = new();
 
         /// <summary>The change that opened the window went out at once.</summary>
         public bool Opened { get; set; }
@@ -208,7 +210,15 @@ public sealed class PresenceBatcher : IDisposable
         /// <summary>The <see cref="TimeProvider"/> timestamp before which the window holds its changes.</summary>
         public long NextSendAt { get; set; }
 
-        public void Add(PresenceEventDto change) =>
-            Changes[change.DeviceId] = Changes.TryGetValue(change.DeviceId, out var known) ? (known.First, change) : (change, change);
+        public void Add(PresenceChange change) =>
+            Changes[change.Member.DeviceId] = Changes.TryGetValue(change.Member.DeviceId, out var known) ? (known.First, change) : (change, change);
     }
+}
+
+/// <summary>A device joined (<paramref name="Joined"/>) or left the room.</summary>
+public sealed record PresenceChange(RoomId RoomId, RoomMember Member, bool Joined)
+{
+    /// <summary>The single-event <c>presence</c> frame of the change.</summary>
+    public PresenceEventDto ToDto() =>
+        new(Joined ? PresenceEventDto.Joined : PresenceEventDto.Left, RoomId.Value, Member.DeviceId.Value, Member.Identity);
 }

@@ -2,6 +2,7 @@ using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
 using Rooms.Application.Sessions;
+using Rooms.Domain.Devices;
 using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Application.Membership;
@@ -17,7 +18,7 @@ public sealed class RoomPresence(IRoomHub hub, IPresence shared, PresenceBatcher
     /// Joins on this node, listening to the room, then in the shared presence: the other nodes can see the
     /// member only once whatever they send it reaches it. Nobody is told yet (see <see cref="Announce"/>).
     /// </summary>
-    public async Task<PresenceJoin> JoinAsync(ClientSession session, string roomId, RoomMember member, CancellationToken cancellationToken)
+    public async Task<PresenceJoin> JoinAsync(ClientSession session, RoomId roomId, RoomMember member, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(member);
         var (local, listening) = await hub.JoinAsync(session, roomId, member, cancellationToken);
@@ -40,38 +41,38 @@ public sealed class RoomPresence(IRoomHub hub, IPresence shared, PresenceBatcher
     /// Closes the device's older connection. The room hears <c>joined</c> unless the device was already in it (a
     /// reconnect into the same room changes nothing for the others); a room it moved out of hears <c>left</c>.
     /// </summary>
-    public void Announce(RoomMember member, string roomId, PresenceJoin join)
+    public void Announce(RoomMember member, RoomId roomId, PresenceJoin join)
     {
         ArgumentNullException.ThrowIfNull(member);
-        var movedFrom = join.Replaced is not null && join.ReplacedRoomId != roomId ? join.ReplacedRoomId : null;
+        RoomId? movedFrom = join.Replaced is not null && join.ReplacedRoomId != roomId ? join.ReplacedRoomId : null;
         if (join.Replaced is { } replaced)
         {
             hub.CloseReplaced(replaced);
         }
 
-        if (movedFrom is not null)
+        if (movedFrom is { } left)
         {
-            AnnounceLeft(movedFrom, join.Replaced!);
+            AnnounceLeft(left, join.Replaced!);
         }
 
         if ((join.Replaced is null || movedFrom is not null) && settings.PresenceEvents)
         {
-            batcher.Add(new PresenceEventDto(PresenceEventDto.Joined, roomId, member.DeviceId, member.Identity));
+            batcher.Add(new PresenceChange(roomId, member, Joined: true));
         }
     }
 
     /// <summary>Tells the room the member left (it closed, moved, or its node stopped refreshing it).</summary>
-    public void AnnounceLeft(string roomId, RoomMember member)
+    public void AnnounceLeft(RoomId roomId, RoomMember member)
     {
         ArgumentNullException.ThrowIfNull(member);
         if (settings.PresenceEvents)
         {
-            batcher.Add(new PresenceEventDto(PresenceEventDto.Left, roomId, member.DeviceId, member.Identity));
+            batcher.Add(new PresenceChange(roomId, member, Joined: false));
         }
     }
 
     /// <summary>Sends the room's presence changes that wait for the end of their window now.</summary>
-    public void SendPendingChanges(string roomId) => batcher.FlushRoom(roomId);
+    public void SendPendingChanges(RoomId roomId) => batcher.FlushRoom(roomId);
 
     /// <summary>Closes the connection of a member a newer connection of its device replaced (4001), on whichever node holds it.</summary>
     public void CloseReplaced(RoomMember member) => hub.CloseReplaced(member);
@@ -84,7 +85,7 @@ public sealed class RoomPresence(IRoomHub hub, IPresence shared, PresenceBatcher
     public async Task<bool> LeaveAsync(ClientSession session, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
-        var (roomId, member) = (session.RoomId!, session.Member!);
+        var (roomId, member) = (session.RoomId, session.IdentifiedMember);
         var leftHere = hub.Leave(session);
         var left = await shared.LeaveAsync(roomId, member, cancellationToken) ?? leftHere;
         if (left)
@@ -96,7 +97,7 @@ public sealed class RoomPresence(IRoomHub hub, IPresence shared, PresenceBatcher
     }
 
     /// <summary>Everyone in the room, on every node, oldest connection first.</summary>
-    public async Task<IReadOnlyList<RoomMember>> MembersAsync(string roomId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<RoomMember>> MembersAsync(RoomId roomId, CancellationToken cancellationToken)
     {
         var local = hub.Members(roomId);
         if (await shared.MembersAsync(roomId, cancellationToken) is not { } everywhere)
@@ -104,22 +105,22 @@ public sealed class RoomPresence(IRoomHub hub, IPresence shared, PresenceBatcher
             return local;
         }
 
-        var members = everywhere.ToDictionary(m => m.DeviceId, StringComparer.Ordinal);
+        var members = everywhere.ToDictionary(m => m.DeviceId);
 
         // This node's own members are certain, whether or not the store has caught up with them (unless it knows a newer connection).
         foreach (var member in local)
         {
-            if (!members.TryGetValue(member.DeviceId, out var known) || member.Generation >= known.Generation)
+            if (!members.TryGetValue(member.DeviceId, out var known) || !known.ConnectionId.IsNewerThan(member.ConnectionId))
             {
                 members[member.DeviceId] = member;
             }
         }
 
-        return [.. members.Values.OrderBy(m => m.Generation)];
+        return [.. members.Values.OrderBy(m => m.ConnectionId)];
     }
 
     /// <summary>How many devices of the room, on every node, are not <paramref name="deviceId"/>: who a broadcast or an event from it reaches.</summary>
-    public async Task<int> CountOthersAsync(string roomId, string deviceId, CancellationToken cancellationToken)
+    public async Task<int> CountOthersAsync(RoomId roomId, DeviceId deviceId, CancellationToken cancellationToken)
     {
         var others = 0;
         foreach (var member in await MembersAsync(roomId, cancellationToken))
@@ -134,15 +135,15 @@ public sealed class RoomPresence(IRoomHub hub, IPresence shared, PresenceBatcher
     }
 
     /// <summary>The device's member in the room, on any node, or null.</summary>
-    public async Task<RoomMember?> FindAsync(string roomId, string deviceId, CancellationToken cancellationToken) =>
+    public async Task<RoomMember?> FindAsync(RoomId roomId, DeviceId deviceId, CancellationToken cancellationToken) =>
         hub.Find(roomId, deviceId) ?? await shared.FindAsync(roomId, deviceId, cancellationToken);
 
     /// <summary>Every room with a member, on any node (for operators: it may scan).</summary>
-    public async Task<IReadOnlyList<string>> OccupiedRoomsAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<RoomId>> OccupiedRoomsAsync(CancellationToken cancellationToken)
     {
-        var rooms = new HashSet<string>(hub.Rooms().Keys, StringComparer.Ordinal);
+        var rooms = new HashSet<RoomId>(hub.Rooms().Keys);
         rooms.UnionWith(await shared.RoomsAsync(cancellationToken));
-        var occupied = new List<string>();
+        var occupied = new List<RoomId>();
         foreach (var room in rooms)
         {
             if ((await MembersAsync(room, cancellationToken)).Count > 0)

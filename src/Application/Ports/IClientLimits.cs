@@ -1,4 +1,5 @@
 using Rooms.Application.Sessions;
+using Rooms.Domain.Devices;
 
 namespace Rooms.Application.Ports;
 
@@ -9,14 +10,14 @@ namespace Rooms.Application.Ports;
 public interface IClientLimits
 {
     /// <summary>An identify of <paramref name="deviceId"/>; false past the device's rate (a reconnect loop).</summary>
-    bool TryIdentify(ClientSession session, string deviceId);
+    bool TryIdentify(ClientSession session, DeviceId deviceId);
 
     /// <summary>
     /// An identify answered <c>room_not_found</c>; false when the address or device has guessed too many room ids:
     /// the connection is to be closed, and the address is refused for a while.
     /// </summary>
-    bool TryFailJoin(ClientSession session, string deviceId);
+    bool TryFailJoin(ClientSession session, DeviceId deviceId);
 
     /// <summary>A new room for <paramref name="deviceId"/>; false past the address's rate.</summary>
-    bool TryCreateRoom(ClientSession session, string deviceId);
+    bool TryCreateRoom(ClientSession session, DeviceId deviceId);
 }

@@ -1,3 +1,8 @@
+using Rooms.Domain.Connections;
+using Rooms.Domain.Devices;
+using Rooms.Domain.Messages;
+using Rooms.Domain.RoomAggregate;
+
 namespace Rooms.Application.Ports;
 
 /// <summary>
@@ -12,13 +17,13 @@ public interface IClusterBus
     void PublishToRoom(ClusterEnvelope envelope);
 
     /// <summary>To one node (closing a replaced connection there).</summary>
-    void PublishToNode(string nodeId, ClusterEnvelope envelope);
+    void PublishToNode(NodeId nodeId, ClusterEnvelope envelope);
 
     /// <summary>
     /// Listens to the room: what other nodes publish to it goes to <paramref name="to"/> until the returned
     /// subscription is disposed. Completes once the bus confirmed it; throws when it could not.
     /// </summary>
-    Task<IAsyncDisposable> SubscribeRoomAsync(string roomId, ILocalDelivery to);
+    Task<IAsyncDisposable> SubscribeRoomAsync(RoomId roomId, ILocalDelivery to);
 
     /// <summary>Listens to this node's own channel (unless it already does): what other nodes send this node goes to <paramref name="to"/>.</summary>
     Task SubscribeNodeAsync(ILocalDelivery to);
@@ -38,7 +43,7 @@ public enum EnvelopeKind : byte
     /// <summary><see cref="ClusterEnvelope.Frame"/> to <see cref="ClusterEnvelope.DeviceId"/> in the room.</summary>
     ToDevice = 2,
 
-    /// <summary>Close the device's connection of <see cref="ClusterEnvelope.Generation"/> with 4001 (replaced).</summary>
+    /// <summary>Close the device's connection <see cref="ClusterEnvelope.Connection"/> with 4001 (replaced).</summary>
     CloseReplaced = 3,
 
     /// <summary>A node's health probe to its own channel: proves that subscriptions deliver, not only that Redis answers.</summary>
@@ -46,6 +51,9 @@ public enum EnvelopeKind : byte
 }
 
 /// <param name="Frame">The serialized frame, as the recipients get it (empty for a close).</param>
-/// <param name="MessageId">For a stored message, its id, and <paramref name="PreviousMessageId"/> the room's message before it: each node delivers a room's messages in id order. 0 for anything else.</param>
+/// <param name="RoomId">The room (null for a close or a probe).</param>
+/// <param name="DeviceId">The sender a room frame skips, or the device it is for (null when none).</param>
+/// <param name="Connection">The connection to close (a close), or the probe's number.</param>
+/// <param name="MessageId">For a stored message, its id, and <paramref name="PreviousMessageId"/> the room's message before it: each node delivers a room's messages in id order. None for anything else.</param>
 public readonly record struct ClusterEnvelope(
-    EnvelopeKind Kind, string RoomId, string DeviceId, long Generation, ReadOnlyMemory<byte> Frame, long MessageId = 0, long PreviousMessageId = 0);
+    EnvelopeKind Kind, RoomId? RoomId, DeviceId? DeviceId, ConnectionId Connection, ReadOnlyMemory<byte> Frame, MessageId MessageId = default, MessageId PreviousMessageId = default);

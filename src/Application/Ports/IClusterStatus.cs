@@ -1,3 +1,5 @@
+using Rooms.Domain.Connections;
+
 namespace Rooms.Application.Ports;
 
 /// <summary>
@@ -13,7 +15,7 @@ public interface IClusterStatus
     Task<bool?> ProbeAsync(TimeSpan timeout);
 
     /// <summary>Posts this node's dashboard figures (a JSON document) where every node's dashboard reads them.</summary>
-    Task PostNodeStatsAsync(string nodeId, string json);
+    Task PostNodeStatsAsync(NodeId nodeId, string json);
 
     /// <summary>Every live node's latest dashboard figures, this node's included (none on a single node).</summary>
     Task<IReadOnlyList<string>> NodeStatsAsync(CancellationToken cancellationToken);

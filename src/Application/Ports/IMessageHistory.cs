@@ -1,4 +1,6 @@
+using Rooms.Domain.Devices;
 using Rooms.Domain.Messages;
+using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Application.Ports;
 
@@ -9,19 +11,19 @@ public interface IMessageHistory
     /// <param name="maxBytes">The page's contents stay within this (counted at 3 bytes per UTF-16 unit, the most UTF-8 takes); at least one message.</param>
     /// <returns>At most <paramref name="limit"/> messages, and whether more follow.</returns>
     Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> PageAsync(
-        string roomId, string deviceId, long afterId, int limit, int maxBytes, CancellationToken cancellationToken);
+        RoomId roomId, DeviceId deviceId, MessageId afterId, int limit, int maxBytes, CancellationToken cancellationToken);
 
     /// <summary>The newest messages of the room with an id below <paramref name="beforeId"/> that <paramref name="deviceId"/> could see, returned oldest first.</summary>
     /// <returns>At most <paramref name="limit"/> messages within <paramref name="maxBytes"/>, and whether older ones exist.</returns>
     Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> PageBeforeAsync(
-        string roomId, string deviceId, long beforeId, int limit, int maxBytes, CancellationToken cancellationToken);
+        RoomId roomId, DeviceId deviceId, MessageId beforeId, int limit, int maxBytes, CancellationToken cancellationToken);
 
     /// <summary>Every message of the room with an id strictly between the two, oldest first (filling a gap in live delivery).</summary>
-    Task<IReadOnlyList<HistoryMessage>> BetweenAsync(string roomId, long afterId, long beforeId, CancellationToken cancellationToken);
+    Task<IReadOnlyList<HistoryMessage>> BetweenAsync(RoomId roomId, MessageId afterId, MessageId beforeId, CancellationToken cancellationToken);
 
-    /// <summary>The id of the room's last stored message, 0 when it has none.</summary>
-    Task<long> LastIdAsync(string roomId, CancellationToken cancellationToken);
+    /// <summary>The id of the room's last stored message, <see cref="MessageId.None"/> when it has none.</summary>
+    Task<MessageId> LastIdAsync(RoomId roomId, CancellationToken cancellationToken);
 }
 
 /// <param name="ToDeviceId">Null for a broadcast.</param>
-public sealed record HistoryMessage(long Id, string FromDeviceId, string? ToDeviceId, MessageType Type, string Content, DateTime SentAt);
+public sealed record HistoryMessage(MessageId Id, DeviceId FromDeviceId, DeviceId? ToDeviceId, MessageType Type, string Content, DateTime SentAt);

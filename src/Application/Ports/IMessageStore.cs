@@ -1,4 +1,6 @@
+using Rooms.Domain.Devices;
 using Rooms.Domain.Messages;
+using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Application.Ports;
 
@@ -29,15 +31,15 @@ public interface ICommitFeed
 /// <param name="Recipients">How many devices it was addressed to; kept with the client id, for a repeated ack.</param>
 /// <param name="ClientTimestamp">The sender's own <c>timestamp</c>, delivered as it came; null: <paramref name="SentAt"/> is delivered.</param>
 public sealed record NewMessage(
-    string RoomId, string FromDeviceId, string? ToDeviceId, MessageType Type, string Content, DateTime SentAt,
+    RoomId RoomId, DeviceId FromDeviceId, DeviceId? ToDeviceId, MessageType Type, string Content, DateTime SentAt,
     string? ClientMessageId = null, int Recipients = 0, string? ClientTimestamp = null);
 
 /// <param name="Id">The stored row's id (the first one's, for a duplicate).</param>
-/// <param name="PreviousIdInRoom">The id of the room's message stored just before it (0 for the first): deliveries of a room go out in id order.</param>
+/// <param name="PreviousIdInRoom">The id of the room's message stored just before it (none for the first): deliveries of a room go out in id order.</param>
 /// <param name="Duplicate">The (sender, client id) was stored before; nothing was stored now.</param>
 /// <param name="Recipients">For a duplicate, the recipients the first one was addressed to.</param>
 /// <param name="Conflict">The (sender, client id) was stored before for a different message (room, target or content): nothing was stored now.</param>
-public sealed record StoredMessage(long Id, long PreviousIdInRoom, bool Duplicate = false, int Recipients = 0, bool Conflict = false)
+public sealed record StoredMessage(MessageId Id, MessageId PreviousIdInRoom, bool Duplicate = false, int Recipients = 0, bool Conflict = false)
 {
     /// <summary>A row was written for it (not a resend, not a reused id).</summary>
     public bool IsNew => !Duplicate && !Conflict;

@@ -1,3 +1,4 @@
+using Rooms.Domain.Devices;
 using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Application.Ports;
@@ -14,26 +15,26 @@ public interface IPresence
     /// Puts the member in the room, or refreshes it. The device's older member, wherever it is (this room or
     /// another, this node or another), is removed and returned so its connection can be closed.
     /// </summary>
-    ValueTask<PresenceJoin?> JoinAsync(string roomId, RoomMember member, CancellationToken cancellationToken);
+    ValueTask<PresenceJoin?> JoinAsync(RoomId roomId, RoomMember member, CancellationToken cancellationToken);
 
     /// <summary>Removes exactly this membership; a newer one of the same device stays.</summary>
     /// <returns>Whether the member was in the room until now (false when a newer connection had replaced it).</returns>
-    ValueTask<bool?> LeaveAsync(string roomId, RoomMember member, CancellationToken cancellationToken);
+    ValueTask<bool?> LeaveAsync(RoomId roomId, RoomMember member, CancellationToken cancellationToken);
 
     /// <summary>Everyone in the room, on every node, but the members that expired.</summary>
-    ValueTask<IReadOnlyList<RoomMember>?> MembersAsync(string roomId, CancellationToken cancellationToken);
+    ValueTask<IReadOnlyList<RoomMember>?> MembersAsync(RoomId roomId, CancellationToken cancellationToken);
 
     /// <summary>The device's member in the room, on any node, or null.</summary>
-    ValueTask<RoomMember?> FindAsync(string roomId, string deviceId, CancellationToken cancellationToken);
+    ValueTask<RoomMember?> FindAsync(RoomId roomId, DeviceId deviceId, CancellationToken cancellationToken);
 
     /// <summary>
     /// Removes the room's members that expired (their node stopped refreshing them) and returns them. Each
     /// expired member is returned to exactly one caller, so the room hears once that it left.
     /// </summary>
-    ValueTask<IReadOnlyList<RoomMember>> PruneExpiredAsync(string roomId, CancellationToken cancellationToken);
+    ValueTask<IReadOnlyList<RoomMember>> PruneExpiredAsync(RoomId roomId, CancellationToken cancellationToken);
 
     /// <summary>Every room with a member in the store (for operators: it may scan).</summary>
-    ValueTask<IReadOnlyList<string>> RoomsAsync(CancellationToken cancellationToken);
+    ValueTask<IReadOnlyList<RoomId>> RoomsAsync(CancellationToken cancellationToken);
 }
 
 /// <param name="Replaced">The device's older member, now removed; null when there was none.</param>
@@ -42,9 +43,9 @@ public interface IPresence
 /// A newer connection of the device joined first (two connects racing, on one node or two): the joining
 /// member was not added, and its own connection is the one to close.
 /// </param>
-public readonly record struct PresenceJoin(RoomMember? Replaced, string? ReplacedRoomId, bool Superseded)
+public readonly record struct PresenceJoin(RoomMember? Replaced, RoomId? ReplacedRoomId, bool Superseded)
 {
-    public static PresenceJoin Added(RoomMember? replaced, string? replacedRoomId) => new(replaced, replacedRoomId, false);
+    public static PresenceJoin Added(RoomMember? replaced, RoomId? replacedRoomId) => new(replaced, replacedRoomId, false);
 
     public static readonly PresenceJoin Stale = new(null, null, true);
 }

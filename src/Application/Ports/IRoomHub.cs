@@ -1,5 +1,6 @@
 using Rooms.Application.Contracts;
 using Rooms.Application.Sessions;
+using Rooms.Domain.Devices;
 using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Application.Ports;
@@ -17,7 +18,7 @@ public interface IRoomHub
     /// Makes the identified session's member visible on this node and listens to its room, before anyone
     /// else is told. The connection receives nothing yet (see <see cref="AttachAsync"/>).
     /// </summary>
-    Task<HubJoin> JoinAsync(ClientSession session, string roomId, RoomMember member, CancellationToken cancellationToken);
+    Task<HubJoin> JoinAsync(ClientSession session, RoomId roomId, RoomMember member, CancellationToken cancellationToken);
 
     /// <summary>
     /// Queues <paramref name="reply"/>, then from now on the session receives what is sent to its room and its
@@ -30,22 +31,22 @@ public interface IRoomHub
     bool Leave(ClientSession session);
 
     /// <summary>The room's members on this node.</summary>
-    IReadOnlyList<RoomMember> Members(string roomId);
+    IReadOnlyList<RoomMember> Members(RoomId roomId);
 
     /// <summary>The device's member in the room, if this node holds it.</summary>
-    RoomMember? Find(string roomId, string deviceId);
+    RoomMember? Find(RoomId roomId, DeviceId deviceId);
 
     /// <summary>Occupied rooms of this node and their members (status, metrics, the presence refresh).</summary>
-    IReadOnlyDictionary<string, IReadOnlyList<RoomMember>> Rooms();
+    IReadOnlyDictionary<RoomId, IReadOnlyList<RoomMember>> Rooms();
 
     /// <summary>Tells every member of the room but <paramref name="exceptDeviceId"/>, on every node, that a device joined or left.</summary>
-    void SendPresence(string roomId, string exceptDeviceId, PresenceEventDto presenceEvent);
+    void SendPresence(RoomId roomId, DeviceId exceptDeviceId, PresenceEventDto presenceEvent);
 
     /// <summary>Tells every member of the room, on every node, which devices joined and left within one presence window.</summary>
-    void SendPresenceDiff(PresenceDiffDto diff);
+    void SendPresenceDiff(RoomId roomId, PresenceDiffDto diff);
 
     /// <summary>Sends a room event (not stored) to every member of the room but <paramref name="exceptDeviceId"/>, on every node.</summary>
-    void SendEvent(string roomId, string exceptDeviceId, IRoomEvent roomEvent);
+    void SendEvent(RoomId roomId, DeviceId exceptDeviceId, IRoomEvent roomEvent);
 
     /// <summary>Closes the connection behind a member that a newer connection of its device replaced (status 4001), on whichever node holds it.</summary>
     void CloseReplaced(RoomMember replaced);

@@ -20,13 +20,19 @@ public sealed class ClientSession(long id, string clientIp, IClientChannel chann
     /// <summary>The <c>access_token</c> of the upgrade URL, for device authentication (browsers cannot set headers).</summary>
     public string? AccessToken { get; init; }
 
-    /// <summary>Set by a successful identify; null before.</summary>
+    /// <summary>Set by a successful identify (its device, connection and node); null before.</summary>
     public RoomMember? Member { get; private set; }
 
-    public string? RoomId { get; private set; }
+    /// <summary>Set by a successful identify; null before.</summary>
+    public RoomId? Room { get; private set; }
 
-    /// <summary>The <c>connections</c> row this session opened (its member's generation).</summary>
-    public long ConnectionRowId => Member?.Generation ?? 0;
+    /// <summary>The identified session's room, for the use cases that run only after identify (their validators check it).</summary>
+    /// <exception cref="InvalidOperationException">Not identified yet.</exception>
+    public RoomId RoomId => Room ?? throw new InvalidOperationException("The session is not identified.");
+
+    /// <summary>The identified session's member.</summary>
+    /// <exception cref="InvalidOperationException">Not identified yet.</exception>
+    public RoomMember IdentifiedMember => Member ?? throw new InvalidOperationException("The session is not identified.");
 
     public bool IsIdentified => Member is not null;
 
@@ -36,7 +42,7 @@ public sealed class ClientSession(long id, string clientIp, IClientChannel chann
     /// <summary>Who this is, for operators: <c>session 7 from 10.0.0.5, device d1</c>.</summary>
     public string Describe() => Member is { } member ? $"session {Id} from {ClientIp}, device {member.DeviceId}" : $"session {Id} from {ClientIp}";
 
-    public void Identified(RoomMember member, string roomId)
+    public void Identified(RoomMember member, RoomId roomId)
     {
         ArgumentNullException.ThrowIfNull(member);
         if (IsIdentified)
@@ -45,6 +51,6 @@ public sealed class ClientSession(long id, string clientIp, IClientChannel chann
         }
 
         Member = member;
-        RoomId = roomId;
+        Room = roomId;
     }
 }

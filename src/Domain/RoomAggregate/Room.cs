@@ -1,3 +1,5 @@
+using Rooms.Domain.Devices;
+
 namespace Rooms.Domain.RoomAggregate;
 
 /// <summary>
@@ -5,11 +7,11 @@ namespace Rooms.Domain.RoomAggregate;
 /// (a broadcast fanning out) takes a consistent snapshot without locking; writers serialize
 /// on the aggregate (the node's room hub locks it).
 /// </summary>
-public sealed class Room(string id)
+public sealed class Room(RoomId id)
 {
     private RoomMember[] _members = [];
 
-    public string Id { get; } = id;
+    public RoomId Id { get; } = id;
 
     public IReadOnlyList<RoomMember> Members => Volatile.Read(ref _members);
 
@@ -58,6 +60,6 @@ public sealed class Room(string id)
         return true;
     }
 
-    public RoomMember? FindMember(string deviceId) =>
+    public RoomMember? FindMember(DeviceId deviceId) =>
         Array.Find(Volatile.Read(ref _members), m => m.DeviceId == deviceId);
 }

@@ -6,7 +6,7 @@ public static class RoomAssignment
     /// <param name="requestedRoomId">The identify's <c>room_id</c>, if any.</param>
     /// <param name="requestedRoomExists">Whether the requested room was ever created.</param>
     /// <param name="lastRoomExists">Whether the device has a last room that still exists.</param>
-    public static AssignmentStatus Decide(string? requestedRoomId, bool requestedRoomExists, bool lastRoomExists)
+    public static AssignmentStatus Decide(RoomId? requestedRoomId, bool requestedRoomExists, bool lastRoomExists)
     {
         if (requestedRoomId is not null)
         {

@@ -1,16 +1,15 @@
+using Rooms.Domain.Connections;
+using Rooms.Domain.Devices;
+
 namespace Rooms.Domain.RoomAggregate;
 
-/// <summary>
-/// A device present in a room through one live connection, on one node. <paramref name="Generation"/>
-/// is the id of the connection's <c>connections</c> row: the database hands them out in increasing
-/// order, on every node, and keeps them across Redis restarts, so it fences replacement.
-/// </summary>
-public sealed record RoomMember(string DeviceId, string Identity, long Generation, string NodeId)
+/// <summary>A device present in a room through one live connection, on one node.</summary>
+public sealed record RoomMember(DeviceId DeviceId, string Identity, ConnectionId ConnectionId, NodeId NodeId)
 {
-    /// <summary>Of two connections of one device, the newer one (higher generation) is the one that stays.</summary>
+    /// <summary>Of two connections of one device, the newer one (see <see cref="ConnectionId"/>) is the one that stays.</summary>
     public bool Supersedes(RoomMember other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        return DeviceId == other.DeviceId && Generation > other.Generation;
+        return DeviceId == other.DeviceId && ConnectionId.IsNewerThan(other.ConnectionId);
     }
 }

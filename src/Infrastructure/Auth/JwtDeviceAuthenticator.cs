@@ -1,6 +1,8 @@
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Rooms.Application.Ports;
+using Rooms.Domain.Devices;
+using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Infrastructure.Auth;
 
@@ -30,7 +32,7 @@ public sealed class JwtDeviceAuthenticator(AuthSettings settings) : IDeviceAuthe
         ClockSkew = TimeSpan.FromSeconds(30),
     };
 
-    public async Task<DeviceAuthorization> AuthorizeAsync(string? token, string deviceId, CancellationToken cancellationToken)
+    public async Task<DeviceAuthorization> AuthorizeAsync(string? token, DeviceId deviceId, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(token))
         {
@@ -46,7 +48,7 @@ public sealed class JwtDeviceAuthenticator(AuthSettings settings) : IDeviceAuthe
         }
 
         var subject = result.ClaimsIdentity.FindFirst(JwtRegisteredClaimNames.Sub)?.Value;
-        if (subject != deviceId)
+        if (subject != deviceId.Value)
         {
             return DeviceAuthorization.Refused($"Authentication failed: the token is not for device {deviceId}");
         }
@@ -56,7 +58,7 @@ public sealed class JwtDeviceAuthenticator(AuthSettings settings) : IDeviceAuthe
     }
 
     /// <summary>The rooms the token's <c>room</c> claim names; null when the token has no such claim (any room).</summary>
-    private static HashSet<string>? AllowedRooms(JsonWebToken token)
+    private static HashSet<RoomId>? AllowedRooms(JsonWebToken token)
     {
         // Read from the payload itself: an empty array yields no claims at all, and must not read as "no claim".
         using var payload = System.Text.Json.JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(token.EncodedPayload));
@@ -65,11 +67,12 @@ public sealed class JwtDeviceAuthenticator(AuthSettings settings) : IDeviceAuthe
             return null;
         }
 
-        var rooms = new HashSet<string>(StringComparer.Ordinal);
+        // A name that is not a room id can match no room.
+        var rooms = new HashSet<RoomId>();
         var values = claim.ValueKind == System.Text.Json.JsonValueKind.Array ? claim.EnumerateArray().ToArray() : [claim];
-        foreach (var value in values.Where(v => v.ValueKind == System.Text.Json.JsonValueKind.String && v.GetString()!.Length > 0))
+        foreach (var value in values.Where(v => v.ValueKind == System.Text.Json.JsonValueKind.String && RoomId.IsValid(v.GetString())))
         {
-            rooms.Add(value.GetString()!);
+            rooms.Add(new RoomId(value.GetString()!));
         }
 
         return rooms;
@@ -101,6 +104,6 @@ public sealed class JwtDeviceAuthenticator(AuthSettings settings) : IDeviceAuthe
 /// <summary>Authentication off: every device is allowed everywhere.</summary>
 public sealed class OpenDeviceAuthenticator : IDeviceAuthenticator
 {
-    public Task<DeviceAuthorization> AuthorizeAsync(string? token, string deviceId, CancellationToken cancellationToken) =>
+    public Task<DeviceAuthorization> AuthorizeAsync(string? token, DeviceId deviceId, CancellationToken cancellationToken) =>
         Task.FromResult(DeviceAuthorization.Anyone);
 }

@@ -2,6 +2,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Rooms.Application.Membership;
 using Rooms.Application.Ports;
+using Rooms.Domain.Connections;
+using Rooms.Domain.Devices;
+using Rooms.Domain.RoomAggregate;
 using Rooms.Infrastructure.Nodes;
 
 namespace Rooms.Infrastructure.Cluster;
@@ -41,7 +44,7 @@ public sealed partial class PresenceRefresher(
                 if (join.Value.Superseded)
                 {
                     // Two connections of one device met while Redis was away; the newer one stays.
-                    LogSupersededOnRefresh(member.DeviceId, member.Generation);
+                    LogSupersededOnRefresh(member.DeviceId, member.ConnectionId);
                     presence.CloseReplaced(member);
                 }
                 else if (join.Value.Replaced is { } replaced)
@@ -99,10 +102,10 @@ public sealed partial class PresenceRefresher(
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} of node {NodeId} expired from room {RoomId}: its node stopped refreshing it")]
-    private partial void LogExpired(string deviceId, string nodeId, string roomId);
+    private partial void LogExpired(DeviceId deviceId, NodeId nodeId, RoomId roomId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId}: connection {ConnectionId} superseded by a newer one registered while Redis was unreachable; closing it")]
-    private partial void LogSupersededOnRefresh(string deviceId, long connectionId);
+    private partial void LogSupersededOnRefresh(DeviceId deviceId, ConnectionId connectionId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Refreshing presence in Redis failed")]
     private partial void LogRefreshFailed(Exception exception);

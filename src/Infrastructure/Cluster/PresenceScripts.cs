@@ -4,7 +4,7 @@ namespace Rooms.Infrastructure.Cluster;
 /// Lua scripts run atomically by Redis (after centrifuge's presence_redis.go): a hash of members plus a
 /// sorted set of expiry times per room, pruned on read, refreshed by the owning node, so a dead node's
 /// members vanish by themselves. Times are Redis's own clock, so nodes' clocks need not agree.
-/// Entries are "generation|node|..." strings; the generation (the connection row id) fences replacement.
+/// Entries are "connection|node|..." strings; the connection id (newer is higher) fences replacement.
 /// Not for Redis Cluster: the scripts touch keys of the device's previous room.
 /// </summary>
 internal static class PresenceScripts
@@ -12,28 +12,28 @@ internal static class PresenceScripts
     private const string Now = """
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-        local function generation(entry) return tonumber(string.match(entry, '^(%d+)|')) end
+        local function connectionOf(entry) return tonumber(string.match(entry, '^(%d+)|')) end
         """;
 
     /// <summary>
-    /// Join or refresh. KEYS: device, room members, room expiry. ARGV: generation, node, room, identity,
-    /// ttl ms, key prefix, device id. Returns {1, replaced "generation|node|room" or ""} when the member is
+    /// Join or refresh. KEYS: device, room members, room expiry. ARGV: connection id, node, room, identity,
+    /// ttl ms, key prefix, device id. Returns {1, replaced "connection|node|room" or ""} when the member is
     /// in, {0, newer entry} when a newer connection of the device is registered already.
     /// </summary>
     public const string Join = Now + """
 
-        local gen = tonumber(ARGV[1])
+        local conn = tonumber(ARGV[1])
         local ttl = tonumber(ARGV[5])
         local replaced = ''
         local current = redis.call('GET', KEYS[1])
         if current then
-          local curGen, curNode, curRoom = string.match(current, '^(%d+)|([^|]*)|(.*)$')
-          curGen = tonumber(curGen)
-          if curGen > gen then return {0, current} end
-          if curGen < gen then
+          local curConn, curNode, curRoom = string.match(current, '^(%d+)|([^|]*)|(.*)$')
+          curConn = tonumber(curConn)
+          if curConn > conn then return {0, current} end
+          if curConn < conn then
             local members = ARGV[6] .. ':room:' .. curRoom .. ':members'
             local entry = redis.call('HGET', members, ARGV[7])
-            if entry and generation(entry) == curGen then
+            if entry and connectionOf(entry) == curConn then
               redis.call('HDEL', members, ARGV[7])
               redis.call('ZREM', ARGV[6] .. ':room:' .. curRoom .. ':expiry', ARGV[7])
             end
@@ -41,7 +41,7 @@ internal static class PresenceScripts
           end
         end
         local existing = redis.call('HGET', KEYS[2], ARGV[7])
-        if existing and generation(existing) > gen then return {0, existing} end
+        if existing and connectionOf(existing) > conn then return {0, existing} end
         redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2] .. '|' .. ARGV[3], 'PX', ttl)
         redis.call('HSET', KEYS[2], ARGV[7], ARGV[1] .. '|' .. ARGV[2] .. '|' .. ARGV[4])
         redis.call('ZADD', KEYS[3], now + ttl, ARGV[7])
@@ -50,14 +50,14 @@ internal static class PresenceScripts
         return {1, replaced}
         """;
 
-    /// <summary>Leave. KEYS: device, room members, room expiry. ARGV: generation, device id. Removes only that generation; returns 1 when it was in the room.</summary>
+    /// <summary>Leave. KEYS: device, room members, room expiry. ARGV: connection id, device id. Removes only that connection's entry; returns 1 when it was in the room.</summary>
     public const string Leave = Now + """
 
-        local gen = tonumber(ARGV[1])
+        local conn = tonumber(ARGV[1])
         local current = redis.call('GET', KEYS[1])
-        if current and generation(current) == gen then redis.call('DEL', KEYS[1]) end
+        if current and connectionOf(current) == conn then redis.call('DEL', KEYS[1]) end
         local entry = redis.call('HGET', KEYS[2], ARGV[2])
-        if entry and generation(entry) == gen then
+        if entry and connectionOf(entry) == conn then
           redis.call('HDEL', KEYS[2], ARGV[2])
           redis.call('ZREM', KEYS[3], ARGV[2])
           return 1

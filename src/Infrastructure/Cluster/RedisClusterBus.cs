@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Rooms.Application.Common;
 using Rooms.Application.Ports;
+using Rooms.Domain.Connections;
+using Rooms.Domain.RoomAggregate;
 using Rooms.Infrastructure.Nodes;
 using StackExchange.Redis;
 
@@ -34,7 +36,7 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(settings);
         _redis = redis;
         _node = node;
-        _origin = System.Text.Encoding.UTF8.GetBytes(node.NodeId);
+        _origin = System.Text.Encoding.UTF8.GetBytes(node.NodeId.Value);
         _keys = new RedisKeys(settings.KeyPrefix);
         _logger = logger;
     }
@@ -93,7 +95,7 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable
         _probes[id] = arrived;
         try
         {
-            var probe = new ClusterEnvelope(EnvelopeKind.Probe, string.Empty, string.Empty, id, ReadOnlyMemory<byte>.Empty);
+            var probe = new ClusterEnvelope(EnvelopeKind.Probe, null, null, ConnectionId.None, BitConverter.GetBytes(id));
             await _redis.Multiplexer.GetSubscriber().PublishAsync(_keys.NodeChannel(_node.NodeId), EnvelopeCodec.Encode(probe, _origin));
             await arrived.Task.WaitAsync(timeout);
             return true;
@@ -110,12 +112,12 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable
 
     public void PublishToRoom(ClusterEnvelope envelope)
     {
-        Publish(_keys.RoomChannel(envelope.RoomId), envelope);
+        Publish(_keys.RoomChannel(envelope.RoomId!.Value), envelope);
     }
 
-    public void PublishToNode(string nodeId, ClusterEnvelope envelope) => Publish(_keys.NodeChannel(nodeId), envelope);
+    public void PublishToNode(NodeId nodeId, ClusterEnvelope envelope) => Publish(_keys.NodeChannel(nodeId), envelope);
 
-    public async Task<IAsyncDisposable> SubscribeRoomAsync(string roomId, ILocalDelivery to)
+    public async Task<IAsyncDisposable> SubscribeRoomAsync(RoomId roomId, ILocalDelivery to)
     {
         var subscription = new RoomSubscription(this);
         try
@@ -176,7 +178,8 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable
             if (EnvelopeCodec.KindOf(bytes.Span) == EnvelopeKind.Probe)
             {
                 var (probe, origin) = EnvelopeCodec.Decode(bytes);
-                if (origin == _node.NodeId && _probes.TryGetValue(probe.Generation, out var arrived))
+                // A probe's frame is its number.
+                if (origin == _node.NodeId && _probes.TryGetValue(BitConverter.ToInt64(probe.Frame.Span), out var arrived))
                 {
                     arrived.TrySetResult();
                 }

@@ -1,4 +1,5 @@
 using Rooms.Application.Ports;
+using Rooms.Domain.Connections;
 using Rooms.Infrastructure.Nodes;
 using StackExchange.Redis;
 
@@ -18,8 +19,8 @@ public sealed class RedisClusterStatus(RedisConnection redis, RedisClusterBus bu
 
     public async Task<bool?> ProbeAsync(TimeSpan timeout) => await bus.ProbeAsync(timeout);
 
-    public Task PostNodeStatsAsync(string nodeId, string json) =>
-        redis.CallAsync(db => db.StringSetAsync(_statsPrefix + nodeId, json, StatsLifetime), false);
+    public Task PostNodeStatsAsync(NodeId nodeId, string json) =>
+        redis.CallAsync(db => db.StringSetAsync(_statsPrefix + nodeId.Value, json, StatsLifetime), false);
 
     /// <summary>SCAN, so it does not block Redis.</summary>
     public async Task<IReadOnlyList<string>> NodeStatsAsync(CancellationToken cancellationToken)

@@ -1,5 +1,7 @@
 using Rooms.Application.Common;
 using Rooms.Application.Ports;
+using Rooms.Domain.Connections;
+using Rooms.Domain.Devices;
 using Rooms.Domain.RoomAggregate;
 using Rooms.Infrastructure.Nodes;
 using StackExchange.Redis;
@@ -16,14 +18,14 @@ public sealed class RedisPresence(RedisConnection redis, NodeIdentity node, Clus
 {
     private readonly RedisKeys _keys = new(settings.KeyPrefix);
 
-    public ValueTask<PresenceJoin?> JoinAsync(string roomId, RoomMember member, CancellationToken cancellationToken)
+    public ValueTask<PresenceJoin?> JoinAsync(RoomId roomId, RoomMember member, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(member);
         return new(redis.CallAsync<PresenceJoin?>(async db =>
         {
             var result = (RedisResult[])(await db.ScriptEvaluateAsync(PresenceScripts.Join,
                 [_keys.Device(member.DeviceId), _keys.RoomMembers(roomId), _keys.RoomExpiry(roomId)],
-                [member.Generation, node.NodeId, roomId, member.Identity, (long)settings.PresenceTtl.TotalMilliseconds, _keys.Prefix, member.DeviceId]))!;
+                [member.ConnectionId.Value, node.NodeId.Value, roomId.Value, member.Identity, (long)settings.PresenceTtl.TotalMilliseconds, _keys.Prefix, member.DeviceId.Value]))!;
             if ((int)result[0] == 0)
             {
                 return PresenceJoin.Stale;
@@ -34,36 +36,36 @@ public sealed class RedisPresence(RedisConnection redis, NodeIdentity node, Clus
         }, null));
     }
 
-    public ValueTask<bool?> LeaveAsync(string roomId, RoomMember member, CancellationToken cancellationToken)
+    public ValueTask<bool?> LeaveAsync(RoomId roomId, RoomMember member, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(member);
         return new(redis.CallAsync<bool?>(
             async db => (int)await db.ScriptEvaluateAsync(PresenceScripts.Leave,
                 [_keys.Device(member.DeviceId), _keys.RoomMembers(roomId), _keys.RoomExpiry(roomId)],
-                [member.Generation, member.DeviceId]) == 1,
+                [member.ConnectionId.Value, member.DeviceId.Value]) == 1,
             null));
     }
 
-    public ValueTask<IReadOnlyList<RoomMember>?> MembersAsync(string roomId, CancellationToken cancellationToken) =>
+    public ValueTask<IReadOnlyList<RoomMember>?> MembersAsync(RoomId roomId, CancellationToken cancellationToken) =>
         new(redis.CallAsync<IReadOnlyList<RoomMember>?>(async db =>
             ParseMembers((RedisResult[])(await db.ScriptEvaluateAsync(PresenceScripts.Members, [_keys.RoomMembers(roomId), _keys.RoomExpiry(roomId)]))!), null));
 
-    public ValueTask<RoomMember?> FindAsync(string roomId, string deviceId, CancellationToken cancellationToken) =>
+    public ValueTask<RoomMember?> FindAsync(RoomId roomId, DeviceId deviceId, CancellationToken cancellationToken) =>
         new(redis.CallAsync(async db =>
         {
-            var entry = await db.ScriptEvaluateAsync(PresenceScripts.Find, [_keys.RoomMembers(roomId), _keys.RoomExpiry(roomId)], [deviceId]);
+            var entry = await db.ScriptEvaluateAsync(PresenceScripts.Find, [_keys.RoomMembers(roomId), _keys.RoomExpiry(roomId)], [deviceId.Value]);
             return entry.IsNull ? null : ParseMember(deviceId, (string)entry!);
         }, (RoomMember?)null));
 
-    public ValueTask<IReadOnlyList<RoomMember>> PruneExpiredAsync(string roomId, CancellationToken cancellationToken) =>
+    public ValueTask<IReadOnlyList<RoomMember>> PruneExpiredAsync(RoomId roomId, CancellationToken cancellationToken) =>
         new(redis.CallAsync<IReadOnlyList<RoomMember>>(async db =>
             ParseMembers((RedisResult[])(await db.ScriptEvaluateAsync(PresenceScripts.Prune, [_keys.RoomMembers(roomId), _keys.RoomExpiry(roomId)]))!), []));
 
     /// <summary>Every room with a members hash (SCAN, not KEYS: it does not block Redis).</summary>
-    public ValueTask<IReadOnlyList<string>> RoomsAsync(CancellationToken cancellationToken) =>
-        new(redis.CallAsync<IReadOnlyList<string>>(async _ =>
+    public ValueTask<IReadOnlyList<RoomId>> RoomsAsync(CancellationToken cancellationToken) =>
+        new(redis.CallAsync<IReadOnlyList<RoomId>>(async _ =>
         {
-            var rooms = new HashSet<string>(StringComparer.Ordinal);
+            var rooms = new HashSet<RoomId>();
             foreach (var endpoint in redis.Multiplexer.GetEndPoints())
             {
                 await foreach (var key in redis.Multiplexer.GetServer(endpoint).KeysAsync(pattern: _keys.AllRoomMembers).WithCancellation(cancellationToken))
@@ -80,7 +82,7 @@ public sealed class RedisPresence(RedisConnection redis, NodeIdentity node, Clus
         var members = new List<RoomMember>(fieldsAndValues.Length / 2);
         for (var i = 0; i + 1 < fieldsAndValues.Length; i += 2)
         {
-            if (ParseMember((string)fieldsAndValues[i]!, (string)fieldsAndValues[i + 1]!) is { } member)
+            if (ParseMember(new DeviceId((string)fieldsAndValues[i]!), (string)fieldsAndValues[i + 1]!) is { } member)
             {
                 members.Add(member);
             }
@@ -89,21 +91,21 @@ public sealed class RedisPresence(RedisConnection redis, NodeIdentity node, Clus
         return members;
     }
 
-    /// <summary>A room hash entry: "generation|node|identity".</summary>
-    private static RoomMember? ParseMember(string deviceId, string entry)
+    /// <summary>A room hash entry: "connection|node|identity".</summary>
+    private static RoomMember? ParseMember(DeviceId deviceId, string entry)
     {
         var parts = entry.Split('|', 3);
-        return parts.Length == 3 && long.TryParse(parts[0], out var generation)
-            ? new RoomMember(deviceId, parts[2], generation, parts[1])
+        return parts.Length == 3 && long.TryParse(parts[0], out var connection)
+            ? new RoomMember(deviceId, parts[2], new ConnectionId(connection), new NodeId(parts[1]))
             : null;
     }
 
-    /// <summary>A device key: "generation|node|room"; the identity is not kept there (the newer member's stands in).</summary>
+    /// <summary>A device key: "connection|node|room"; the identity is not kept there (the newer member's stands in).</summary>
     private static PresenceJoin ParseDeviceEntry(RoomMember newer, string entry)
     {
         var parts = entry.Split('|', 3);
-        return parts.Length == 3 && long.TryParse(parts[0], out var generation)
-            ? PresenceJoin.Added(new RoomMember(newer.DeviceId, newer.Identity, generation, parts[1]), parts[2])
+        return parts.Length == 3 && long.TryParse(parts[0], out var connection)
+            ? PresenceJoin.Added(new RoomMember(newer.DeviceId, newer.Identity, new ConnectionId(connection), new NodeId(parts[1])), new RoomId(parts[2]))
             : PresenceJoin.Added(null, null);
     }
 }

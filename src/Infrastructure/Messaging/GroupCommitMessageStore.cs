@@ -195,7 +195,7 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IHostedServ
     private partial void LogSlowCommit(int count, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Handing message {MessageId} to its recipients failed after it was committed")]
-    private partial void LogHandOverFailed(Exception exception, long messageId);
+    private partial void LogHandOverFailed(Exception exception, MessageId messageId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "The database refused a row of a batch of {Count} messages; writing them one at a time")]
     private partial void LogBatchSplit(Exception exception, int count);

@@ -1,6 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using Rooms.Application.Ports;
+using Rooms.Domain.Devices;
 using Rooms.Domain.Messages;
+using Rooms.Domain.RoomAggregate;
 using Rooms.Infrastructure.Persistence;
 using Rooms.Infrastructure.Persistence.Rows;
 
@@ -13,11 +15,11 @@ namespace Rooms.Infrastructure.Messaging;
 public sealed class MessageHistory(DatabaseGate gate) : IMessageHistory
 {
     public Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> PageAsync(
-        string roomId, string deviceId, long afterId, int limit, int maxBytes, CancellationToken cancellationToken) =>
+        RoomId roomId, DeviceId deviceId, MessageId afterId, int limit, int maxBytes, CancellationToken cancellationToken) =>
         VisiblePageAsync(roomId, deviceId, limit, maxBytes, forward: true, afterId, cancellationToken);
 
     public Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> PageBeforeAsync(
-        string roomId, string deviceId, long beforeId, int limit, int maxBytes, CancellationToken cancellationToken) =>
+        RoomId roomId, DeviceId deviceId, MessageId beforeId, int limit, int maxBytes, CancellationToken cancellationToken) =>
         VisiblePageAsync(roomId, deviceId, limit, maxBytes, forward: false, beforeId, cancellationToken);
 
     /// <summary>
@@ -27,7 +29,7 @@ public sealed class MessageHistory(DatabaseGate gate) : IMessageHistory
     /// read every hidden direct message on the way).
     /// </summary>
     private async Task<(IReadOnlyList<HistoryMessage> Messages, bool HasMore)> VisiblePageAsync(
-        string roomId, string deviceId, int limit, int maxBytes, bool forward, long cursor, CancellationToken cancellationToken)
+        RoomId roomId, DeviceId deviceId, int limit, int maxBytes, bool forward, MessageId cursor, CancellationToken cancellationToken)
     {
         await using var lease = await gate.OpenAsync(cancellationToken);
         var db = lease.Db;
@@ -62,42 +64,45 @@ public sealed class MessageHistory(DatabaseGate gate) : IMessageHistory
     }
 
     /// <summary>The three keyset reads of a page: broadcasts, directs to the asker, directs from it; each at most <paramref name="limit"/> + 1 rows.</summary>
-    public static IReadOnlyList<IQueryable<MessageRow>> VisibleShares(RoomsDbContext db, string roomId, string deviceId, int limit, bool forward, long cursor)
+    public static IReadOnlyList<IQueryable<MessageRow>> VisibleShares(RoomsDbContext db, RoomId roomId, DeviceId deviceId, int limit, bool forward, MessageId cursor)
     {
         ArgumentNullException.ThrowIfNull(db);
+        var (room, device, after) = (roomId.Value, deviceId.Value, cursor.Value);
         IQueryable<MessageRow> Page(IQueryable<MessageRow> share)
         {
-            var keyed = forward ? share.Where(m => m.Id > cursor).OrderBy(m => m.Id) : share.Where(m => m.Id < cursor).OrderByDescending(m => m.Id);
+            var keyed = forward ? share.Where(m => m.Id > after).OrderBy(m => m.Id) : share.Where(m => m.Id < after).OrderByDescending(m => m.Id);
             return keyed.Take(limit + 1);
         }
 
         var messages = db.Messages.AsNoTracking();
         return
         [
-            Page(messages.Where(m => m.RoomId == roomId && m.ToDeviceId == null)),
-            Page(messages.Where(m => m.RoomId == roomId && m.ToDeviceId == deviceId)),
-            Page(messages.Where(m => m.FromDeviceId == deviceId && m.RoomId == roomId && m.ToDeviceId != null)),
+            Page(messages.Where(m => m.RoomId == room && m.ToDeviceId == null)),
+            Page(messages.Where(m => m.RoomId == room && m.ToDeviceId == device)),
+            Page(messages.Where(m => m.FromDeviceId == device && m.RoomId == room && m.ToDeviceId != null)),
         ];
     }
 
-    public async Task<IReadOnlyList<HistoryMessage>> BetweenAsync(string roomId, long afterId, long beforeId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<HistoryMessage>> BetweenAsync(RoomId roomId, MessageId afterId, MessageId beforeId, CancellationToken cancellationToken)
     {
         await using var lease = await gate.OpenAsync(cancellationToken);
         var db = lease.Db;
+        var (room, after, before) = (roomId.Value, afterId.Value, beforeId.Value);
         var rows = await db.Messages.AsNoTracking()
-            .Where(m => m.RoomId == roomId && m.Id > afterId && m.Id < beforeId)
+            .Where(m => m.RoomId == room && m.Id > after && m.Id < before)
             .OrderBy(m => m.Id)
             .ToListAsync(cancellationToken);
         return [.. rows.Select(ToMessage)];
     }
 
-    public async Task<long> LastIdAsync(string roomId, CancellationToken cancellationToken)
+    public async Task<MessageId> LastIdAsync(RoomId roomId, CancellationToken cancellationToken)
     {
         await using var lease = await gate.OpenAsync(cancellationToken);
         var db = lease.Db;
-        return await db.Messages.Where(m => m.RoomId == roomId).MaxAsync(m => (long?)m.Id, cancellationToken) ?? 0;
+        var room = roomId.Value;
+        return new MessageId(await db.Messages.Where(m => m.RoomId == room).MaxAsync(m => (long?)m.Id, cancellationToken) ?? 0);
     }
 
     private static HistoryMessage ToMessage(MessageRow row) =>
-        new(row.Id, row.FromDeviceId, row.ToDeviceId, MessageTypeNames.Parse(row.MessageType), row.MessageContent, DateTime.SpecifyKind(row.SentAt, DateTimeKind.Utc));
+        new(new MessageId(row.Id), new DeviceId(row.FromDeviceId), DeviceId.FromNullable(row.ToDeviceId), MessageTypeNames.Parse(row.MessageType), row.MessageContent, DateTime.SpecifyKind(row.SentAt, DateTimeKind.Utc));
 }

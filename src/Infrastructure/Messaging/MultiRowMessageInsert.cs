@@ -43,22 +43,23 @@ internal sealed partial class MultiRowMessageInsert
         for (var i = 0; i < messages.Count; i++)
         {
             var message = messages[i];
-            if (message.ClientMessageId is { } clientId && firstSends.TryGetValue((message.FromDeviceId, clientId), out var first))
+            if (message.ClientMessageId is { } clientId && firstSends.TryGetValue((message.FromDeviceId.Value, clientId), out var first))
             {
                 results[i] = first.Repeats(message)
-                    ? new StoredMessage(first.Id, 0, Duplicate: true, first.Recipients)
-                    : new StoredMessage(first.Id, 0, Conflict: true);
+                    ? new StoredMessage(new MessageId(first.Id), MessageId.None, Duplicate: true, first.Recipients)
+                    : new StoredMessage(new MessageId(first.Id), MessageId.None, Conflict: true);
                 continue;
             }
 
             var id = firstId + i;
-            results[i] = new StoredMessage(id, lastInRoom.GetValueOrDefault(message.RoomId));
-            lastInRoom[message.RoomId] = id;
+            var room = message.RoomId.Value;
+            results[i] = new StoredMessage(new MessageId(id), new MessageId(lastInRoom.GetValueOrDefault(room)));
+            lastInRoom[room] = id;
             stored.Add((id, message));
             if (message.ClientMessageId is { } newClientId)
             {
                 // A resend within this very batch is a duplicate of this one.
-                firstSends[(message.FromDeviceId, newClientId)] = new FirstSend(id, message.Recipients, message.RoomId, message.ToDeviceId, message.Content);
+                firstSends[(message.FromDeviceId.Value, newClientId)] = new FirstSend(id, message.Recipients, room, message.ToDeviceId?.Value, message.Content);
             }
         }
 
@@ -72,7 +73,7 @@ internal sealed partial class MultiRowMessageInsert
             // The COMMIT may have been carried out although its answer was lost (the server died, the
             // connection broke): only the database can tell.
             var (id, message) = stored[0];
-            throw new CommitOutcomeUnknownException(new CommitProbe(id, message.RoomId, message.FromDeviceId, message.Content), results, ex);
+            throw new CommitOutcomeUnknownException(new CommitProbe(id, message.RoomId.Value, message.FromDeviceId.Value, message.Content), results, ex);
         }
 
         return results;
@@ -102,14 +103,14 @@ internal sealed partial class MultiRowMessageInsert
     private async Task<(long FirstId, Dictionary<(string DeviceId, string ClientId), FirstSend> FirstSends, Dictionary<string, long> LastInRoom)> ReadAsync(
         RoomsDbContext db, DbTransaction transaction, IReadOnlyList<NewMessage> messages)
     {
-        var keys = messages.Where(m => m.ClientMessageId is not null).Select(m => (m.FromDeviceId, m.ClientMessageId!)).Distinct().ToList();
-        var rooms = messages.Select(m => m.RoomId).Distinct(StringComparer.Ordinal).ToList();
+        var keys = messages.Where(m => m.ClientMessageId is not null).Select(m => (m.FromDeviceId.Value, m.ClientMessageId!)).Distinct().ToList();
+        var rooms = messages.Select(m => m.RoomId.Value).Distinct(StringComparer.Ordinal).ToList();
         var sql = Sql(db, $"reads:{keys.Count}", rooms.Count, () => Combine(
             (ReserveSql(db), 1),
             keys.Count > 0 ? (FirstSendsSql(db, keys.Count), 2 * keys.Count) : (null, 0),
             (LastIdsSql(db, rooms.Count), rooms.Count)));
         await using var command = Command(transaction, sql,
-            [messages.Count, .. keys.SelectMany(k => new object[] { k.FromDeviceId, k.Item2 }), .. rooms]);
+            [messages.Count, .. keys.SelectMany(k => new object[] { k.Item1, k.Item2 }), .. rooms]);
         await using var reader = await command.ExecuteReaderAsync();
 
         await reader.ReadAsync();
@@ -184,7 +185,7 @@ internal sealed partial class MultiRowMessageInsert
     private sealed record FirstSend(long Id, int Recipients, string RoomId, string? ToDeviceId, string Content)
     {
         public bool Repeats(NewMessage message) =>
-            message.RoomId == RoomId && message.ToDeviceId == ToDeviceId && message.Content == Content;
+            message.RoomId.Value == RoomId && message.ToDeviceId?.Value == ToDeviceId && message.Content == Content;
     }
 
     /// <summary>The batch's rows and their client ids, in one command.</summary>
@@ -209,9 +210,9 @@ internal sealed partial class MultiRowMessageInsert
         [
             .. rows.SelectMany(r => new object?[]
             {
-                r.Id, r.Message.RoomId, r.Message.FromDeviceId, r.Message.ToDeviceId, r.Message.Type.ToName(), r.Message.Content, r.Message.SentAt,
+                r.Id, r.Message.RoomId.Value, r.Message.FromDeviceId.Value, r.Message.ToDeviceId?.Value, r.Message.Type.ToName(), r.Message.Content, r.Message.SentAt,
             }),
-            .. withClientId.SelectMany(r => new object?[] { r.Message.FromDeviceId, r.Message.ClientMessageId, r.Id, r.Message.Recipients, r.Message.SentAt }),
+            .. withClientId.SelectMany(r => new object?[] { r.Message.FromDeviceId.Value, r.Message.ClientMessageId, r.Id, r.Message.Recipients, r.Message.SentAt }),
         ]);
         await command.ExecuteNonQueryAsync();
     }

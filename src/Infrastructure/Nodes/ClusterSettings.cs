@@ -1,4 +1,3 @@
-using System.Buffers;
 using static Rooms.Infrastructure.Configuration.SettingsBinder;
 
 namespace Rooms.Infrastructure.Nodes;
@@ -53,8 +52,7 @@ public sealed class ClusterSettings
 
     public void Validate()
     {
-        Require(NodeId is { Length: > 0 and <= MaxNodeIdLength } && !NodeId.AsSpan().ContainsAnyExcept(NodeIdChars),
-            $"Cluster:NodeId must be 1-{MaxNodeIdLength} characters of A-Z a-z 0-9 _ - . (a host name fits; got '{NodeId}')");
+        Require(Domain.Connections.NodeId.IsValid(NodeId), $"Cluster:NodeId must be {Domain.Connections.NodeId.Rule}; got '{NodeId}'");
         Require(PresenceRefreshInterval > TimeSpan.Zero && PresenceTtl > PresenceRefreshInterval * 2,
             "Cluster:PresenceTtl must be more than twice Cluster:PresenceRefreshInterval (a refresh may be late once)");
         Require(HeartbeatInterval > TimeSpan.Zero && NodeTimeout > HeartbeatInterval * 2,
@@ -62,21 +60,8 @@ public sealed class ClusterSettings
         Require(!string.IsNullOrWhiteSpace(KeyPrefix) && KeyPrefix.Length <= MaxKeyPrefixLength, $"Cluster:KeyPrefix must be 1-{MaxKeyPrefixLength} characters");
     }
 
-    /// <summary>
-    /// The id a node gets when none is configured: its machine name and port, so that two nodes on one machine
-    /// differ. Port 0 (a port the system picks, as the tests do) gives no stable address, so a random suffix instead.
-    /// </summary>
-    public static string DefaultNodeId(int port)
-    {
-        var machine = new string([.. Environment.MachineName.Where(c => NodeIdChars.Contains(c))]);
-        var suffix = port > 0 ? port.ToString(System.Globalization.CultureInfo.InvariantCulture) : Guid.NewGuid().ToString("N")[..8];
-        return $"{(machine.Length == 0 ? "node" : machine[..Math.Min(machine.Length, MaxNodeIdLength - 12)])}-{suffix}";
-    }
-
-    public const int MaxNodeIdLength = 64;
+    /// <summary>The id a node gets when none is configured: this machine's name and the port (see <see cref="Domain.Connections.NodeId.ForMachine"/>).</summary>
+    public static string DefaultNodeId(int port) => Domain.Connections.NodeId.ForMachine(Environment.MachineName, port).Value;
 
     public const int MaxKeyPrefixLength = 100;
-
-    private static readonly SearchValues<char> NodeIdChars =
-        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.");
 }

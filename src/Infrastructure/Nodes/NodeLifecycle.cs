@@ -53,7 +53,7 @@ public sealed partial class NodeLifecycle(
         var db = lease.Db;
         var lastSeen = previousHeartbeat ?? time.GetUtcNow().UtcDateTime;
         var closed = await CloseOpenRowsAsync(
-            db.Connections.Where(c => c.NodeId == node.NodeId || c.NodeId == string.Empty), lastSeen, cancellationToken);
+            db.Connections.Where(c => c.NodeId == node.NodeId.Value || c.NodeId == string.Empty), lastSeen, cancellationToken);
         if (closed > 0)
         {
             LogClosedOwn(closed, lastSeen);
@@ -70,7 +70,7 @@ public sealed partial class NodeLifecycle(
         await using var lease = await database.OpenForWriterAsync(cancellationToken);
         var db = lease.Db;
         var renewed = await db.Nodes
-            .Where(n => n.NodeId == node.NodeId && n.Incarnation == node.Incarnation)
+            .Where(n => n.NodeId == node.NodeId.Value && n.Incarnation == node.Incarnation)
             .ExecuteUpdateAsync(s => s.SetProperty(n => n.LastSeenAt, now), cancellationToken);
         if (renewed == 0)
         {
@@ -79,7 +79,7 @@ public sealed partial class NodeLifecycle(
 
         var cutoff = now - settings.NodeTimeout;
         var dead = await db.Nodes
-            .Where(n => n.NodeId != node.NodeId && n.LastSeenAt < cutoff)
+            .Where(n => n.NodeId != node.NodeId.Value && n.LastSeenAt < cutoff)
             .Where(n => db.Connections.Any(c => c.NodeId == n.NodeId && c.DisconnectedAt == null))
             .Select(n => new { n.NodeId, n.LastSeenAt })
             .ToListAsync(cancellationToken);
@@ -101,7 +101,7 @@ public sealed partial class NodeLifecycle(
         await using var lease = await database.OpenForWriterAsync(cancellationToken);
         var db = lease.Db;
         await db.Nodes
-            .Where(n => n.NodeId == node.NodeId && n.Incarnation == node.Incarnation)
+            .Where(n => n.NodeId == node.NodeId.Value && n.Incarnation == node.Incarnation)
             .ExecuteUpdateAsync(s => s.SetProperty(n => n.Incarnation, string.Empty).SetProperty(n => n.LastSeenAt, time.GetUtcNow().UtcDateTime), cancellationToken);
     }
 
@@ -123,7 +123,7 @@ public sealed partial class NodeLifecycle(
         await using var lease = await database.OpenForWriterAsync(cancellationToken);
         var db = lease.Db;
         var live = await db.Nodes.AsNoTracking()
-            .Where(n => n.NodeId != node.NodeId && n.Incarnation != string.Empty && n.LastSeenAt >= cutoff && n.Cluster != ClusterSettings.ApartMembership)
+            .Where(n => n.NodeId != node.NodeId.Value && n.Incarnation != string.Empty && n.LastSeenAt >= cutoff && n.Cluster != ClusterSettings.ApartMembership)
             // Rows from before memberships were recorded ('') belong to nodes that have not restarted since the upgrade.
             .Where(n => n.Cluster != string.Empty)
             .Select(n => new { n.NodeId, n.Cluster, n.LastSeenAt })
@@ -151,10 +151,10 @@ public sealed partial class NodeLifecycle(
             var now = time.GetUtcNow().UtcDateTime;
             await using var lease = await database.OpenForWriterAsync(cancellationToken);
             var db = lease.Db;
-            var row = await db.Nodes.AsNoTracking().SingleOrDefaultAsync(n => n.NodeId == node.NodeId, cancellationToken);
+            var row = await db.Nodes.AsNoTracking().SingleOrDefaultAsync(n => n.NodeId == node.NodeId.Value, cancellationToken);
             if (row is null)
             {
-                db.Nodes.Add(new NodeRow { NodeId = node.NodeId, Incarnation = node.Incarnation, Cluster = settings.Membership, StartedAt = now, LastSeenAt = now, LeaseMilliseconds = LeaseMilliseconds });
+                db.Nodes.Add(new NodeRow { NodeId = node.NodeId.Value, Incarnation = node.Incarnation, Cluster = settings.Membership, StartedAt = now, LastSeenAt = now, LeaseMilliseconds = LeaseMilliseconds });
                 try
                 {
                     await db.SaveChangesAsync(cancellationToken);
@@ -178,7 +178,7 @@ public sealed partial class NodeLifecycle(
             if (!heldByAnother || expired)
             {
                 var taken = await db.Nodes
-                    .Where(n => n.NodeId == node.NodeId && n.Incarnation == row.Incarnation && n.LastSeenAt == row.LastSeenAt)
+                    .Where(n => n.NodeId == node.NodeId.Value && n.Incarnation == row.Incarnation && n.LastSeenAt == row.LastSeenAt)
                     .ExecuteUpdateAsync(
                         s => s.SetProperty(n => n.Incarnation, node.Incarnation)
                             .SetProperty(n => n.Cluster, settings.Membership)
@@ -206,7 +206,7 @@ public sealed partial class NodeLifecycle(
                 watched = row;
                 var remaining = row.LastSeenAt + term - now;
                 watchUntil = now + (remaining < term ? remaining : term);
-                LogWaiting(node.NodeId, row.Incarnation, row.LastSeenAt, (watchUntil - now).TotalSeconds);
+                LogWaiting(node.NodeId.Value, row.Incarnation, row.LastSeenAt, (watchUntil - now).TotalSeconds);
             }
 
             await Task.Delay(PollInterval, cancellationToken);
@@ -218,7 +218,7 @@ public sealed partial class NodeLifecycle(
     private TimeSpan PollInterval => TimeSpan.FromMilliseconds(Math.Clamp(settings.HeartbeatInterval.TotalMilliseconds / 4, 50, 1000));
 
     private string Refusal(NodeRow holder, DateTime now) =>
-        $"Another live node holds node id '{node.NodeId}' (incarnation {holder.Incarnation}, started {holder.StartedAt:o}, last heartbeat {holder.LastSeenAt:o}, {Ago(now, holder.LastSeenAt)}). "
+        $"Another live node holds node id '{node.NodeId.Value}' (incarnation {holder.Incarnation}, started {holder.StartedAt:o}, last heartbeat {holder.LastSeenAt:o}, {Ago(now, holder.LastSeenAt)}). "
         + "Give every node its own Cluster__NodeId (or leave it unset: the default is the machine name and port), or stop the other node first. Nothing was changed.";
 
     private static string Describe(string membership) => membership switch

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage;
 using Rooms.Application.Ports;
+using Rooms.Domain.Connections;
 using Rooms.Infrastructure.Persistence.Rows;
 using static Rooms.Infrastructure.Persistence.RawSql;
 
@@ -18,7 +19,7 @@ namespace Rooms.Infrastructure.Persistence;
 /// </summary>
 internal static class ConnectionBatchInsert
 {
-    public static async Task<long[]> InsertAsync(RoomsDbContext db, IReadOnlyList<NewConnection> batch)
+    public static async Task<ConnectionId[]> InsertAsync(RoomsDbContext db, IReadOnlyList<NewConnection> batch)
     {
         await using var efTransaction = await db.Database.BeginTransactionAsync();
         var transaction = efTransaction.GetDbTransaction();
@@ -26,18 +27,18 @@ internal static class ConnectionBatchInsert
         if (newRooms.Count > 0)
         {
             await ExecuteAsync(transaction, InsertSql(db, Table<RoomRow>(db), newRooms.Count, null, nameof(RoomRow.RoomId), nameof(RoomRow.CreatedAt)),
-                [.. newRooms.SelectMany(c => new object?[] { c.RoomId, c.ConnectedAt })]);
+                [.. newRooms.SelectMany(c => new object?[] { c.RoomId.Value, c.ConnectedAt })]);
         }
 
         await ExecuteAsync(transaction,
             InsertSql(db, Table<DeviceRow>(db), batch.Count, nameof(DeviceRow.DeviceId),
                 nameof(DeviceRow.DeviceId), nameof(DeviceRow.Identity), nameof(DeviceRow.LastConnectedAt), nameof(DeviceRow.LastRoomId)),
-            [.. batch.SelectMany(c => new object?[] { c.Device.DeviceId, c.Device.Identity, c.Device.LastConnectedAt, c.Device.LastRoomId })]);
+            [.. batch.SelectMany(c => new object?[] { c.Device.DeviceId.Value, c.Device.Identity, c.Device.LastConnectedAt, c.Device.LastRoomId?.Value })]);
 
         await ExecuteAsync(transaction,
             InsertSql(db, Table<ConnectionRow>(db), batch.Count, null,
                 nameof(ConnectionRow.DeviceId), nameof(ConnectionRow.RoomId), nameof(ConnectionRow.ClientIp), nameof(ConnectionRow.NodeId), nameof(ConnectionRow.ConnectedAt)),
-            [.. batch.SelectMany(c => new object?[] { c.Device.DeviceId, c.RoomId, c.ClientIp, c.NodeId, c.ConnectedAt })]);
+            [.. batch.SelectMany(c => new object?[] { c.Device.DeviceId.Value, c.RoomId.Value, c.ClientIp, c.NodeId.Value, c.ConnectedAt })]);
 
         var connections = Table<ConnectionRow>(db);
         var (id, device, node, disconnected) = (Column(connections, nameof(ConnectionRow.Id)), Column(connections, nameof(ConnectionRow.DeviceId)),
@@ -46,7 +47,7 @@ internal static class ConnectionBatchInsert
         await using (var command = Command(transaction,
             $"SELECT {device}, MAX({id}) FROM {connections.Name} WHERE {node} = @p0 AND {disconnected} IS NULL AND {device} IN ("
             + string.Join(", ", Enumerable.Range(1, batch.Count).Select(i => "@p" + i)) + $") GROUP BY {device};",
-            [batch[0].NodeId, .. batch.Select(c => c.Device.DeviceId)]))
+            [batch[0].NodeId.Value, .. batch.Select(c => c.Device.DeviceId.Value)]))
         await using (var reader = await command.ExecuteReaderAsync())
         {
             while (await reader.ReadAsync())
@@ -56,7 +57,7 @@ internal static class ConnectionBatchInsert
         }
 
         await efTransaction.CommitAsync();
-        return [.. batch.Select(c => ids[c.Device.DeviceId])];
+        return [.. batch.Select(c => new ConnectionId(ids[c.Device.DeviceId.Value]))];
     }
 
     /// <summary>A multi-row INSERT; with <paramref name="upsertKey"/>, rows whose key exists update their other columns instead.</summary>

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Rooms.Application.Ports;
+using Rooms.Domain.Connections;
 
 namespace Rooms.Infrastructure.Persistence;
 
@@ -15,7 +16,7 @@ public sealed partial class ConnectionCloseRetries : IConnectionCloseRetries, IH
 {
     public static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(1);
 
-    private readonly ConcurrentDictionary<long, DateTime> _pending = new();
+    private readonly ConcurrentDictionary<ConnectionId, DateTime> _pending = new();
     private readonly IRoomRepository _repository;
     private readonly ILogger<ConnectionCloseRetries> _logger;
     private readonly CancellationTokenSource _stopping = new();
@@ -30,7 +31,7 @@ public sealed partial class ConnectionCloseRetries : IConnectionCloseRetries, IH
 
     public int Pending => _pending.Count;
 
-    public void Add(long connectionRowId, DateTime disconnectedAt) => _pending[connectionRowId] = disconnectedAt;
+    public void Add(ConnectionId connection, DateTime disconnectedAt) => _pending[connection] = disconnectedAt;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -81,11 +82,11 @@ public sealed partial class ConnectionCloseRetries : IConnectionCloseRetries, IH
     private async Task RetryPendingAsync(CancellationToken cancellationToken)
     {
         var stored = 0;
-        foreach (var (rowId, disconnectedAt) in _pending.OrderBy(p => p.Key))
+        foreach (var (connection, disconnectedAt) in _pending.OrderBy(p => p.Key))
         {
             try
             {
-                await _repository.CloseConnectionAsync(rowId, disconnectedAt, cancellationToken);
+                await _repository.CloseConnectionAsync(connection, disconnectedAt, cancellationToken);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -93,7 +94,7 @@ public sealed partial class ConnectionCloseRetries : IConnectionCloseRetries, IH
                 break;
             }
 
-            _pending.TryRemove(rowId, out _);
+            _pending.TryRemove(connection, out _);
             stored++;
         }
 
@@ -106,6 +107,6 @@ public sealed partial class ConnectionCloseRetries : IConnectionCloseRetries, IH
     [LoggerMessage(Level = LogLevel.Information, Message = "Stored {Count} disconnects that had failed ({Pending} still pending)")]
     private partial void LogStored(int count, int pending);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Stopping with {Count} connection rows not closed: this node's next start closes them at its last heartbeat")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stopping with {Count} connections not closed: this node's next start closes them at its last heartbeat")]
     private partial void LogLeftOpen(int count);
 }

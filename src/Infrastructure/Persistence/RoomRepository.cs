@@ -1,7 +1,9 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Hosting;
 using Rooms.Application.Ports;
+using Rooms.Domain.Connections;
 using Rooms.Domain.Devices;
+using Rooms.Domain.RoomAggregate;
 using Rooms.Infrastructure.Persistence.Rows;
 
 namespace Rooms.Infrastructure.Persistence;
@@ -17,15 +19,15 @@ public sealed class RoomRepository : IRoomRepository, IHostedService, IAsyncDisp
 
     // A failed batch is done again one item at a time (any failure: a room id drawn twice or a device raced by
     // another node fails or retries alone). A device appears once per batch, so its later identify is stored
-    // after the earlier one (its row id is higher).
-    private readonly GroupCommit<NewConnection, long> _identifies;
+    // after the earlier one (its connection id is higher).
+    private readonly GroupCommit<NewConnection, ConnectionId> _identifies;
     private readonly GroupCommit<ConnectionClose, bool> _closes;
     private readonly GroupCommit<string, DeviceRow?> _deviceReads;
 
     public RoomRepository(DatabaseGate gate)
     {
         _gate = gate;
-        _identifies = new(new() { Batch = RecordConnectionsAsync, One = c => RecordConnectionAloneAsync(c, CancellationToken.None), Key = c => c.Device.DeviceId });
+        _identifies = new(new() { Batch = RecordConnectionsAsync, One = c => RecordConnectionAloneAsync(c, CancellationToken.None), Key = c => c.Device.DeviceId.Value });
         _closes = new(new() { Batch = CloseConnectionsAsync, One = CloseConnectionAloneAsync });
         _deviceReads = new(new() { Batch = FindDevicesAsync, One = FindDeviceAloneAsync, Key = id => id });
     }
@@ -60,17 +62,17 @@ public sealed class RoomRepository : IRoomRepository, IHostedService, IAsyncDisp
     private readonly Func<RoomsDbContext, string, CancellationToken, Task<DeviceRow?>> _deviceById =
         EF.CompileAsyncQuery((RoomsDbContext db, string deviceId, CancellationToken _) => db.Devices.AsNoTracking().SingleOrDefault(d => d.DeviceId == deviceId));
 
-    public async Task<bool> RoomExistsAsync(string roomId, CancellationToken cancellationToken)
+    public async Task<bool> RoomExistsAsync(RoomId roomId, CancellationToken cancellationToken)
     {
         await using var lease = await _gate.OpenAsync(cancellationToken);
-        return await _roomExists(lease.Db, roomId, cancellationToken);
+        return await _roomExists(lease.Db, roomId.Value, cancellationToken);
     }
 
     /// <summary>Every identify reads its device: in a storm, thousands at once are read a batch per query.</summary>
-    public async Task<Device?> FindDeviceAsync(string deviceId, CancellationToken cancellationToken)
+    public async Task<Device?> FindDeviceAsync(DeviceId deviceId, CancellationToken cancellationToken)
     {
-        var row = await _deviceReads.EnqueueAsync(deviceId, cancellationToken);
-        return row is null ? null : Device.Restore(row.DeviceId, row.Identity, row.LastConnectedAt, row.LastRoomId);
+        var row = await _deviceReads.EnqueueAsync(deviceId.Value, cancellationToken);
+        return row is null ? null : Device.Restore(deviceId, row.Identity, row.LastConnectedAt, RoomId.FromNullable(row.LastRoomId));
     }
 
     private async Task<DeviceRow?[]> FindDevicesAsync(IReadOnlyList<string> deviceIds)
@@ -108,21 +110,21 @@ public sealed class RoomRepository : IRoomRepository, IHostedService, IAsyncDisp
     /// </summary>
     private const int MaxConnectionAttempts = 5;
 
-    public Task<long> RecordConnectionAsync(NewConnection connection, CancellationToken cancellationToken)
+    public Task<ConnectionId> RecordConnectionAsync(NewConnection connection, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connection);
         return _identifies.EnqueueAsync(connection, cancellationToken).AsTask();
     }
 
     /// <summary>A batch of identifies in one transaction; a device appears at most once (its key).</summary>
-    private async Task<long[]> RecordConnectionsAsync(IReadOnlyList<NewConnection> batch)
+    private async Task<ConnectionId[]> RecordConnectionsAsync(IReadOnlyList<NewConnection> batch)
     {
         await using var lease = await _gate.OpenForWriterAsync(CancellationToken.None);
         return await ConnectionBatchInsert.InsertAsync(lease.Db, batch);
     }
 
     /// <summary>One identify in a transaction of its own: what a failed batch falls back to.</summary>
-    private async Task<long> RecordConnectionAloneAsync(NewConnection connection, CancellationToken cancellationToken)
+    private async Task<ConnectionId> RecordConnectionAloneAsync(NewConnection connection, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -157,20 +159,21 @@ public sealed class RoomRepository : IRoomRepository, IHostedService, IAsyncDisp
         return false;
     }
 
-    private async Task<long> RecordConnectionOnceAsync(NewConnection connection, CancellationToken cancellationToken)
+    private async Task<ConnectionId> RecordConnectionOnceAsync(NewConnection connection, CancellationToken cancellationToken)
     {
         var device = connection.Device;
+        var deviceId = device.DeviceId.Value;
         await using var lease = await _gate.OpenAsync(cancellationToken);
         var db = lease.Db;
         if (connection.RoomIsNew)
         {
-            db.Rooms.Add(new RoomRow { RoomId = connection.RoomId, CreatedAt = connection.ConnectedAt });
+            db.Rooms.Add(new RoomRow { RoomId = connection.RoomId.Value, CreatedAt = connection.ConnectedAt });
         }
 
-        var deviceRow = await db.Devices.SingleOrDefaultAsync(d => d.DeviceId == device.DeviceId, cancellationToken);
+        var deviceRow = await db.Devices.SingleOrDefaultAsync(d => d.DeviceId == deviceId, cancellationToken);
         if (deviceRow is null)
         {
-            deviceRow = new DeviceRow { DeviceId = device.DeviceId, Identity = device.Identity };
+            deviceRow = new DeviceRow { DeviceId = deviceId, Identity = device.Identity };
             db.Devices.Add(deviceRow);
         }
 
@@ -178,7 +181,7 @@ public sealed class RoomRepository : IRoomRepository, IHostedService, IAsyncDisp
 
         // One SaveChanges is one transaction: room, device and connection land together or not at all.
         await db.SaveChangesAsync(cancellationToken);
-        return row.Id;
+        return new ConnectionId(row.Id);
     }
 
     /// <summary>Updates the device's row and adds the open connection row (not saved yet).</summary>
@@ -187,21 +190,21 @@ public sealed class RoomRepository : IRoomRepository, IHostedService, IAsyncDisp
         var device = connection.Device;
         deviceRow.Identity = device.Identity;
         deviceRow.LastConnectedAt = device.LastConnectedAt;
-        deviceRow.LastRoomId = device.LastRoomId;
+        deviceRow.LastRoomId = device.LastRoomId?.Value;
         var row = new ConnectionRow
         {
-            DeviceId = device.DeviceId,
-            RoomId = connection.RoomId,
+            DeviceId = device.DeviceId.Value,
+            RoomId = connection.RoomId.Value,
             ClientIp = connection.ClientIp,
-            NodeId = connection.NodeId,
+            NodeId = connection.NodeId.Value,
             ConnectedAt = connection.ConnectedAt,
         };
         db.Connections.Add(row);
         return row;
     }
 
-    public async Task CloseConnectionAsync(long connectionRowId, DateTime disconnectedAt, CancellationToken cancellationToken) =>
-        await _closes.EnqueueAsync(new ConnectionClose(connectionRowId, disconnectedAt), cancellationToken);
+    public async Task CloseConnectionAsync(ConnectionId connection, DateTime disconnectedAt, CancellationToken cancellationToken) =>
+        await _closes.EnqueueAsync(new ConnectionClose(connection.Value, disconnectedAt), cancellationToken);
 
     /// <summary>Only a row still open is closed, so closing twice (a retry after an unknown outcome) changes nothing.</summary>
     private static Task Close(RoomsDbContext db, ConnectionClose close) =>
@@ -232,11 +235,11 @@ public sealed class RoomRepository : IRoomRepository, IHostedService, IAsyncDisp
 
     private readonly record struct ConnectionClose(long RowId, DateTime DisconnectedAt);
 
-    public async Task RecordRoomQueryAsync(string deviceId, string roomId, DateTime queriedAt, CancellationToken cancellationToken)
+    public async Task RecordRoomQueryAsync(DeviceId deviceId, RoomId roomId, DateTime queriedAt, CancellationToken cancellationToken)
     {
         await using var lease = await _gate.OpenAsync(cancellationToken);
         var db = lease.Db;
-        db.RoomQueries.Add(new RoomQueryRow { DeviceId = deviceId, RoomId = roomId, QueriedAt = queriedAt });
+        db.RoomQueries.Add(new RoomQueryRow { DeviceId = deviceId.Value, RoomId = roomId.Value, QueriedAt = queriedAt });
         await db.SaveChangesAsync(cancellationToken);
     }
 }

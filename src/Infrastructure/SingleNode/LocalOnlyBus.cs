@@ -1,4 +1,6 @@
 using Rooms.Application.Ports;
+using Rooms.Domain.Connections;
+using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Infrastructure.SingleNode;
 
@@ -11,11 +13,11 @@ public sealed class LocalOnlyBus : IClusterBus
     {
     }
 
-    public void PublishToNode(string nodeId, ClusterEnvelope envelope)
+    public void PublishToNode(NodeId nodeId, ClusterEnvelope envelope)
     {
     }
 
-    public Task<IAsyncDisposable> SubscribeRoomAsync(string roomId, ILocalDelivery to) => Nothing;
+    public Task<IAsyncDisposable> SubscribeRoomAsync(RoomId roomId, ILocalDelivery to) => Nothing;
 
     public Task SubscribeNodeAsync(ILocalDelivery to) => Task.CompletedTask;
 

@@ -1,4 +1,5 @@
 using Rooms.Application.Ports;
+using Rooms.Domain.Connections;
 
 namespace Rooms.Infrastructure.SingleNode;
 
@@ -9,7 +10,7 @@ public sealed class SingleNodeStatus : IClusterStatus
 
     public Task<bool?> ProbeAsync(TimeSpan timeout) => Task.FromResult<bool?>(null);
 
-    public Task PostNodeStatsAsync(string nodeId, string json) => Task.CompletedTask;
+    public Task PostNodeStatsAsync(NodeId nodeId, string json) => Task.CompletedTask;
 
     public Task<IReadOnlyList<string>> NodeStatsAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<string>>([]);
 }

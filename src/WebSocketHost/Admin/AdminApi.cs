@@ -1,15 +1,15 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Rooms.Application.Common;
 using Rooms.Application.Membership;
 using Rooms.Application.Ports;
 using Rooms.Domain.RoomAggregate;
-using System.Text.Json;
 using Rooms.Infrastructure.Persistence;
-using Rooms.WebSocketHost.Monitoring;
 using Rooms.WebSocketHost.Connections;
+using Rooms.WebSocketHost.Monitoring;
 
 namespace Rooms.WebSocketHost.Admin;
 
@@ -74,8 +74,8 @@ internal static class AdminApi
 
         api.MapGet("/rooms", async (RoomPresence presence, NodeIdentity node, DatabaseGate database, CancellationToken cancellationToken) =>
         {
-            var rooms = new List<(string RoomId, IReadOnlyList<RoomMember> Members)>();
-            foreach (var roomId in (await presence.OccupiedRoomsAsync(cancellationToken)).Order(StringComparer.Ordinal))
+            var rooms = new List<(RoomId RoomId, IReadOnlyList<RoomMember> Members)>();
+            foreach (var roomId in (await presence.OccupiedRoomsAsync(cancellationToken)).OrderBy(r => r.Value, StringComparer.Ordinal))
             {
                 rooms.Add((roomId, await presence.MembersAsync(roomId, cancellationToken)));
             }
@@ -84,8 +84,8 @@ internal static class AdminApi
             var since = await ConnectedSinceAsync(lease.Db, rooms.SelectMany(r => r.Members), cancellationToken);
             return Results.Ok(new
             {
-                node_id = node.NodeId,
-                rooms = rooms.Select(r => new { room_id = r.RoomId, members = r.Members.Select(m => Member(m, since)) }),
+                node_id = node.NodeId.Value,
+                rooms = rooms.Select(r => new { room_id = r.RoomId.Value, members = r.Members.Select(m => Member(m, since)) }),
             });
         });
 
@@ -115,12 +115,12 @@ internal static class AdminApi
         {
             await using var lease = await database.OpenAsync(cancellationToken);
             var db = lease.Db;
-            if (!await db.Rooms.AnyAsync(r => r.RoomId == roomId, cancellationToken))
+            if (!RoomId.IsValid(roomId) || !await db.Rooms.AnyAsync(r => r.RoomId == roomId, cancellationToken))
             {
                 return Results.NotFound(new { error = $"No room {roomId}" });
             }
 
-            var members = await presence.MembersAsync(roomId, cancellationToken);
+            var members = await presence.MembersAsync(new RoomId(roomId), cancellationToken);
             var since = await ConnectedSinceAsync(db, members, cancellationToken);
             var messages = await db.Messages.AsNoTracking().Where(m => m.RoomId == roomId).OrderByDescending(m => m.Id).Take(RecentMessages).ToListAsync(cancellationToken);
             return Results.Ok(new
@@ -151,18 +151,18 @@ internal static class AdminApi
     }
 
     private static object Member(RoomMember member, Dictionary<long, DateTime> since) =>
-        new { device_id = member.DeviceId, identity = member.Identity, node_id = member.NodeId, connected_since = Utc(since.GetValueOrDefault(member.Generation)) };
+        new { device_id = member.DeviceId.Value, identity = member.Identity, node_id = member.NodeId.Value, connected_since = Utc(since.GetValueOrDefault(member.ConnectionId.Value)) };
 
     /// <summary>Times come back from the database without a kind; they are UTC, and must say so (a trailing Z) or browsers read them as local.</summary>
     private static DateTime Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc);
 
-    /// <summary>When each member's connection opened: its generation is its connections row.</summary>
+    /// <summary>When each member's connection opened (its connection id is its <c>connections</c> row).</summary>
     private static async Task<Dictionary<long, DateTime>> ConnectedSinceAsync(RoomsDbContext db, IEnumerable<RoomMember> members, CancellationToken cancellationToken)
     {
-        var generations = members.Select(m => m.Generation).ToList();
-        return generations.Count == 0
+        var rows = members.Select(m => m.ConnectionId.Value).ToList();
+        return rows.Count == 0
             ? []
-            : await db.Connections.Where(c => generations.Contains(c.Id)).ToDictionaryAsync(c => c.Id, c => c.ConnectedAt, cancellationToken);
+            : await db.Connections.Where(c => rows.Contains(c.Id)).ToDictionaryAsync(c => c.Id, c => c.ConnectedAt, cancellationToken);
     }
 
     private static IResult Page(string folder, string file) =>

@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
+using Rooms.Domain.Connections;
 using Rooms.WebSocketHost.Frames;
 
 namespace Rooms.WebSocketHost.Connections;
@@ -53,8 +54,8 @@ internal sealed partial class ClientConnection : IClientChannel, IDisposable
 
     public long Id { get; }
 
-    /// <summary>The connection row id once the session identified (see <see cref="ConnectionRegistry.TrackGeneration"/>); 0 before.</summary>
-    public long Generation { get; set; }
+    /// <summary>The connection's id once the session identified (set by the <see cref="RoomHub"/>); none before.</summary>
+    public ConnectionId ConnectionId { get; set; }
 
     /// <summary>Set once, when the session joins its room (see <see cref="ConnectionRegistry.Attach"/>).</summary>
     public ConnectionMembership? Membership { get; set; }

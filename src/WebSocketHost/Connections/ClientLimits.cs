@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Threading.RateLimiting;
 using Rooms.Application.Ports;
 using Rooms.Application.Sessions;
+using Rooms.Domain.Devices;
 
 namespace Rooms.WebSocketHost.Connections;
 
@@ -51,9 +52,9 @@ internal sealed partial class ClientLimits : IClientLimits, IDisposable
         return null;
     }
 
-    public bool TryIdentify(ClientSession session, string deviceId) => Take(_identifiesPerDevice, deviceId);
+    public bool TryIdentify(ClientSession session, DeviceId deviceId) => Take(_identifiesPerDevice, deviceId.Value);
 
-    public bool TryFailJoin(ClientSession session, string deviceId)
+    public bool TryFailJoin(ClientSession session, DeviceId deviceId)
     {
         ArgumentNullException.ThrowIfNull(session);
 
@@ -73,7 +74,7 @@ internal sealed partial class ClientLimits : IClientLimits, IDisposable
         return false;
     }
 
-    public bool TryCreateRoom(ClientSession session, string deviceId)
+    public bool TryCreateRoom(ClientSession session, DeviceId deviceId)
     {
         ArgumentNullException.ThrowIfNull(session);
         return Take(_roomsPerIp, session.ClientIp);
@@ -106,5 +107,5 @@ internal sealed partial class ClientLimits : IClientLimits, IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "Address {ClientIp} (device {DeviceId}) asked for over {Limit} unknown rooms in a minute: its upgrades are refused for {Seconds} s")]
-    private partial void LogBlocked(string clientIp, string deviceId, int limit, double seconds);
+    private partial void LogBlocked(string clientIp, DeviceId deviceId, int limit, double seconds);
 }

@@ -86,7 +86,7 @@ internal sealed partial class ConnectionHandler(
             await mediator.Send(new DisconnectCommand(session), CancellationToken.None);
             connection.RequestClose(WebSocketCloseStatus.NormalClosure, string.Empty);
             await connection.Closed;
-            LogClosed(session.Id, clientIp, socket.CloseStatus?.ToString() ?? "aborted", session.Member?.DeviceId ?? "-", session.RoomId ?? "-");
+            LogClosed(session.Id, clientIp, socket.CloseStatus?.ToString() ?? "aborted", session.Member?.DeviceId.Value ?? "-", session.Room?.Value ?? "-");
         }
 
         if (lingerForClientClose)
@@ -125,7 +125,7 @@ internal sealed partial class ConnectionHandler(
                 return;
             }
 
-            LogTokenExpired(session.Id, session.Member?.DeviceId ?? "-");
+            LogTokenExpired(session.Id, session.Member?.DeviceId.Value ?? "-");
             connection.TrySend(FrameWriter.Error("Authentication expired: the device token's exp has passed; reconnect with a new token"));
             connection.RequestClose(ClientConnection.UnauthorizedCloseStatus, "Token expired");
         }, null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);

@@ -1,3 +1,7 @@
+using Rooms.Domain.Devices;
+using Rooms.Domain.Messages;
+using Rooms.Domain.RoomAggregate;
+
 namespace Rooms.WebSocketHost.Connections;
 
 /// <summary>
@@ -11,20 +15,20 @@ namespace Rooms.WebSocketHost.Connections;
 /// </summary>
 /// <param name="deliver">Puts a message in its recipients' send queues; called in id order, one at a time.</param>
 internal sealed partial class RoomDeliveryOrder(
-    string roomId,
-    long lastDelivered,
+    RoomId roomId,
+    MessageId lastDelivered,
     Action<OrderedDelivery> deliver,
-    Func<string, long, long, Task<IReadOnlyList<OrderedDelivery>>> fetchBetween,
+    Func<RoomId, MessageId, MessageId, Task<IReadOnlyList<OrderedDelivery>>> fetchBetween,
     ILogger logger)
 {
     public static readonly TimeSpan GapTimeout = TimeSpan.FromMilliseconds(200);
 
     /// <summary>The room's last id could not be read (the database was down): start at the first message offered.</summary>
-    public const long StartAtFirstOffered = -1;
+    public static readonly MessageId StartAtFirstOffered = new(-1);
 
     private readonly Lock _gate = new();
-    private readonly SortedList<long, OrderedDelivery> _waiting = [];
-    private long _lastDelivered = lastDelivered;
+    private readonly SortedList<MessageId, OrderedDelivery> _waiting = [];
+    private MessageId _lastDelivered = lastDelivered;
     private Timer? _gapTimer;
     private bool _filling;
 
@@ -83,7 +87,7 @@ internal sealed partial class RoomDeliveryOrder(
 
     private async Task FillGapAsync()
     {
-        long after, before;
+        MessageId after, before;
         lock (_gate)
         {
             _gapTimer?.Dispose();
@@ -123,7 +127,8 @@ internal sealed partial class RoomDeliveryOrder(
 
             if (_waiting.Count > 0)
             {
-                _lastDelivered = Math.Max(_lastDelivered, _waiting.Values[0].PreviousId);
+                var previous = _waiting.Values[0].PreviousId;
+                _lastDelivered = previous > _lastDelivered ? previous : _lastDelivered;
             }
 
             DrainLocked();
@@ -131,18 +136,18 @@ internal sealed partial class RoomDeliveryOrder(
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Room {RoomId}: messages between {AfterId} and {BeforeId} did not arrive from the other nodes in time; {Count} delivered from the database")]
-    private partial void LogGapFilled(string roomId, long afterId, long beforeId, int count);
+    private partial void LogGapFilled(RoomId roomId, MessageId afterId, MessageId beforeId, int count);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Room {RoomId}: reading messages between {AfterId} and {BeforeId} to fill a delivery gap failed")]
-    private partial void LogFillFailed(Exception exception, string roomId, long afterId, long beforeId);
+    private partial void LogFillFailed(Exception exception, RoomId roomId, MessageId afterId, MessageId beforeId);
 }
 
 /// <summary>A frame for some of a room's connections; a stored message's in id order.</summary>
-/// <param name="Id">The stored message's id; 0 for anything else (presence), which is not ordered.</param>
-/// <param name="PreviousId">The room's message stored before this one (0 when none).</param>
-/// <param name="DeviceId">The device it is for when <paramref name="ToDeviceOnly"/>; otherwise the one device it is not for (its sender).</param>
-internal readonly record struct OrderedDelivery(long Id, long PreviousId, ReadOnlyMemory<byte> Frame, string DeviceId, bool ToDeviceOnly)
+/// <param name="Id">The stored message's id; none for anything else (presence), which is not ordered.</param>
+/// <param name="PreviousId">The room's message stored before this one (none when it is the first).</param>
+/// <param name="DeviceId">The device it is for when <paramref name="ToDeviceOnly"/>; otherwise the one device it is not for (its sender; null: none).</param>
+internal readonly record struct OrderedDelivery(MessageId Id, MessageId PreviousId, ReadOnlyMemory<byte> Frame, DeviceId? DeviceId, bool ToDeviceOnly)
 {
     /// <summary>Whether a connection of <paramref name="deviceId"/> gets it.</summary>
-    public bool IsFor(string deviceId) => (deviceId == DeviceId) == ToDeviceOnly;
+    public bool IsFor(DeviceId deviceId) => (DeviceId == deviceId) == ToDeviceOnly;
 }

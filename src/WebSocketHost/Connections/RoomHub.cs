@@ -4,6 +4,8 @@ using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
 using Rooms.Application.Sessions;
+using Rooms.Domain.Connections;
+using Rooms.Domain.Devices;
 using Rooms.Domain.Messages;
 using Rooms.Domain.RoomAggregate;
 using Rooms.WebSocketHost.Frames;
@@ -15,7 +17,7 @@ namespace Rooms.WebSocketHost.Connections;
 /// under the room's one lock, its members (the Domain <see cref="Room"/>), the connections receiving it, its
 /// delivery order and its channel on the cluster bus (the first member here subscribes, the last unsubscribes).
 /// Members and receivers are copy-on-write arrays, so a fan-out reads them without locking. Across rooms: the device's newest member
-/// on this node (replacement is decided by generation, without a lock) and connections by generation, so a
+/// on this node (replacement is decided by connection id, without a lock) and connections by connection id, so a
 /// replaced one can be closed from any node. This node's stored messages arrive from the store at their commit
 /// (<see cref="ICommitFeed"/>), other nodes' publications from the bus (<see cref="ILocalDelivery"/>).
 /// </summary>
@@ -28,17 +30,17 @@ internal sealed partial class RoomHub(
 
     public const string ReplacedReason = "replaced";
 
-    private readonly ConcurrentDictionary<string, HubRoom> _rooms = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Seat> _devices = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<long, ClientConnection> _generations = new();
+    private readonly ConcurrentDictionary<RoomId, HubRoom> _rooms = new();
+    private readonly ConcurrentDictionary<DeviceId, Seat> _devices = new();
+    private readonly ConcurrentDictionary<ConnectionId, ClientConnection> _connections = new();
 
-    public async Task<HubJoin> JoinAsync(ClientSession session, string roomId, RoomMember member, CancellationToken cancellationToken)
+    public async Task<HubJoin> JoinAsync(ClientSession session, RoomId roomId, RoomMember member, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(member);
         var connection = ConnectionOf(session);
-        connection.Generation = member.Generation;
-        _generations[member.Generation] = connection;
+        connection.ConnectionId = member.ConnectionId;
+        _connections[member.ConnectionId] = connection;
 
         var seat = new Seat(roomId, member);
         if (!TakeSeat(seat, out var replaced))
@@ -80,7 +82,7 @@ internal sealed partial class RoomHub(
     public async Task AttachAsync(ClientSession session, RoomAssignedDto reply, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
-        var (roomId, member) = (session.RoomId!, session.Member!);
+        var (roomId, member) = (session.RoomId, session.IdentifiedMember);
         var connection = ConnectionOf(session);
         connection.TrySend(FrameWriter.Room(reply));
         if (!_rooms.TryGetValue(roomId, out var room))
@@ -90,7 +92,7 @@ internal sealed partial class RoomHub(
 
         // Only the room's first connection here reads the room's last message id to start its order (a reconnect
         // storm of 10 devices per room: one read per room, not one per identify).
-        var lastId = room.Order is null ? await LastIdAsync(roomId, cancellationToken) : 0;
+        var lastId = room.Order is null ? await LastIdAsync(roomId, cancellationToken) : MessageId.None;
         lock (room.Gate)
         {
             if (room.Closed || room.Live.FindMember(member.DeviceId) != member)
@@ -113,30 +115,30 @@ internal sealed partial class RoomHub(
             return false;
         }
 
-        var seat = new Seat(session.RoomId!, member);
-        _generations.TryRemove(member.Generation, out _);
-        var wasCurrent = _devices.TryRemove(new KeyValuePair<string, Seat>(member.DeviceId, seat));
+        var seat = new Seat(session.RoomId, member);
+        _connections.TryRemove(member.ConnectionId, out _);
+        var wasCurrent = _devices.TryRemove(new KeyValuePair<DeviceId, Seat>(member.DeviceId, seat));
         Remove(seat);
         return wasCurrent;
     }
 
-    public IReadOnlyList<RoomMember> Members(string roomId) => _rooms.TryGetValue(roomId, out var room) ? room.Live.Members : [];
+    public IReadOnlyList<RoomMember> Members(RoomId roomId) => _rooms.TryGetValue(roomId, out var room) ? room.Live.Members : [];
 
-    public RoomMember? Find(string roomId, string deviceId) => _rooms.TryGetValue(roomId, out var room) ? room.Live.FindMember(deviceId) : null;
+    public RoomMember? Find(RoomId roomId, DeviceId deviceId) => _rooms.TryGetValue(roomId, out var room) ? room.Live.FindMember(deviceId) : null;
 
-    public IReadOnlyDictionary<string, IReadOnlyList<RoomMember>> Rooms() =>
-        _rooms.Where(r => !r.Value.Live.IsEmpty).ToDictionary(r => r.Key, r => r.Value.Live.Members, StringComparer.Ordinal);
+    public IReadOnlyDictionary<RoomId, IReadOnlyList<RoomMember>> Rooms() =>
+        _rooms.Where(r => !r.Value.Live.IsEmpty).ToDictionary(r => r.Key, r => r.Value.Live.Members);
 
-    public void SendPresence(string roomId, string exceptDeviceId, PresenceEventDto presenceEvent) =>
+    public void SendPresence(RoomId roomId, DeviceId exceptDeviceId, PresenceEventDto presenceEvent) =>
         SendUnordered(roomId, exceptDeviceId, FrameWriter.Presence(presenceEvent));
 
-    public void SendPresenceDiff(PresenceDiffDto diff)
+    public void SendPresenceDiff(RoomId roomId, PresenceDiffDto diff)
     {
         ArgumentNullException.ThrowIfNull(diff);
-        SendUnordered(diff.RoomId, string.Empty, FrameWriter.PresenceDiff(diff));
+        SendUnordered(roomId, null, FrameWriter.PresenceDiff(diff));
     }
 
-    public void SendEvent(string roomId, string exceptDeviceId, IRoomEvent roomEvent) =>
+    public void SendEvent(RoomId roomId, DeviceId exceptDeviceId, IRoomEvent roomEvent) =>
         SendUnordered(roomId, exceptDeviceId, FrameWriter.Event(roomEvent));
 
     /// <summary>
@@ -153,7 +155,7 @@ internal sealed partial class RoomHub(
         var deviceId = message.ToDeviceId ?? message.FromDeviceId;
         var handedTo = Offer(message.RoomId, new OrderedDelivery(stored.Id, stored.PreviousIdInRoom, frame, deviceId, ToDeviceOnly: direct));
         bus.PublishToRoom(new ClusterEnvelope(
-            direct ? EnvelopeKind.ToDevice : EnvelopeKind.ToRoom, message.RoomId, deviceId, 0, frame, stored.Id, stored.PreviousIdInRoom));
+            direct ? EnvelopeKind.ToDevice : EnvelopeKind.ToRoom, message.RoomId, deviceId, ConnectionId.None, frame, stored.Id, stored.PreviousIdInRoom));
         metrics.MessageForwarded(message.Type.ToName(), handedTo);
     }
 
@@ -162,11 +164,11 @@ internal sealed partial class RoomHub(
         ArgumentNullException.ThrowIfNull(replaced);
         if (replaced.NodeId == node.NodeId)
         {
-            CloseGeneration(replaced.Generation);
+            CloseConnection(replaced.ConnectionId);
         }
         else
         {
-            bus.PublishToNode(replaced.NodeId, new ClusterEnvelope(EnvelopeKind.CloseReplaced, string.Empty, replaced.DeviceId, replaced.Generation, ReadOnlyMemory<byte>.Empty));
+            bus.PublishToNode(replaced.NodeId, new ClusterEnvelope(EnvelopeKind.CloseReplaced, null, replaced.DeviceId, replaced.ConnectionId, ReadOnlyMemory<byte>.Empty));
         }
     }
 
@@ -197,23 +199,23 @@ internal sealed partial class RoomHub(
         switch (envelope.Kind)
         {
             case EnvelopeKind.ToRoom or EnvelopeKind.ToDevice:
-                Offer(envelope.RoomId, new OrderedDelivery(envelope.MessageId, envelope.PreviousMessageId, envelope.Frame, envelope.DeviceId, envelope.Kind == EnvelopeKind.ToDevice));
+                Offer(envelope.RoomId!.Value, new OrderedDelivery(envelope.MessageId, envelope.PreviousMessageId, envelope.Frame, envelope.DeviceId, envelope.Kind == EnvelopeKind.ToDevice));
                 break;
             case EnvelopeKind.CloseReplaced:
-                CloseGeneration(envelope.Generation);
+                CloseConnection(envelope.Connection);
                 break;
         }
     }
 
     /// <summary>A frame that is not a stored message: to this node's members of the room at once, and to the other nodes.</summary>
-    private void SendUnordered(string roomId, string exceptDeviceId, ReadOnlyMemory<byte> frame)
+    private void SendUnordered(RoomId roomId, DeviceId? exceptDeviceId, ReadOnlyMemory<byte> frame)
     {
         if (_rooms.TryGetValue(roomId, out var room))
         {
-            Fan(room, new OrderedDelivery(0, 0, frame, exceptDeviceId, ToDeviceOnly: false));
+            Fan(room, new OrderedDelivery(MessageId.None, MessageId.None, frame, exceptDeviceId, ToDeviceOnly: false));
         }
 
-        bus.PublishToRoom(new ClusterEnvelope(EnvelopeKind.ToRoom, roomId, exceptDeviceId, 0, frame));
+        bus.PublishToRoom(new ClusterEnvelope(EnvelopeKind.ToRoom, roomId, exceptDeviceId, ConnectionId.None, frame));
     }
 
     /// <summary>
@@ -258,11 +260,11 @@ internal sealed partial class RoomHub(
         lock (room.Gate)
         {
             room.Live.Leave(seat.Member);
-            room.Receivers = Array.FindAll(room.Receivers, c => c.Generation != seat.Member.Generation);
+            room.Receivers = Array.FindAll(room.Receivers, c => c.ConnectionId != seat.Member.ConnectionId);
             if (room.Live.IsEmpty && room.Receivers.Length == 0 && !room.Closed)
             {
                 room.Closed = true;
-                _rooms.TryRemove(new KeyValuePair<string, HubRoom>(seat.RoomId, room));
+                _rooms.TryRemove(new KeyValuePair<RoomId, HubRoom>(seat.RoomId, room));
                 released = room.Subscription;
             }
         }
@@ -274,14 +276,14 @@ internal sealed partial class RoomHub(
     }
 
     /// <returns>How many of this node's connections it is for.</returns>
-    private int Offer(string roomId, in OrderedDelivery delivery)
+    private int Offer(RoomId roomId, in OrderedDelivery delivery)
     {
         if (!_rooms.TryGetValue(roomId, out var room))
         {
             return 0;
         }
 
-        if (delivery.Id == 0)
+        if (delivery.Id.IsNone)
         {
             return Fan(room, delivery);
         }
@@ -323,11 +325,11 @@ internal sealed partial class RoomHub(
     private static ClientConnection ConnectionOf(ClientSession session) =>
         session.Channel as ClientConnection ?? throw new InvalidOperationException($"Session {session.Id} is not a connection of this host.");
 
-    private void CloseGeneration(long generation) =>
-        _generations.GetValueOrDefault(generation)?.RequestClose(ReplacedCloseStatus, ReplacedReason);
+    private void CloseConnection(ConnectionId connection) =>
+        _connections.GetValueOrDefault(connection)?.RequestClose(ReplacedCloseStatus, ReplacedReason);
 
     /// <summary>The device was already told its room: a database outage must not turn that into a failed identify.</summary>
-    private async Task<long> LastIdAsync(string roomId, CancellationToken cancellationToken)
+    private async Task<MessageId> LastIdAsync(RoomId roomId, CancellationToken cancellationToken)
     {
         try
         {
@@ -340,13 +342,13 @@ internal sealed partial class RoomHub(
     }
 
     /// <summary>Messages of the room that never reached this node, read back from the database, routed as they were sent.</summary>
-    private async Task<IReadOnlyList<OrderedDelivery>> FetchBetweenAsync(string roomId, long afterId, long beforeId)
+    private async Task<IReadOnlyList<OrderedDelivery>> FetchBetweenAsync(RoomId roomId, MessageId afterId, MessageId beforeId)
     {
         var messages = await history.BetweenAsync(roomId, afterId, beforeId, CancellationToken.None);
         return [.. messages.Select(m =>
         {
             var direct = m.Type == MessageType.Direct;
-            return new OrderedDelivery(m.Id, 0, FrameWriter.Message(DeliveredMessageDto.From(m)), direct ? m.ToDeviceId! : m.FromDeviceId, ToDeviceOnly: direct);
+            return new OrderedDelivery(m.Id, MessageId.None, FrameWriter.Message(DeliveredMessageDto.From(m)), direct ? m.ToDeviceId!.Value : m.FromDeviceId, ToDeviceOnly: direct);
         })];
     }
 
@@ -377,13 +379,13 @@ internal sealed partial class RoomHub(
     }
 
     /// <summary>A device's member in a room: which one holds the device's seat on this node.</summary>
-    private sealed record Seat(string RoomId, RoomMember Member);
+    private sealed record Seat(RoomId RoomId, RoomMember Member);
 
-    private sealed class HubRoom(string id)
+    private sealed class HubRoom(RoomId id)
     {
         public readonly Lock Gate = new();
 
-        public string Id { get; } = id;
+        public RoomId Id { get; } = id;
 
         /// <summary>Visible members (from join): the Domain aggregate, whose writers the gate serializes.</summary>
         public Room Live { get; } = new(id);
@@ -401,4 +403,4 @@ internal sealed partial class RoomHub(
 }
 
 /// <summary>Where an identified connection belongs: its room and its device.</summary>
-internal sealed record ConnectionMembership(string RoomId, string DeviceId);
+internal sealed record ConnectionMembership(RoomId RoomId, DeviceId DeviceId);

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
+using Rooms.Domain.Messages;
 
 namespace Rooms.WebSocketHost.Frames;
 
@@ -58,11 +59,11 @@ internal static class FrameWriter
     public static byte[] Message(DeliveredMessageDto message) => Write(message, WriteMessageBody);
 
     /// <summary>A message this node just stored, written from the stored record (no intermediate DTO: this is the hot path).</summary>
-    public static byte[] Message(NewMessage message, long messageId) => Write((message, messageId), static (w, m) =>
+    public static byte[] Message(NewMessage message, MessageId messageId) => Write((message, messageId: messageId.Value), static (w, m) =>
     {
         w.WriteString("type"u8, "message"u8);
         w.WriteString("content"u8, m.message.Content);
-        w.WriteString("from_device_id"u8, m.message.FromDeviceId);
+        w.WriteString("from_device_id"u8, m.message.FromDeviceId.Value);
         w.WriteString("message_type"u8, m.message.Type == Rooms.Domain.Messages.MessageType.Direct ? "direct"u8 : "broadcast"u8);
         if (m.message.ClientTimestamp is { } timestamp)
         {

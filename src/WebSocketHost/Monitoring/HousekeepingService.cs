@@ -1,6 +1,6 @@
 using Rooms.Application.Common;
-using Rooms.Infrastructure.Nodes;
 using Rooms.Infrastructure.Messaging;
+using Rooms.Infrastructure.Nodes;
 using Rooms.Infrastructure.Persistence;
 
 namespace Rooms.WebSocketHost.Monitoring;
@@ -34,7 +34,7 @@ internal sealed partial class HousekeepingService(
                 {
                     // Another start took this node's id over (this node was silent past Cluster:NodeTimeout):
                     // two nodes with one id corrupt the connection trail, so this one steps down.
-                    LogLeaseLost(node.NodeId);
+                    LogLeaseLost(node.NodeId.Value);
                     lifetime.StopApplication();
                     return;
                 }

@@ -54,9 +54,9 @@ internal sealed class NodeStats(NodeIdentity node, DashboardFeed dashboard, Conn
             rates = [.. _rates];
         }
 
-        return new(node.NodeId, DateTime.UtcNow, registry.Count, hub.Rooms().Count,
+        return new(node.NodeId.Value, DateTime.UtcNow, registry.Count, hub.Rooms().Count,
             dashboard.MessagesStored, Math.Round(dashboard.RecentCommitMilliseconds, 2), registry.SlowConsumersDisconnected,
-            [.. dashboard.RecentErrors.Select(e => new ErrorLine(e.At, e.Kind, e.Message, node.NodeId, e.Source))], rates);
+            [.. dashboard.RecentErrors.Select(e => new ErrorLine(e.At, e.Kind, e.Message, node.NodeId.Value, e.Source))], rates);
     }
 
     /// <summary>Records the rate since the previous sample.</summary>

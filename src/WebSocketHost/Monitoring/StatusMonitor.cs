@@ -30,7 +30,7 @@ internal sealed partial class StatusMonitor(
         var rooms = hub.Rooms();
         var listed = rooms
             .Take(MaxRoomsListed)
-            .ToDictionary(r => r.Key, r => r.Value.Select(m => m.DeviceId).ToArray());
+            .ToDictionary(r => r.Key.Value, r => r.Value.Select(m => m.DeviceId.Value).ToArray());
         LogStatusLine(registry.Count, rooms.Count, listed, Math.Max(0, rooms.Count - MaxRoomsListed), registry.SlowConsumersDisconnected,
             $"node {node.NodeId}, cluster {ClusterState()}");
     }

@@ -4,6 +4,7 @@ using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Ports;
 using Rooms.Application.Sessions;
+using Rooms.Domain.Connections;
 using Rooms.Domain.Devices;
 using Rooms.Domain.RoomAggregate;
 
@@ -28,8 +29,9 @@ public sealed partial class IdentifyHandler(
     public async Task<Result<RoomAssignedDto>> Handle(IdentifyCommand request, CancellationToken cancellationToken)
     {
         var session = request.Session;
-        var deviceId = request.DeviceId!;
+        var deviceId = new DeviceId(request.DeviceId!);
         var identity = request.Identity!;
+        var requested = RoomId.FromNullable(request.RoomId);
         if (!limits.TryIdentify(session, deviceId))
         {
             // A reconnect loop: every identify is a connection row and presence frames to the whole room.
@@ -46,20 +48,19 @@ public sealed partial class IdentifyHandler(
         }
 
         var device = await repository.FindDeviceAsync(deviceId, cancellationToken);
-        var requestedExists = request.RoomId is not null
-            && await repository.RoomExistsAsync(request.RoomId, cancellationToken);
+        var requestedExists = requested is { } asked && await repository.RoomExistsAsync(asked, cancellationToken);
         // Rooms are never deleted (and devices.last_room_id references rooms), so a last room exists:
         // a reconnect costs one read, which is what a reconnect storm after a restart is made of.
-        var lastRoomExists = request.RoomId is null && device?.LastRoomId is not null;
+        var lastRoomExists = requested is null && device?.LastRoomId is not null;
 
-        var status = RoomAssignment.Decide(request.RoomId, requestedExists, lastRoomExists);
+        var status = RoomAssignment.Decide(requested, requestedExists, lastRoomExists);
         var joining = status switch
         {
             AssignmentStatus.Reconnected => device!.LastRoomId,
             AssignmentStatus.CreatedNew => null,
-            _ => request.RoomId,
+            _ => requested,
         };
-        if (authorization.AllowedRooms is not null && (joining is null || !authorization.MayJoin(joining)))
+        if (authorization.AllowedRooms is not null && (joining is not { } room || !authorization.MayJoin(room)))
         {
             return Refuse(session, deviceId, joining is null
                 ? "Not allowed: the token names the rooms this device may join; send one of them as room_id"
@@ -70,7 +71,7 @@ public sealed partial class IdentifyHandler(
         {
             if (_sampler.ShouldLog("room-not-found", out var leftOut))
             {
-                LogRoomNotFound(deviceId, request.RoomId!, session.ClientIp, leftOut);
+                LogRoomNotFound(deviceId, requested!.Value, session.ClientIp, leftOut);
             }
 
             metrics.Identify(status.ToWireName());
@@ -93,30 +94,30 @@ public sealed partial class IdentifyHandler(
 
         var now = time.GetUtcNow().UtcDateTime;
         device ??= Device.FirstSeen(deviceId, identity, now);
-        var (roomId, connectionRowId) = status == AssignmentStatus.CreatedNew
+        var (roomId, connection) = status == AssignmentStatus.CreatedNew
             ? await CreateRoomAsync(device, identity, session.ClientIp, now, cancellationToken)
-            : await JoinRoomAsync(device, status == AssignmentStatus.Reconnected ? device.LastRoomId! : request.RoomId!, identity, session.ClientIp, now, cancellationToken);
+            : await JoinRoomAsync(device, joining!.Value, identity, session.ClientIp, now, cancellationToken);
 
-        var member = new RoomMember(deviceId, identity, connectionRowId, node.NodeId);
+        var member = new RoomMember(deviceId, identity, connection, node.NodeId);
         session.CredentialsExpireAt = authorization.ExpiresAt;
         session.Identified(member, roomId);
 
         // Joined (and, on a cluster, listening to the room) before the reply goes out, so whatever the room
         // sends after the client saw its reply reaches it; the reply is queued before attaching, so it comes first.
         var join = await presence.JoinAsync(session, roomId, member, cancellationToken);
-        var assigned = new RoomAssignedDto(roomId, status.ToWireName());
+        var assigned = new RoomAssignedDto(roomId.Value, status.ToWireName());
         await presence.AttachAsync(session, assigned, cancellationToken);
         if (join.Superseded)
         {
             // A newer connection of the device joined first: it stays, this one goes.
-            LogSuperseded(deviceId, connectionRowId);
+            LogSuperseded(deviceId, connection);
             presence.CloseReplaced(member);
         }
         else
         {
             if (join.Replaced is { } replaced)
             {
-                LogReplaced(deviceId, replaced.Generation, replaced.NodeId, member.Generation);
+                LogReplaced(deviceId, replaced.ConnectionId, replaced.NodeId, member.ConnectionId);
             }
 
             presence.Announce(member, roomId, join);
@@ -127,7 +128,7 @@ public sealed partial class IdentifyHandler(
         return Result<RoomAssignedDto>.Ok(assigned);
     }
 
-    private Result<RoomAssignedDto> Refuse(ClientSession session, string deviceId, string error)
+    private Result<RoomAssignedDto> Refuse(ClientSession session, DeviceId deviceId, string error)
     {
         if (_sampler.ShouldLog("refused", out var leftOut))
         {
@@ -139,7 +140,7 @@ public sealed partial class IdentifyHandler(
         return Result<RoomAssignedDto>.Fail(error);
     }
 
-    private async Task<(string RoomId, long ConnectionRowId)> CreateRoomAsync(
+    private async Task<(RoomId RoomId, ConnectionId Connection)> CreateRoomAsync(
         Device device, string identity, string clientIp, DateTime now, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
@@ -148,8 +149,8 @@ public sealed partial class IdentifyHandler(
             device.ConnectedTo(roomId, identity, now);
             try
             {
-                var rowId = await repository.RecordConnectionAsync(new NewConnection(device, roomId, RoomIsNew: true, clientIp, node.NodeId, now), cancellationToken);
-                return (roomId, rowId);
+                var connection = await repository.RecordConnectionAsync(new NewConnection(device, roomId, RoomIsNew: true, clientIp, node.NodeId, now), cancellationToken);
+                return (roomId, connection);
             }
             catch (RoomIdTakenException) when (attempt < MaxRoomIdAttempts)
             {
@@ -158,27 +159,27 @@ public sealed partial class IdentifyHandler(
         }
     }
 
-    private async Task<(string RoomId, long ConnectionRowId)> JoinRoomAsync(
-        Device device, string roomId, string identity, string clientIp, DateTime now, CancellationToken cancellationToken)
+    private async Task<(RoomId RoomId, ConnectionId Connection)> JoinRoomAsync(
+        Device device, RoomId roomId, string identity, string clientIp, DateTime now, CancellationToken cancellationToken)
     {
         device.ConnectedTo(roomId, identity, now);
-        var rowId = await repository.RecordConnectionAsync(new NewConnection(device, roomId, RoomIsNew: false, clientIp, node.NodeId, now), cancellationToken);
-        return (roomId, rowId);
+        var connection = await repository.RecordConnectionAsync(new NewConnection(device, roomId, RoomIsNew: false, clientIp, node.NodeId, now), cancellationToken);
+        return (roomId, connection);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: device {DeviceId} ({Identity}) {Status} room {RoomId} from {ClientIp}")]
-    private partial void LogAssigned(long sessionId, string deviceId, string identity, string roomId, string status, string clientIp);
+    private partial void LogAssigned(long sessionId, DeviceId deviceId, string identity, RoomId roomId, string status, string clientIp);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Identify as device {DeviceId} from {ClientIp} refused: {Reason} ({LeftOut} more not logged since the last line)")]
-    private partial void LogRefused(string deviceId, string clientIp, string reason, int leftOut);
+    private partial void LogRefused(DeviceId deviceId, string clientIp, string reason, int leftOut);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Device {DeviceId} from {ClientIp} asked for room {RoomId}, which does not exist ({LeftOut} more not logged since the last line)")]
-    private partial void LogRoomNotFound(string deviceId, string roomId, string clientIp, int leftOut);
+    private partial void LogRoomNotFound(DeviceId deviceId, RoomId roomId, string clientIp, int leftOut);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} reconnected: connection {OldConnectionId} on node {OldNodeId} replaced by {NewConnectionId}")]
-    private partial void LogReplaced(string deviceId, long oldConnectionId, string oldNodeId, long newConnectionId);
+    private partial void LogReplaced(DeviceId deviceId, ConnectionId oldConnectionId, NodeId oldNodeId, ConnectionId newConnectionId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId}: connection {ConnectionId} closed at once, a newer connection of the device joined first")]
-    private partial void LogSuperseded(string deviceId, long connectionId);
+    private partial void LogSuperseded(DeviceId deviceId, ConnectionId connectionId);
 
 }

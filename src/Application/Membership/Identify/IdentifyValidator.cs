@@ -1,6 +1,7 @@
 using FluentValidation;
 using Rooms.Application.Common;
 using Rooms.Domain;
+using Rooms.Domain.Devices;
 using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Application.Membership.Identify;
@@ -14,9 +15,9 @@ public sealed class IdentifyValidator : AbstractValidator<IdentifyCommand>
 
         RuleFor(c => c.DeviceId)
             .NotEmpty().WithMessage("'device_id' is required")
-            .MaximumLength(ProtocolLimits.DeviceIdMaxLength)
-            .WithMessage($"'device_id' must be at most {ProtocolLimits.DeviceIdMaxLength} characters")
-            .Must(FieldRules.IsDeviceId).WithMessage("'device_id' may contain only A-Z a-z 0-9 _ - . :");
+            .MaximumLength(DeviceId.MaxLength)
+            .WithMessage($"'device_id' must be at most {DeviceId.MaxLength} characters")
+            .Must(DeviceId.IsValid).WithMessage("'device_id' may contain only A-Z a-z 0-9 _ - . :");
 
         RuleFor(c => c.Identity)
             .NotEmpty().WithMessage("'identity' is required")
@@ -26,6 +27,6 @@ public sealed class IdentifyValidator : AbstractValidator<IdentifyCommand>
 
         RuleFor(c => c.RoomId)
             .Must(RoomId.IsValid!).When(c => c.RoomId is not null)
-            .WithMessage($"'room_id' must be 1-{ProtocolLimits.RoomIdMaxLength} characters of A-Z a-z 0-9 _ -");
+            .WithMessage($"'room_id' must be {RoomId.Rule}");
     }
 }

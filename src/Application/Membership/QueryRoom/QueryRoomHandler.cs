@@ -16,8 +16,8 @@ public sealed class QueryRoomHandler(
     public async Task<Result<RoomInfoDto>> Handle(QueryRoomQuery request, CancellationToken cancellationToken)
     {
         var session = request.Session;
-        var deviceId = session.Member!.DeviceId;
-        var roomId = session.RoomId!;
+        var deviceId = session.IdentifiedMember.DeviceId;
+        var roomId = session.RoomId;
         await repository.RecordRoomQueryAsync(deviceId, roomId, time.GetUtcNow().UtcDateTime, cancellationToken);
         var members = await presence.MembersAsync(roomId, cancellationToken);
         var others = members.Where(m => m.DeviceId != deviceId).ToList();
@@ -25,6 +25,6 @@ public sealed class QueryRoomHandler(
         // The asker is in the room by definition, even while a shared presence has not caught up with it. A big room's
         // answer lists the first MaxRoomInfoClients others only (one frame stays small); total_clients stays exact.
         var listed = others.Take(settings.MaxRoomInfoClients).Select(mapper.Map<ClientInfoDto>).ToList();
-        return Result<RoomInfoDto>.Ok(new RoomInfoDto(roomId, others.Count + 1, listed));
+        return Result<RoomInfoDto>.Ok(new RoomInfoDto(roomId.Value, others.Count + 1, listed));
     }
 }

@@ -1,7 +1,9 @@
+using System.Globalization;
 using MediatR;
 using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Sessions;
+using Rooms.Domain.Messages;
 
 namespace Rooms.Application.Messages.History;
 
@@ -19,11 +21,11 @@ public sealed record HistoryQuery(ClientSession Session, string? AfterMessageId,
     public static string StorageFailure => "History failed: storage unavailable, try again";
 
     /// <summary>The forward cursor as a number; valid after validation.</summary>
-    public long AfterId => AfterMessageId is null ? 0 : long.Parse(AfterMessageId, System.Globalization.CultureInfo.InvariantCulture);
+    public MessageId AfterId => AfterMessageId is null ? MessageId.None : new(long.Parse(AfterMessageId, CultureInfo.InvariantCulture));
 
     /// <summary>Pages backward (<c>before_message_id</c> or <c>latest</c>).</summary>
     public bool Backward => BeforeMessageId is not null || Latest;
 
     /// <summary>The backward cursor as a number (everything, for <c>latest</c>); valid after validation.</summary>
-    public long BeforeId => BeforeMessageId is null ? long.MaxValue : long.Parse(BeforeMessageId, System.Globalization.CultureInfo.InvariantCulture);
+    public MessageId BeforeId => new(BeforeMessageId is null ? long.MaxValue : long.Parse(BeforeMessageId, CultureInfo.InvariantCulture));
 }

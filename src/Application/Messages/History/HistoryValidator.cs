@@ -1,5 +1,6 @@
 using FluentValidation;
 using Rooms.Application.Common;
+using Rooms.Domain.Messages;
 
 namespace Rooms.Application.Messages.History;
 
@@ -12,11 +13,11 @@ public sealed class HistoryValidator : AbstractValidator<HistoryQuery>
         RuleFor(q => q.Session.IsIdentified).Equal(true).WithMessage(FieldRules.IdentifyFirst);
 
         RuleFor(q => q.AfterMessageId)
-            .Must(FieldRules.IsMessageId).When(q => q.AfterMessageId is not null)
+            .Must(MessageId.IsValid).When(q => q.AfterMessageId is not null)
             .WithMessage("'after_message_id' must be a message id: a string of digits, e.g. \"4790\"");
 
         RuleFor(q => q.BeforeMessageId)
-            .Must(FieldRules.IsMessageId).When(q => q.BeforeMessageId is not null)
+            .Must(MessageId.IsValid).When(q => q.BeforeMessageId is not null)
             .WithMessage("'before_message_id' must be a message id: a string of digits, e.g. \"4790\"");
 
         RuleFor(q => q)

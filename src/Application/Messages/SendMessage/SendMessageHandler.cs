@@ -4,7 +4,9 @@ using Rooms.Application.Common;
 using Rooms.Application.Contracts;
 using Rooms.Application.Membership;
 using Rooms.Application.Ports;
+using Rooms.Domain.Devices;
 using Rooms.Domain.Messages;
+using Rooms.Domain.RoomAggregate;
 
 namespace Rooms.Application.Messages.SendMessage;
 
@@ -20,21 +22,21 @@ public sealed partial class SendMessageHandler(
     public async Task<Result<SendReceiptDto>> Handle(SendMessageCommand request, CancellationToken cancellationToken)
     {
         var session = request.Session;
-        var from = session.Member!;
-        var roomId = session.RoomId!;
-        var target = request.TargetDeviceId;
+        var from = session.IdentifiedMember;
+        var roomId = session.RoomId;
+        var target = DeviceId.FromNullable(request.TargetDeviceId);
         var type = target is null ? MessageType.Broadcast : MessageType.Direct;
         metrics.MessageReceived(type.ToName());
 
         // A direct message needs its target connected in the same room (on any node); never the sender itself.
-        if (target is not null && (target == from.DeviceId || await presence.FindAsync(roomId, target, cancellationToken) is null))
+        if (target is not null && (target == from.DeviceId || await presence.FindAsync(roomId, target.Value, cancellationToken) is null))
         {
             if (_sampler.ShouldLog("target-not-found", out var leftOut))
             {
-                LogTargetNotFound(from.DeviceId, target, roomId, leftOut);
+                LogTargetNotFound(from.DeviceId, target.Value, roomId, leftOut);
             }
 
-            return Result<SendReceiptDto>.Fail($"Target device not found: {target}");
+            return Result<SendReceiptDto>.Fail($"Target device not found: {target.Value}");
         }
 
         var clientId = request.ClientMessageId;
@@ -56,15 +58,15 @@ public sealed partial class SendMessageHandler(
         {
             // A resend of a message already stored (its ack was lost): the same ack again, nothing delivered twice.
             LogDuplicate(from.DeviceId, clientId!, stored.Id);
-            return Result<SendReceiptDto>.Ok(new SendReceiptDto(stored.Id, Duplicate: true, new AckDto(clientId!, stored.Id, stored.Recipients)));
+            return Result<SendReceiptDto>.Ok(new SendReceiptDto(stored.Id.Value, Duplicate: true, new AckDto(clientId!, stored.Id.Value, stored.Recipients)));
         }
 
         // The ack follows this node's deliveries: the store handed the message to the hub before it answered.
-        return Result<SendReceiptDto>.Ok(new SendReceiptDto(stored.Id, Duplicate: false, clientId is null ? null : new AckDto(clientId, stored.Id, recipients)));
+        return Result<SendReceiptDto>.Ok(new SendReceiptDto(stored.Id.Value, Duplicate: false, clientId is null ? null : new AckDto(clientId, stored.Id.Value, recipients)));
     }
 
     /// <summary>The devices a message is addressed to, on every node: the room's other members, or its one target.</summary>
-    private async Task<int> RecipientsAsync(string roomId, string fromDeviceId, string? target, CancellationToken cancellationToken)
+    private async Task<int> RecipientsAsync(RoomId roomId, DeviceId fromDeviceId, DeviceId? target, CancellationToken cancellationToken)
     {
         if (target is not null)
         {
@@ -75,8 +77,8 @@ public sealed partial class SendMessageHandler(
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} resent message {ClientMessageId}, stored before as {MessageId}: acknowledged again, not delivered again")]
-    private partial void LogDuplicate(string deviceId, string clientMessageId, long messageId);
+    private partial void LogDuplicate(DeviceId deviceId, string clientMessageId, MessageId messageId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Device {DeviceId} sent to {TargetDeviceId}, not connected in room {RoomId} ({LeftOut} more not logged since the last line)")]
-    private partial void LogTargetNotFound(string deviceId, string targetDeviceId, string roomId, int leftOut);
+    private partial void LogTargetNotFound(DeviceId deviceId, DeviceId targetDeviceId, RoomId roomId, int leftOut);
 }

@@ -1,6 +1,7 @@
 using FluentValidation;
 using Rooms.Application.Common;
 using Rooms.Domain;
+using Rooms.Domain.Devices;
 using Rooms.Domain.Messages;
 
 namespace Rooms.Application.Messages.SendMessage;
@@ -20,8 +21,8 @@ public sealed class SendMessageValidator : AbstractValidator<SendMessageCommand>
             .WithMessage($"'content' must be at most {settings.MaxContentLength} characters");
 
         RuleFor(c => c.TargetDeviceId)
-            .Must(FieldRules.IsDeviceId).When(c => c.TargetDeviceId is not null)
-            .WithMessage($"'target_device_id' must be 1-{ProtocolLimits.DeviceIdMaxLength} characters of A-Z a-z 0-9 _ - . :");
+            .Must(DeviceId.IsValid).When(c => c.TargetDeviceId is not null)
+            .WithMessage($"'target_device_id' must be {DeviceId.Rule}");
 
         RuleFor(c => c.ClientMessageId)
             .Must(ClientMessageId.IsValid).When(c => c.ClientMessageId is not null)

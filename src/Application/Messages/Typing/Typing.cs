@@ -23,8 +23,8 @@ public sealed class TypingHandler(RoomPresence presence, IRoomHub hub) : IReques
 {
     public async Task<Result<TypingSentDto>> Handle(TypingCommand request, CancellationToken cancellationToken)
     {
-        var (roomId, member) = (request.Session.RoomId!, request.Session.Member!);
-        hub.SendEvent(roomId, member.DeviceId, new TypingEventDto(roomId, member.DeviceId, member.Identity));
-        return Result<TypingSentDto>.Ok(new TypingSentDto(roomId, await presence.CountOthersAsync(roomId, member.DeviceId, cancellationToken)));
+        var (roomId, member) = (request.Session.RoomId, request.Session.IdentifiedMember);
+        hub.SendEvent(roomId, member.DeviceId, new TypingEventDto(roomId.Value, member.DeviceId.Value, member.Identity));
+        return Result<TypingSentDto>.Ok(new TypingSentDto(roomId.Value, await presence.CountOthersAsync(roomId, member.DeviceId, cancellationToken)));
     }
 }

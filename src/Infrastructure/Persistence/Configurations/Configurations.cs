@@ -1,6 +1,9 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 using Rooms.Domain;
+using Rooms.Domain.Connections;
+using Rooms.Domain.Devices;
+using Rooms.Domain.RoomAggregate;
 using Rooms.Infrastructure.Persistence.Rows;
 
 namespace Rooms.Infrastructure.Persistence.Configurations;
@@ -14,7 +17,7 @@ internal sealed class RoomConfiguration(ColumnTypes columns) : IEntityTypeConfig
     {
         builder.ToTable("rooms");
         builder.HasKey(r => r.RoomId);
-        columns.AsciiId(builder.Property(r => r.RoomId).HasColumnName("room_id"), ProtocolLimits.RoomIdMaxLength);
+        columns.AsciiId(builder.Property(r => r.RoomId).HasColumnName("room_id"), RoomId.MaxLength);
         columns.UtcTime(builder.Property(r => r.CreatedAt).HasColumnName("created_at"));
     }
 }
@@ -25,10 +28,10 @@ internal sealed class DeviceConfiguration(ColumnTypes columns) : IEntityTypeConf
     {
         builder.ToTable("devices");
         builder.HasKey(d => d.DeviceId);
-        columns.AsciiId(builder.Property(d => d.DeviceId).HasColumnName("device_id"), ProtocolLimits.DeviceIdMaxLength);
+        columns.AsciiId(builder.Property(d => d.DeviceId).HasColumnName("device_id"), DeviceId.MaxLength);
         builder.Property(d => d.Identity).HasColumnName("identity").HasMaxLength(ProtocolLimits.IdentityMaxLength);
         columns.UtcTime(builder.Property(d => d.LastConnectedAt).HasColumnName("last_connected_at"));
-        columns.AsciiId(builder.Property(d => d.LastRoomId).HasColumnName("last_room_id"), ProtocolLimits.RoomIdMaxLength);
+        columns.AsciiId(builder.Property(d => d.LastRoomId).HasColumnName("last_room_id"), RoomId.MaxLength);
         builder.HasOne<RoomRow>().WithMany().HasForeignKey(d => d.LastRoomId).OnDelete(DeleteBehavior.Restrict);
     }
 }
@@ -40,10 +43,10 @@ internal sealed class ConnectionConfiguration(ColumnTypes columns) : IEntityType
         builder.ToTable("connections");
         builder.HasKey(c => c.Id);
         builder.Property(c => c.Id).HasColumnName("id");
-        columns.AsciiId(builder.Property(c => c.DeviceId).HasColumnName("device_id"), ProtocolLimits.DeviceIdMaxLength);
-        columns.AsciiId(builder.Property(c => c.RoomId).HasColumnName("room_id"), ProtocolLimits.RoomIdMaxLength);
+        columns.AsciiId(builder.Property(c => c.DeviceId).HasColumnName("device_id"), DeviceId.MaxLength);
+        columns.AsciiId(builder.Property(c => c.RoomId).HasColumnName("room_id"), RoomId.MaxLength);
         builder.Property(c => c.ClientIp).HasColumnName("client_ip").HasMaxLength(ProtocolLimits.ClientIpMaxLength).IsUnicode(false);
-        columns.AsciiId(builder.Property(c => c.NodeId).HasColumnName("node_id").HasDefaultValue(string.Empty), Nodes.ClusterSettings.MaxNodeIdLength);
+        columns.AsciiId(builder.Property(c => c.NodeId).HasColumnName("node_id").HasDefaultValue(string.Empty), NodeId.MaxLength);
         columns.UtcTime(builder.Property(c => c.ConnectedAt).HasColumnName("connected_at"));
         columns.UtcTime(builder.Property(c => c.DisconnectedAt).HasColumnName("disconnected_at"));
         builder.HasOne<DeviceRow>().WithMany().HasForeignKey(c => c.DeviceId).OnDelete(DeleteBehavior.Restrict);
@@ -62,9 +65,9 @@ internal sealed class MessageConfiguration(ColumnTypes columns) : IEntityTypeCon
         builder.ToTable("messages");
         builder.HasKey(m => m.Id);
         builder.Property(m => m.Id).HasColumnName("id");
-        columns.AsciiId(builder.Property(m => m.RoomId).HasColumnName("room_id"), ProtocolLimits.RoomIdMaxLength);
-        columns.AsciiId(builder.Property(m => m.FromDeviceId).HasColumnName("from_device_id"), ProtocolLimits.DeviceIdMaxLength);
-        columns.AsciiId(builder.Property(m => m.ToDeviceId).HasColumnName("to_device_id"), ProtocolLimits.DeviceIdMaxLength);
+        columns.AsciiId(builder.Property(m => m.RoomId).HasColumnName("room_id"), RoomId.MaxLength);
+        columns.AsciiId(builder.Property(m => m.FromDeviceId).HasColumnName("from_device_id"), DeviceId.MaxLength);
+        columns.AsciiId(builder.Property(m => m.ToDeviceId).HasColumnName("to_device_id"), DeviceId.MaxLength);
         columns.MessageType(builder.Property(m => m.MessageType).HasColumnName("message_type"));
         columns.LongText(builder.Property(m => m.MessageContent).HasColumnName("message_content"));
         columns.UtcTime(builder.Property(m => m.SentAt).HasColumnName("sent_at"));
@@ -90,8 +93,8 @@ internal sealed class RoomQueryConfiguration(ColumnTypes columns) : IEntityTypeC
         builder.ToTable("room_queries");
         builder.HasKey(q => q.Id);
         builder.Property(q => q.Id).HasColumnName("id");
-        columns.AsciiId(builder.Property(q => q.DeviceId).HasColumnName("device_id"), ProtocolLimits.DeviceIdMaxLength);
-        columns.AsciiId(builder.Property(q => q.RoomId).HasColumnName("room_id"), ProtocolLimits.RoomIdMaxLength);
+        columns.AsciiId(builder.Property(q => q.DeviceId).HasColumnName("device_id"), DeviceId.MaxLength);
+        columns.AsciiId(builder.Property(q => q.RoomId).HasColumnName("room_id"), RoomId.MaxLength);
         columns.UtcTime(builder.Property(q => q.QueriedAt).HasColumnName("queried_at"));
         builder.HasOne<DeviceRow>().WithMany().HasForeignKey(q => q.DeviceId).OnDelete(DeleteBehavior.Restrict);
         builder.HasOne<RoomRow>().WithMany().HasForeignKey(q => q.RoomId).OnDelete(DeleteBehavior.Restrict);
@@ -107,7 +110,7 @@ internal sealed class NodeConfiguration(ColumnTypes columns) : IEntityTypeConfig
     {
         builder.ToTable("nodes");
         builder.HasKey(n => n.NodeId);
-        columns.AsciiId(builder.Property(n => n.NodeId).HasColumnName("node_id"), Nodes.ClusterSettings.MaxNodeIdLength);
+        columns.AsciiId(builder.Property(n => n.NodeId).HasColumnName("node_id"), NodeId.MaxLength);
         columns.AsciiId(builder.Property(n => n.Incarnation).HasColumnName("incarnation"), 32);
         columns.AsciiId(builder.Property(n => n.Cluster).HasColumnName("cluster").HasDefaultValue(string.Empty), Nodes.ClusterSettings.MaxKeyPrefixLength + 6);
         columns.UtcTime(builder.Property(n => n.StartedAt).HasColumnName("started_at"));
@@ -122,7 +125,7 @@ internal sealed class ClientMessageIdConfiguration(ColumnTypes columns) : IEntit
     {
         builder.ToTable("client_message_ids");
         builder.HasKey(c => new { c.DeviceId, c.ClientMessageId });
-        columns.AsciiId(builder.Property(c => c.DeviceId).HasColumnName("device_id"), ProtocolLimits.DeviceIdMaxLength);
+        columns.AsciiId(builder.Property(c => c.DeviceId).HasColumnName("device_id"), DeviceId.MaxLength);
         columns.BinaryText(builder.Property(c => c.ClientMessageId).HasColumnName("client_message_id"), ProtocolLimits.ClientMessageIdMaxLength);
         builder.Property(c => c.MessageId).HasColumnName("message_id");
         builder.Property(c => c.Recipients).HasColumnName("recipients");
