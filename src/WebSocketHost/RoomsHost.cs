@@ -58,9 +58,9 @@ public static partial class RoomsHost
             LogStoppedWhilePreparing(logger);
             return 0;
         }
-        catch (Exception ex) when (IsDatabaseFailure(ex))
+        catch (Exception ex) when (StorageOutageLog.IsStorageFailure(ex))
         {
-            LogDatabaseUnreachable(logger, app.Services.GetRequiredService<DatabaseSettings>().Describe(), Innermost(ex).Message.TrimEnd('.'));
+            LogDatabaseUnreachable(logger, app.Services.GetRequiredService<DatabaseSettings>().Describe(), ex.GetBaseException().Message.TrimEnd('.'));
             prepared = false;
         }
 
@@ -125,9 +125,9 @@ public static partial class RoomsHost
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             lifecycle.ReleaseAsync(timeout.Token).GetAwaiter().GetResult();
         }
-        catch (Exception ex) when (ex is OperationCanceledException || IsDatabaseFailure(ex))
+        catch (Exception ex) when (ex is OperationCanceledException || StorageOutageLog.IsStorageFailure(ex))
         {
-            LogReleaseFailed(logger, Innermost(ex).Message);
+            LogReleaseFailed(logger, ex.GetBaseException().Message);
         }
     }
 
@@ -144,20 +144,7 @@ public static partial class RoomsHost
         Message = "The database schema is behind (pending: {Pending}) and Database:MigrateOnStartup is false. Run 'dotnet run --project src/WebSocketHost -- migrate' first.")]
     private static partial void LogSchemaBehind(ILogger logger, string pending);
 
-    /// <summary>A wrong password, an unknown host, a stopped server: EF Core wraps them, the cause is inside.</summary>
-    internal static bool IsDatabaseFailure(Exception exception) =>
-        Innermost(exception) is System.Data.Common.DbException or System.Net.Sockets.SocketException or TimeoutException;
-
-    internal static Exception Innermost(Exception exception)
-    {
-        while (exception.InnerException is not null)
-        {
-            exception = exception.InnerException;
-        }
-
-        return exception;
-    }
-
+    /// <summary>A wrong password, an unknown host, a stopped server: EF Core wraps them, so the innermost cause is logged.</summary>
     [LoggerMessage(Level = LogLevel.Critical, Message = "Rooms cannot use its database ({Database}): {Reason}. Check ConnectionStrings:Rooms and that the server is running.")]
     internal static partial void LogDatabaseUnreachable(ILogger logger, string database, string reason);
 

@@ -1,3 +1,4 @@
+using Rooms.Application.Common;
 using Rooms.Infrastructure.Persistence;
 
 namespace Rooms.WebSocketHost.Cli;
@@ -16,10 +17,10 @@ public static class MigrateCommand
             await app.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(CancellationToken.None);
             return 0;
         }
-        catch (Exception ex) when (RoomsHost.IsDatabaseFailure(ex))
+        catch (Exception ex) when (StorageOutageLog.IsStorageFailure(ex))
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RoomsHost));
-            RoomsHost.LogDatabaseUnreachable(logger, app.Services.GetRequiredService<DatabaseSettings>().Describe(), RoomsHost.Innermost(ex).Message.TrimEnd('.'));
+            RoomsHost.LogDatabaseUnreachable(logger, app.Services.GetRequiredService<DatabaseSettings>().Describe(), ex.GetBaseException().Message.TrimEnd('.'));
             return 1;
         }
     }
