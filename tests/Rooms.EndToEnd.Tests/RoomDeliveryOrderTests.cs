@@ -74,7 +74,7 @@ public sealed class RoomDeliveryOrderTests
     [Fact]
     public void LastIdUnknown_StartsAtTheFirstMessageOffered()
     {
-        var order = Order(lastDelivered: RoomDeliveryOrder.StartAtFirstOffered.Value);
+        var order = Order(lastDelivered: null);
 
         order.Offer(Delivery(10, 9));
         order.Offer(Delivery(11, 10));
@@ -82,8 +82,8 @@ public sealed class RoomDeliveryOrderTests
         Assert.Equal([10, 11], Delivered());
     }
 
-    private RoomDeliveryOrder Order(long lastDelivered, IReadOnlyList<OrderedDelivery>? missing = null, bool fetchFails = false) =>
-        new(new RoomId("ROOM01"), new MessageId(lastDelivered), d => { lock (_delivered) { _delivered.Add(d.Id.Value); } }, (_, after, before) =>
+    private RoomDeliveryOrder Order(long? lastDelivered, IReadOnlyList<OrderedDelivery>? missing = null, bool fetchFails = false) =>
+        new(new RoomId("ROOM01"), lastDelivered is { } last ? new MessageId(last) : null, d => { lock (_delivered) { _delivered.Add(d.Id.Value); } }, (_, after, before) =>
         {
             lock (_delivered)
             {

@@ -13,22 +13,21 @@ namespace Rooms.WebSocketHost.Connections;
 /// committed in order). So a device's live stream has no gaps and no reordering, and the last id it saw
 /// is a safe cursor for history.
 /// </summary>
+/// <param name="lastDelivered">The room's last stored message; null when it could not be read (the database was down): the order then starts at the first message offered.</param>
 /// <param name="deliver">Puts a message in its recipients' send queues; called in id order, one at a time.</param>
 internal sealed partial class RoomDeliveryOrder(
     RoomId roomId,
-    MessageId lastDelivered,
+    MessageId? lastDelivered,
     Action<OrderedDelivery> deliver,
     Func<RoomId, MessageId, MessageId, Task<IReadOnlyList<OrderedDelivery>>> fetchBetween,
     ILogger logger)
 {
     public static readonly TimeSpan GapTimeout = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>The room's last id could not be read (the database was down): start at the first message offered.</summary>
-    public static readonly MessageId StartAtFirstOffered = new(-1);
-
     private readonly Lock _gate = new();
     private readonly SortedList<MessageId, OrderedDelivery> _waiting = [];
-    private MessageId _lastDelivered = lastDelivered;
+    private MessageId _lastDelivered = lastDelivered ?? MessageId.None;
+    private bool _lastKnown = lastDelivered is not null;
     private Timer? _gapTimer;
     private bool _filling;
 
@@ -36,10 +35,10 @@ internal sealed partial class RoomDeliveryOrder(
     {
         lock (_gate)
         {
-            if (_lastDelivered == StartAtFirstOffered)
+            if (!_lastKnown)
             {
                 // Nothing can have been stored while the database was down, so its predecessor is the room's last message.
-                _lastDelivered = delivery.PreviousId;
+                (_lastDelivered, _lastKnown) = (delivery.PreviousId, true);
             }
 
             if (delivery.Id <= _lastDelivered)

@@ -92,7 +92,7 @@ internal sealed partial class RoomHub(
 
         // Only the room's first connection here reads the room's last message id to start its order (a reconnect
         // storm of 10 devices per room: one read per room, not one per identify).
-        var lastId = room.Order is null ? await LastIdAsync(roomId, cancellationToken) : MessageId.None;
+        var lastId = room.Order is null ? await LastIdAsync(roomId, cancellationToken) : null;
         lock (room.Gate)
         {
             if (room.Closed || room.Live.FindMember(member.DeviceId) != member)
@@ -328,8 +328,11 @@ internal sealed partial class RoomHub(
     private void CloseConnection(ConnectionId connection) =>
         _connections.GetValueOrDefault(connection)?.RequestClose(ReplacedCloseStatus, ReplacedReason);
 
-    /// <summary>The device was already told its room: a database outage must not turn that into a failed identify.</summary>
-    private async Task<MessageId> LastIdAsync(RoomId roomId, CancellationToken cancellationToken)
+    /// <summary>
+    /// The room's last message id; null when the database could not be read: the device was already told its room,
+    /// and an outage must not turn that into a failed identify.
+    /// </summary>
+    private async Task<MessageId?> LastIdAsync(RoomId roomId, CancellationToken cancellationToken)
     {
         try
         {
@@ -337,7 +340,7 @@ internal sealed partial class RoomHub(
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            return RoomDeliveryOrder.StartAtFirstOffered;
+            return null;
         }
     }
 
