@@ -43,16 +43,17 @@ internal sealed partial class ClientConnection : IClientChannel, IDisposable
     // Set by the stall watch's timer, read by the drain.
     private bool _stalled;
 
-    public ClientConnection(long id, WebSocket socket, SendQueueLimits limits, TimeSpan closeTimeout, ILogger logger)
+    public ClientConnection(long sessionId, WebSocket socket, SendQueueLimits limits, TimeSpan closeTimeout, ILogger logger)
     {
-        Id = id;
+        SessionId = sessionId;
         _socket = socket;
         _limits = limits;
         _closeTimeout = closeTimeout;
         _logger = logger;
     }
 
-    public long Id { get; }
+    /// <summary>The node-local id of its session (logs, the registry); not the <see cref="ConnectionId"/>.</summary>
+    public long SessionId { get; }
 
     /// <summary>The connection's id once the session identified (set by the <see cref="RoomHub"/>); none before.</summary>
     public ConnectionId ConnectionId { get; set; }
@@ -113,7 +114,7 @@ internal sealed partial class ClientConnection : IClientChannel, IDisposable
         }
 
         ReportSlowConsumer();
-        LogSlowConsumer(Id, _limits.Frames, _limits.Bytes);
+        LogSlowConsumer(SessionId, _limits.Frames, _limits.Bytes);
         RequestClose(WebSocketCloseStatus.PolicyViolation, "Slow consumer: send queue full");
         return false;
     }
@@ -216,7 +217,7 @@ internal sealed partial class ClientConnection : IClientChannel, IDisposable
                 catch (Exception) when (Volatile.Read(ref _stalled))
                 {
                     ReportSlowConsumer();
-                    LogSendStalled(Id, _limits.SendStall.TotalSeconds);
+                    LogSendStalled(SessionId, _limits.SendStall.TotalSeconds);
                     throw;
                 }
 

@@ -43,7 +43,7 @@ internal sealed partial class ConnectionHandler(
         {
             SlowConsumer = registry.CountSlowConsumer,
         };
-        var session = new ClientSession(connection.Id, clientIp, connection) { AccessToken = accessToken.Length > 0 ? accessToken : null };
+        var session = new ClientSession(connection.SessionId, clientIp, connection) { AccessToken = accessToken.Length > 0 ? accessToken : null };
         registry.Add(connection);
         LogConnected(session.Id, clientIp);
         connection.TrySend(FrameWriter.Connected);

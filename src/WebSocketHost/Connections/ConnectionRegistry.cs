@@ -22,9 +22,9 @@ internal sealed class ConnectionRegistry
 
     public long NextSessionId() => Interlocked.Increment(ref _lastSessionId);
 
-    public void Add(ClientConnection connection) => _connections[connection.Id] = connection;
+    public void Add(ClientConnection connection) => _connections[connection.SessionId] = connection;
 
-    public void Remove(ClientConnection connection) => _connections.TryRemove(connection.Id, out _);
+    public void Remove(ClientConnection connection) => _connections.TryRemove(connection.SessionId, out _);
 
     public ClientConnection? Find(long sessionId) => _connections.GetValueOrDefault(sessionId);
 
