@@ -109,31 +109,25 @@ public sealed partial class GroupCommitMessageStore : IMessageStore, IHostedServ
     {
         for (var i = 0; i < messages.Count; i++)
         {
-            if (stored[i].IsNew)
+            if (!stored[i].IsNew)
             {
-                try
-                {
-                    _feed.Committed(messages[i], stored[i]);
-                }
-                catch (Exception ex)
-                {
-                    // The row is committed: one failed hand-off must not fail the others or the sender.
-                    LogHandOverFailed(ex, stored[i].Id);
-                }
+                continue;
             }
+
+            try
+            {
+                _feed.Committed(messages[i], stored[i]);
+            }
+            catch (Exception ex)
+            {
+                // The row is committed: one failed hand-off must not fail the others or the sender.
+                LogHandOverFailed(ex, stored[i].Id);
+            }
+
+            _metrics?.MessageStored(messages[i].Type.ToName());
         }
 
-        if (_metrics is not null)
-        {
-            _metrics.BatchCommitted(messages.Count, elapsed);
-            for (var i = 0; i < messages.Count; i++)
-            {
-                if (stored[i].IsNew)
-                {
-                    _metrics.MessageStored(messages[i].Type.ToName());
-                }
-            }
-        }
+        _metrics?.BatchCommitted(messages.Count, elapsed);
 
         if (elapsed > SlowCommit)
         {

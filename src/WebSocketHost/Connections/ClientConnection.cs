@@ -58,7 +58,7 @@ internal sealed partial class ClientConnection : IClientChannel, IDisposable
     /// <summary>The connection's id once the session identified (set by the <see cref="RoomHub"/>); none before.</summary>
     public ConnectionId ConnectionId { get; set; }
 
-    /// <summary>Set once, when the session joins its room (see <see cref="ConnectionRegistry.Attach"/>).</summary>
+    /// <summary>Set once, when the session starts receiving its room (see <see cref="RoomHub.AttachAsync"/>).</summary>
     public ConnectionMembership? Membership { get; set; }
 
     /// <summary>Called once when this connection is dropped for not reading (for the server's counters).</summary>
@@ -119,21 +119,20 @@ internal sealed partial class ClientConnection : IClientChannel, IDisposable
         return false;
     }
 
-    /// <summary>Sends what is queued, then the close frame; aborts if the client does not finish the handshake in time.</summary>
     public void SendRoomAssigned(RoomAssignedDto room) => TrySend(FrameWriter.Room(room));
 
-    public void RefuseUnauthorized(string error)
+    public void RefuseUnauthorized(string error) => CloseWithError(error, UnauthorizedCloseStatus, "Unauthorized");
+
+    public void CloseForAbuse(string error) => CloseWithError(error, WebSocketCloseStatus.PolicyViolation, "Limit exceeded");
+
+    /// <summary>Sends the error frame, then closes: the client reads why before the close.</summary>
+    public void CloseWithError(string error, WebSocketCloseStatus status, string reason)
     {
         TrySend(FrameWriter.Error(error));
-        RequestClose(UnauthorizedCloseStatus, "Unauthorized");
+        RequestClose(status, reason);
     }
 
-    public void CloseForAbuse(string error)
-    {
-        TrySend(FrameWriter.Error(error));
-        RequestClose(WebSocketCloseStatus.PolicyViolation, "Limit exceeded");
-    }
-
+    /// <summary>Sends what is queued, then the close frame; aborts if the client does not finish the handshake in time.</summary>
     public void RequestClose(WebSocketCloseStatus status, string reason)
     {
         bool startDrain;

@@ -126,8 +126,8 @@ internal sealed partial class ConnectionHandler(
             }
 
             LogTokenExpired(session.Id, session.Member?.DeviceId.Value ?? "-");
-            connection.TrySend(FrameWriter.Error("Authentication expired: the device token's exp has passed; reconnect with a new token"));
-            connection.RequestClose(ClientConnection.UnauthorizedCloseStatus, "Token expired");
+            connection.CloseWithError(
+                "Authentication expired: the device token's exp has passed; reconnect with a new token", ClientConnection.UnauthorizedCloseStatus, "Token expired");
         }, null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         timer.Change(UntilExpiry(expires), Timeout.InfiniteTimeSpan);
         return timer;

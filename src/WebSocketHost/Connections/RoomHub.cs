@@ -84,7 +84,7 @@ internal sealed partial class RoomHub(
         ArgumentNullException.ThrowIfNull(session);
         var (roomId, member) = (session.RoomId, session.IdentifiedMember);
         var connection = ConnectionOf(session);
-        connection.TrySend(FrameWriter.Room(reply));
+        connection.SendRoomAssigned(reply);
         if (!_rooms.TryGetValue(roomId, out var room))
         {
             return;

@@ -96,7 +96,7 @@ public sealed partial class IdentifyHandler(
         device ??= Device.FirstSeen(deviceId, identity, now);
         var (roomId, connection) = status == AssignmentStatus.CreatedNew
             ? await CreateRoomAsync(device, identity, session.ClientIp, now, cancellationToken)
-            : await JoinRoomAsync(device, joining!.Value, identity, session.ClientIp, now, cancellationToken);
+            : await RecordAsync(device, joining!.Value, roomIsNew: false, identity, session.ClientIp, now, cancellationToken);
 
         var member = new RoomMember(deviceId, identity, connection, node.NodeId);
         session.CredentialsExpireAt = authorization.ExpiresAt;
@@ -145,12 +145,9 @@ public sealed partial class IdentifyHandler(
     {
         for (var attempt = 1; ; attempt++)
         {
-            var roomId = RoomId.NewCandidate(settings.RoomIdLength);
-            device.ConnectedTo(roomId, identity, now);
             try
             {
-                var connection = await repository.RecordConnectionAsync(new NewConnection(device, roomId, RoomIsNew: true, clientIp, node.NodeId, now), cancellationToken);
-                return (roomId, connection);
+                return await RecordAsync(device, RoomId.NewCandidate(settings.RoomIdLength), roomIsNew: true, identity, clientIp, now, cancellationToken);
             }
             catch (RoomIdTakenException) when (attempt < MaxRoomIdAttempts)
             {
@@ -159,11 +156,12 @@ public sealed partial class IdentifyHandler(
         }
     }
 
-    private async Task<(RoomId RoomId, ConnectionId Connection)> JoinRoomAsync(
-        Device device, RoomId roomId, string identity, string clientIp, DateTime now, CancellationToken cancellationToken)
+    /// <summary>The device is in <paramref name="roomId"/> from now on: its row, the room if new, and the connection's row, stored together.</summary>
+    private async Task<(RoomId RoomId, ConnectionId Connection)> RecordAsync(
+        Device device, RoomId roomId, bool roomIsNew, string identity, string clientIp, DateTime now, CancellationToken cancellationToken)
     {
         device.ConnectedTo(roomId, identity, now);
-        var connection = await repository.RecordConnectionAsync(new NewConnection(device, roomId, RoomIsNew: false, clientIp, node.NodeId, now), cancellationToken);
+        var connection = await repository.RecordConnectionAsync(new NewConnection(device, roomId, roomIsNew, clientIp, node.NodeId, now), cancellationToken);
         return (roomId, connection);
     }
 
