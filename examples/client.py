@@ -1,4 +1,4 @@
-# Python client on the library (clients/python; pip install ./clients/python, or Debian's python3-websockets and this path)
+# Python client on the library (clients/python; pip install --no-build-isolation ./clients/python, or Debian's python3-websockets and this path)
 # Usage: [ROOMS_URL=ws://host:8765/] python3 client.py [device_id] [room_id] [last_message_id]
 # The server is ROOMS_URL (behind the nginx of deploy/: wss://your.host/ws), ws://localhost:8765/ by default.
 import asyncio

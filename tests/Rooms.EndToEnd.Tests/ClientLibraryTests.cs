@@ -30,18 +30,23 @@ public sealed class ClientLibraryTests : IAsyncLifetime
         _authDatabase.Dispose();
     }
 
-    [Fact]
-    public async Task JavaScript_UnitTestsOfTheStateMachinePass()
+    /// <summary>Every Node.js the README supports: 20 (Debian's, with --experimental-websocket) and 22 (test.sh installs it).</summary>
+    [Theory]
+    [InlineData(20)]
+    [InlineData(22)]
+    public async Task JavaScript_UnitTestsOfTheStateMachinePass(int nodeMajor)
     {
-        var (exit, output) = await RunAsync("/usr/bin/node", ["--test", Path.Combine(Client("js"), "test")]);
+        var (exit, output) = await RunAsync(NodeRuntime.Path(nodeMajor), ["--test", Path.Combine(Client("js"), "test", "state-machine.test.mjs")]);
         Assert.True(exit == 0, output);
         Assert.Contains("# fail 0", output);
     }
 
-    [Fact]
-    public async Task JavaScript_AgainstARealServer_ChatHistoryCatchUpReplacedAndRefused()
+    [Theory]
+    [InlineData(20)]
+    [InlineData(22)]
+    public async Task JavaScript_AgainstARealServer_ChatHistoryCatchUpReplacedAndRefused(int nodeMajor)
     {
-        var (exit, output) = await RunAsync("/usr/bin/node", ["--experimental-websocket", Path.Combine(Client("js"), "integration", "run.mjs")]);
+        var (exit, output) = await RunAsync(NodeRuntime.Path(nodeMajor), ["--experimental-websocket", Path.Combine(Client("js"), "integration", "run.mjs")]);
         Assert.True(exit == 0, output);
         Assert.All(IntegrationChecks, check => Assert.Contains(check, output));
     }
@@ -108,6 +113,25 @@ public sealed class ClientLibraryTests : IAsyncLifetime
         Assert.Equal(["h2", "h3", "h4", "h5"], after.Messages.Select(m => m.Content));
         Assert.False(after.HasMore);
 
+        // Every url refuses connections for a while (a server down): the client keeps trying, and once the server is
+        // back it reconnects and sends what was sent meanwhile.
+        await using (var relay = TcpRelay.Start(_server.WebSocketUri()))
+        {
+            await using var dave = new RoomsClient(new RoomsClientOptions
+            {
+                Urls = [relay.Url], DeviceId = $"dave-{run}", Identity = "dave", RoomId = roomId,
+                InitialDelay = TimeSpan.FromMilliseconds(50), MaxDelay = TimeSpan.FromMilliseconds(400),
+            });
+            await dave.ConnectAsync();
+            await relay.DownAsync();
+            var whileDown = dave.SendAsync("sent while the server was down");
+            var aliceHears = Next<RoomMessage>(alice, m => m.Content == "sent while the server was down", TimeSpan.FromSeconds(15));
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            relay.Up();
+            Assert.NotNull((await whileDown.WaitAsync(TimeSpan.FromSeconds(10))).MessageId);
+            await aliceHears;
+        }
+
         // Away and back with the same store: the missed messages, once each, in order.
         var store = new MemoryStore();
         var carol = Client("carol", roomId, store);
@@ -143,10 +167,10 @@ public sealed class ClientLibraryTests : IAsyncLifetime
         Assert.Equal(RoomsState.Closed, intruder.State);
     }
 
-    private static async Task<T> Next<T>(RoomsClient client, Func<T, bool>? predicate = null)
+    private static async Task<T> Next<T>(RoomsClient client, Func<T, bool>? predicate = null, TimeSpan? within = null)
         where T : RoomsEvent
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var timeout = new CancellationTokenSource(within ?? TimeSpan.FromSeconds(10));
         await foreach (var e in client.Events(timeout.Token))
         {
             if (e is T match && (predicate is null || predicate(match)))
@@ -161,7 +185,8 @@ public sealed class ClientLibraryTests : IAsyncLifetime
     /// <summary>The lines each library's integration script prints as its checks pass.</summary>
     private static readonly string[] IntegrationChecks =
     [
-        "ok two devices chat", "ok direct message", "ok history pages backward and forward", "ok catch-up after a restart",
+        "ok two devices chat", "ok direct message", "ok history pages backward and forward",
+        "ok reconnects after every url refused for a while", "ok catch-up after a restart",
         "ok replaced (4001)", "ok refused token (4003)", "all passed",
     ];
 

@@ -127,6 +127,110 @@ public sealed class StateMachineTests
         Assert.Empty(store.Load()!.Outbox);
     }
 
+    [Fact]
+    public async Task HostileFrames_AreSkippedAndReported_AndTheMessagesAfterThemDelivered()
+    {
+        var network = new FakeNetwork();
+        await using var client = Client(network);
+        await client.ConnectAsync();
+        foreach (var text in (string[])["null", "[1]", "5", "not json", """{"type":"message"}""", Message("99999999999999999999999"), Message("abc"),
+            Message(" 7"), """{"type":"presence","room_id":"R1","joins":["a"],"leaves":null}""", Message(10), Message(11)])
+        {
+            network.Last.ServerSends(text);
+        }
+
+        var delivered = new List<string>();
+        var errors = 0;
+        await foreach (var e in client.Events())
+        {
+            errors += e is ClientError ? 1 : 0;
+            if (e is RoomMessage m)
+            {
+                delivered.Add(m.MessageId);
+                if (m.MessageId == "11")
+                {
+                    break;
+                }
+            }
+        }
+
+        Assert.Equal(["10", "11"], delivered);
+        Assert.Equal(9, errors);
+        Assert.Single(network.Sockets);
+    }
+
+    [Fact]
+    public async Task ALiveMessageOutOfOrder_IsReportedNotSilentlyDropped()
+    {
+        var network = new FakeNetwork();
+        await using var client = Client(network);
+        await client.ConnectAsync();
+        foreach (var id in (int[])[10, 10, 8, 11])
+        {
+            network.Last.ServerSends(Message(id));
+        }
+
+        var seen = new List<string>();
+        await foreach (var e in client.Events())
+        {
+            if (e is RoomMessage m)
+            {
+                seen.Add(m.MessageId);
+                if (m.MessageId == "11")
+                {
+                    break;
+                }
+            }
+            else if (e is ClientError error)
+            {
+                seen.Add(error.Error.Message);
+            }
+        }
+
+        Assert.Equal(["10", "message 8 arrived after 10: out of order, not delivered", "11"], seen);
+    }
+
+    [Fact]
+    public async Task ACatchUpPageThatNeverMovesTheCursor_IsNotAskedAgainAtOnce()
+    {
+        var store = new MemoryStore();
+        store.Save(new SavedState("R1", "5", []));
+        var network = new FakeNetwork { AnswerHistory = $$"""{"type":"history","room_id":"R1","has_more":true,"messages":[{{Message(5)}}]}""" };
+        await using var client = Client(network, store: store);
+        await client.ConnectAsync();
+        await Task.Delay(300);
+        Assert.Equal(1, network.Last.Sent.Count(f => Type(f) == "history"));
+    }
+
+    [Fact]
+    public async Task AfterAFrameTooBigForTheTransport_TheCatchUpAsksForSmallerPages()
+    {
+        var store = new MemoryStore();
+        store.Save(new SavedState("R1", "5", []));
+        var network = new FakeNetwork();
+        await using var client = Client(network, store: store);
+        await client.ConnectAsync();
+        await Until(() => network.Last.Sent.Any(f => Type(f) == "history"));
+        Assert.Equal(500, network.Last.Sent.First(f => Type(f) == "history").GetProperty("limit").GetInt32());
+        network.Last.ServerCloses(1009);
+        await Until(() => network.Sockets.Count == 2 && network.Last.Sent.Any(f => Type(f) == "history"));
+        Assert.Equal(250, network.Last.Sent.First(f => Type(f) == "history").GetProperty("limit").GetInt32());
+    }
+
+    [Fact]
+    public async Task TypingAndQueryRoom_SendTypingAndAnswerTheTotalAndTheListedMembers()
+    {
+        var network = new FakeNetwork { AnswerQueryRoom = """{"type":"room_info","room_id":"R1","total_clients":2,"clients":[{"device_id":"bob","identity":"Bob"}]}""" };
+        await using var client = Client(network);
+        await client.ConnectAsync();
+        await client.TypingAsync();
+        Assert.Contains(network.Last.Sent, f => Type(f) == "typing");
+        var info = await client.QueryRoomAsync();
+        Assert.Equal(2, info.TotalClients);
+        Assert.Equal(new Dictionary<string, string> { ["bob"] = "Bob" }, info.Clients);
+        Assert.Equal("PresenceChanged { Joins = { bob: Bob }, Leaves = {  } }", new PresenceChanged(info.Clients, new Dictionary<string, string>()).ToString());
+    }
+
     private static RoomsClient Client(FakeNetwork network, IRoomsStore? store = null, TimeSpan? initialDelay = null) => new(new RoomsClientOptions
     {
         Urls = [new Uri("ws://a/"), new Uri("ws://b/")],
@@ -138,7 +242,7 @@ public sealed class StateMachineTests
         Random = new Random(1),
     });
 
-    private static string Message(int id, string from = "bob") =>
+    private static string Message(object id, string from = "bob") =>
         $$"""{"type":"message","content":"m{{id}}","from_device_id":"{{from}}","message_type":"broadcast","timestamp":"2026-11-30T00:00:00Z","message_id":"{{id}}"}""";
 
     private static string? Type(JsonElement frame) => frame.GetProperty("type").GetString();
@@ -162,6 +266,11 @@ public sealed class StateMachineTests
 
         public FakeConnection Last => Sockets[^1];
 
+        /// <summary>What the server answers every history request with (none: the test answers).</summary>
+        public string? AnswerHistory { get; init; }
+
+        public string? AnswerQueryRoom { get; init; }
+
         public Task<IRoomsConnection> ConnectAsync(Uri server, CancellationToken cancellationToken)
         {
             if (Refusals.TryDequeue(out var refusal))
@@ -169,7 +278,7 @@ public sealed class StateMachineTests
                 throw refusal;
             }
 
-            var connection = new FakeConnection(server);
+            var connection = new FakeConnection(server, this);
             lock (Sockets)
             {
                 Sockets.Add(connection);
@@ -182,10 +291,12 @@ public sealed class StateMachineTests
     private sealed class FakeConnection : IRoomsConnection
     {
         private readonly Channel<string?> _inbox = Channel.CreateUnbounded<string?>();
+        private readonly FakeNetwork _network;
 
-        public FakeConnection(Uri url)
+        public FakeConnection(Uri url, FakeNetwork network)
         {
             Url = url;
+            _network = network;
             ServerSends("""{"type":"connection","message":"Connected successfully"}""");
         }
 
@@ -209,6 +320,14 @@ public sealed class StateMachineTests
             {
                 var room = frame.TryGetProperty("room_id", out var r) ? r.GetString() : "R1";
                 ServerSends($$"""{"type":"room","room_id":"{{room}}","status":"{{(room == "R1" && !frame.TryGetProperty("room_id", out _) ? "created_new" : "joined_existing")}}"}""");
+            }
+            else if (Type(frame) == "history" && _network.AnswerHistory is { } page)
+            {
+                ServerSends(page);
+            }
+            else if (Type(frame) == "query_room" && _network.AnswerQueryRoom is { } info)
+            {
+                ServerSends(info);
             }
 
             return Task.CompletedTask;

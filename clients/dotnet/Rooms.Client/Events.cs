@@ -16,6 +16,9 @@ public sealed record RoomJoin(string RoomId, string Status);
 /// <summary>A stored message: its id and how many devices it was addressed to.</summary>
 public sealed record SendAck(string MessageId, int Recipients);
 
+/// <summary>Who is in the room: the exact total, and the members the server listed (device id to identity; capped in a big room).</summary>
+public sealed record RoomInfo(int TotalClients, IReadOnlyDictionary<string, string> Clients);
+
 /// <summary>A page of history, oldest first.</summary>
 public sealed record HistoryPage(IReadOnlyList<RoomMessage> Messages, bool HasMore);
 
@@ -29,7 +32,17 @@ public abstract record RoomsEvent;
 public sealed record RoomMessage(string MessageId, string Content, string From, string Type, string Timestamp) : RoomsEvent;
 
 /// <summary>Devices that joined and left (device id to identity).</summary>
-public sealed record PresenceChanged(IReadOnlyDictionary<string, string> Joins, IReadOnlyDictionary<string, string> Leaves) : RoomsEvent;
+public sealed record PresenceChanged(IReadOnlyDictionary<string, string> Joins, IReadOnlyDictionary<string, string> Leaves) : RoomsEvent
+{
+    /// <summary>Prints the devices (<c>Joins = { phone-1: Ana }</c>), not the dictionaries' type names.</summary>
+    protected override bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Append("Joins = { ").AppendJoin(", ", Joins.Select(j => $"{j.Key}: {j.Value}"))
+            .Append(" }, Leaves = { ").AppendJoin(", ", Leaves.Select(l => $"{l.Key}: {l.Value}")).Append(" }");
+        return true;
+    }
+}
 
 /// <summary>The connection's state changed; <see cref="Reason"/> says why it closed (replaced, unauthorized, room_not_found).</summary>
 public sealed record StateChanged(RoomsState State, string? Reason) : RoomsEvent;

@@ -47,7 +47,8 @@ public sealed record RoomsClientOptions
 /// </summary>
 public sealed class RoomsClient : IAsyncDisposable
 {
-    private const int CatchUpPage = 500;
+    private const int FullCatchUpPage = 500;
+    private const int SmallestCatchUpPage = 10;
 
     private readonly RoomsClientOptions _options;
     private readonly IRoomsStore _store;
@@ -71,6 +72,8 @@ public sealed class RoomsClient : IAsyncDisposable
     private int _attempt;
     private int _urlIndex;
     private RoomsState _state;
+    private int _catchUpPage = FullCatchUpPage; // halved after a frame too big for the transport (1009)
+    private int _stalledPages; // catch-up pages in a row that did not move the cursor
 
     public RoomsClient(RoomsClientOptions options)
     {
@@ -155,12 +158,15 @@ public sealed class RoomsClient : IAsyncDisposable
         return new HistoryPage([.. page.GetProperty("messages").EnumerateArray().Select(ToMessage)], page.GetProperty("has_more").GetBoolean());
     }
 
-    /// <summary>Asks who is in the room: how many in total, and refreshes <see cref="Members"/>.</summary>
-    public async Task<int> QueryRoomAsync(CancellationToken cancellationToken = default)
+    /// <summary>Asks who is in the room: the total and the members the server listed (capped in a big room); refreshes <see cref="Members"/>.</summary>
+    public async Task<RoomInfo> QueryRoomAsync(CancellationToken cancellationToken = default)
     {
         var info = await RequestAsync("room_info", """{"type":"query_room"}""", cancellationToken).ConfigureAwait(false);
-        return info.GetProperty("total_clients").GetInt32();
+        return new RoomInfo(info.GetProperty("total_clients").GetInt32(), Members);
     }
+
+    /// <summary>Tells the room this device is typing (nothing is stored; sent only while connected).</summary>
+    public Task TypingAsync() => _state == RoomsState.Connected ? WriteAsync("""{"type":"typing"}""") : Task.CompletedTask;
 
     /// <summary>Messages, presence, state changes, acks of earlier clients' messages, errors; ends when the client is disposed.</summary>
     public IAsyncEnumerable<RoomsEvent> Events(CancellationToken cancellationToken = default) => _events.Reader.ReadAllAsync(cancellationToken);
@@ -193,8 +199,7 @@ public sealed class RoomsClient : IAsyncDisposable
                 using var stable = new Timer(_ => _attempt = 0, null, _options.StableAfter, Timeout.InfiniteTimeSpan);
                 while (await connection.ReceiveAsync(_stopping.Token).ConfigureAwait(false) is { } text)
                 {
-                    using var frame = JsonDocument.Parse(text);
-                    await OnFrameAsync(frame.RootElement.Clone()).ConfigureAwait(false);
+                    await OnTextAsync(text).ConfigureAwait(false);
                 }
 
                 OnClosed(connection.CloseStatus, connection.CloseReason);
@@ -260,6 +265,12 @@ public sealed class RoomsClient : IAsyncDisposable
         {
             _catchingUp = false;
             _held.Clear();
+            if (status == 1009)
+            {
+                // A frame larger than the transport reads: the next catch-up asks for smaller pages.
+                _catchUpPage = Math.Max(SmallestCatchUpPage, _catchUpPage / 2);
+            }
+
             foreach (var request in _pending)
             {
                 request.Answer?.TrySetException(new RoomsException($"connection closed ({status})"));
@@ -312,6 +323,25 @@ public sealed class RoomsClient : IAsyncDisposable
 
     // ---- frames ----
 
+    /// <summary>Handles one frame; a frame it cannot read is skipped and reported, and the connection goes on.</summary>
+    private async Task OnTextAsync(string text)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw new RoomsException("frame skipped: not a JSON object");
+            }
+
+            await OnFrameAsync(document.RootElement.Clone()).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or KeyNotFoundException or FormatException or RoomsException)
+        {
+            _events.Writer.TryWrite(new ClientError(ex as RoomsException ?? new RoomsException($"frame skipped: {ex.Message}", ex)));
+        }
+    }
+
     private async Task OnFrameAsync(JsonElement frame)
     {
         switch (frame.GetProperty("type").GetString())
@@ -324,6 +354,7 @@ public sealed class RoomsClient : IAsyncDisposable
                 await OnRoomAsync(frame).ConfigureAwait(false);
                 break;
             case "message":
+                CheckMessage(frame);
                 lock (_gate)
                 {
                     if (_catchingUp)
@@ -332,7 +363,7 @@ public sealed class RoomsClient : IAsyncDisposable
                         break;
                     }
 
-                    DeliverLocked(frame);
+                    DeliverLocked(frame, live: true);
                 }
 
                 break;
@@ -409,33 +440,80 @@ public sealed class RoomsClient : IAsyncDisposable
     }
 
     private Task WriteCatchUpRequestAsync() =>
-        WriteAsync(JsonSerializer.Serialize(new HistoryFrame("history", CatchUpPage, _lastId.ToString(CultureInfo.InvariantCulture), null, null), ClientJson.Default.HistoryFrame));
+        WriteAsync(JsonSerializer.Serialize(new HistoryFrame("history", _catchUpPage, _lastId.ToString(CultureInfo.InvariantCulture), null, null), ClientJson.Default.HistoryFrame));
+
+    /// <summary>The next catch-up page after a pause that doubles while pages keep failing (1 s, 2 s, ... 30 s).</summary>
+    private async Task WriteCatchUpRequestLaterAsync()
+    {
+        var connection = _connection;
+        var delay = TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Min(Interlocked.Increment(ref _stalledPages) - 1, 5))));
+        try
+        {
+            await Task.Delay(delay, _stopping.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (!_catchingUp || connection != _connection)
+            {
+                return;
+            }
+
+            _pending.Add(new Pending("history", null));
+        }
+
+        await WriteCatchUpRequestAsync().ConfigureAwait(false);
+    }
 
     private async Task OnHistoryAsync(JsonElement frame)
     {
         Pending? request;
-        bool askMore = false;
+        bool askMore = false, askLater = false;
         lock (_gate)
         {
             request = TakePendingLocked("history");
 
             if (request?.Answer is null && _catchingUp)
             {
-                var messages = frame.GetProperty("messages");
-                foreach (var message in messages.EnumerateArray())
+                var before = _lastId;
+                foreach (var message in frame.GetProperty("messages").EnumerateArray())
                 {
-                    DeliverLocked(message);
+                    try
+                    {
+                        CheckMessage(message);
+                        DeliverLocked(message);
+                    }
+                    catch (RoomsException skipped)
+                    {
+                        _events.Writer.TryWrite(new ClientError(skipped));
+                    }
                 }
 
-                if (frame.GetProperty("has_more").GetBoolean() && messages.GetArrayLength() > 0)
+                if (frame.GetProperty("has_more").GetBoolean())
                 {
-                    askMore = true;
-                    _pending.Add(new Pending("history", null));
+                    // A page that moved nothing would be asked again at once, forever: wait, longer each time.
+                    askMore = _lastId > before;
+                    askLater = !askMore;
+                    if (askMore)
+                    {
+                        _stalledPages = 0;
+                        _pending.Add(new Pending("history", null));
+                    }
+                    else
+                    {
+                        _events.Writer.TryWrite(new ClientError(new RoomsException($"catch-up page after {before} brought nothing new; asking again later")));
+                    }
                 }
                 else
                 {
                     // Caught up: the live messages that came meanwhile follow (those the pages held are skipped by id).
                     _catchingUp = false;
+                    _stalledPages = 0;
+                    _catchUpPage = FullCatchUpPage;
                     foreach (var held in _held)
                     {
                         DeliverLocked(held);
@@ -450,6 +528,10 @@ public sealed class RoomsClient : IAsyncDisposable
         if (askMore)
         {
             await WriteCatchUpRequestAsync().ConfigureAwait(false);
+        }
+        else if (askLater)
+        {
+            _ = WriteCatchUpRequestLaterAsync();
         }
     }
 
@@ -474,13 +556,7 @@ public sealed class RoomsClient : IAsyncDisposable
 
         if (request is { Answer: null, Type: "history" } && _catchingUp)
         {
-            await Task.Delay(TimeSpan.FromSeconds(1), _stopping.Token).ConfigureAwait(false);
-            lock (_gate)
-            {
-                _pending.Add(new Pending("history", null));
-            }
-
-            await WriteCatchUpRequestAsync().ConfigureAwait(false);
+            _ = WriteCatchUpRequestLaterAsync();
         }
         else if (request?.Answer is { } answer)
         {
@@ -530,12 +606,20 @@ public sealed class RoomsClient : IAsyncDisposable
         _events.Writer.TryWrite(new PresenceChanged(joins, leaves));
     }
 
-    /// <summary>Hands a message to the application once: ids at or below the last delivered one were delivered.</summary>
-    private void DeliverLocked(JsonElement frame)
+    /// <summary>
+    /// Hands a message to the application once: ids at or below the last delivered one were delivered. A live message
+    /// below the cursor came out of order: it cannot be delivered in order any more, so it is reported, not dropped silently.
+    /// </summary>
+    private void DeliverLocked(JsonElement frame, bool live = false)
     {
         var id = BigInteger.Parse(frame.GetProperty("message_id").GetString()!, CultureInfo.InvariantCulture);
         if (id <= _lastId)
         {
+            if (live && id < _lastId)
+            {
+                _events.Writer.TryWrite(new ClientError(new RoomsException($"message {id} arrived after {_lastId}: out of order, not delivered")));
+            }
+
             return;
         }
 
@@ -676,6 +760,25 @@ public sealed class RoomsClient : IAsyncDisposable
 
         _state = state;
         _events.Writer.TryWrite(new StateChanged(state, reason));
+    }
+
+    /// <summary>Throws (the frame is skipped and reported) unless the message has a valid id and its fields.</summary>
+    private static void CheckMessage(JsonElement frame)
+    {
+        // The server's message ids are positive 64-bit integers: anything else is a broken frame, never a cursor.
+        var id = frame.TryGetProperty("message_id", out var value) && value.ValueKind == JsonValueKind.String ? value.GetString()! : null;
+        if (id is null || id.Length is 0 or > 19 || id[0] == '0' || !id.All(char.IsAsciiDigit) || !long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+        {
+            throw new RoomsException($"message skipped: message_id {id ?? value.ToString()} is not a positive 64-bit integer");
+        }
+
+        foreach (var field in (string[])["content", "from_device_id", "message_type", "timestamp"])
+        {
+            if (!frame.TryGetProperty(field, out var text) || text.ValueKind != JsonValueKind.String)
+            {
+                throw new RoomsException($"message {id} skipped: no {field}");
+            }
+        }
     }
 
     private static RoomMessage ToMessage(JsonElement frame) => new(

@@ -60,12 +60,22 @@ public sealed class ClientWebSocketTransport : IRoomsTransport
         }
     }
 
+    /// <summary>
+    /// Frames up to this size are read; a larger one closes the connection with 1009 (and the client asks for smaller
+    /// catch-up pages). The server never sends one over 1 MiB; the margin keeps a client working against a server
+    /// configured for larger frames.
+    /// </summary>
+    public const int MaxFrameBytes = 16 * 1024 * 1024;
+
+    private const int InitialBuffer = 16 * 1024;
+
     private sealed class Connection(ClientWebSocket socket) : IRoomsConnection
     {
         private readonly SemaphoreSlim _writing = new(1, 1);
-        private byte[] _buffer = new byte[16 * 1024];
+        private byte[] _buffer = new byte[InitialBuffer];
+        private int? _closedBySelf;
 
-        public int? CloseStatus => (int?)socket.CloseStatus;
+        public int? CloseStatus => _closedBySelf ?? (int?)socket.CloseStatus;
 
         public string? CloseReason => socket.CloseStatusDescription;
 
@@ -89,7 +99,16 @@ public sealed class ClientWebSocketTransport : IRoomsTransport
             {
                 if (count == _buffer.Length)
                 {
-                    Array.Resize(ref _buffer, _buffer.Length * 2);
+                    if (count >= MaxFrameBytes)
+                    {
+                        _closedBySelf = (int)WebSocketCloseStatus.MessageTooBig;
+                        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                        await socket.CloseOutputAsync(WebSocketCloseStatus.MessageTooBig, "Frame too big", timeout.Token).ConfigureAwait(false);
+                        _buffer = new byte[InitialBuffer];
+                        return null;
+                    }
+
+                    Array.Resize(ref _buffer, Math.Min(_buffer.Length * 2, MaxFrameBytes));
                 }
 
                 var result = await socket.ReceiveAsync(_buffer.AsMemory(count), cancellationToken).ConfigureAwait(false);
@@ -101,7 +120,14 @@ public sealed class ClientWebSocketTransport : IRoomsTransport
                 count += result.Count;
                 if (result.EndOfMessage)
                 {
-                    return Encoding.UTF8.GetString(_buffer, 0, count);
+                    var text = Encoding.UTF8.GetString(_buffer, 0, count);
+                    if (_buffer.Length > 64 * InitialBuffer)
+                    {
+                        // One big frame (a history page) does not keep its buffer for the connection's life.
+                        _buffer = new byte[InitialBuffer];
+                    }
+
+                    return text;
                 }
             }
         }

@@ -2,6 +2,7 @@
 // ROOMS_URL names an open server, ROOMS_AUTH_URL one that requires device tokens. Prints one "ok ..." line per
 // check and exits non-zero at the first failure.
 import assert from "node:assert/strict";
+import net from "node:net";
 import { RoomsClient, MemoryStore } from "../src/index.js";
 
 const url = process.env.ROOMS_URL;
@@ -41,6 +42,34 @@ function collect(c, count) {
   });
 }
 
+/**
+ * A TCP relay to the server on a port of its own, which can go down (the port refuses connections, as a dead server's
+ * does) and come back on the same port.
+ */
+async function relay() {
+  const target = new URL(url);
+  const sockets = new Set();
+  let server = null;
+  const listen = (port) => new Promise((resolve) => {
+    server = net.createServer((client) => {
+      const upstream = net.connect(Number(target.port), target.hostname);
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on("error", () => {});
+        s.on("close", () => { sockets.delete(s); client.destroy(); upstream.destroy(); });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    server.listen(port, "127.0.0.1", () => resolve(server.address().port));
+  });
+  const port = await listen(0);
+  return {
+    url: `ws://127.0.0.1:${port}/`,
+    down: () => new Promise((resolve) => { server.close(resolve); for (const s of sockets) s.destroy(); }),
+    up: () => listen(port),
+  };
+}
+
 try {
   // Two devices chat; the room hears who joined.
   const alice = client("alice");
@@ -75,6 +104,23 @@ try {
   assert.deepEqual(after.messages.map((m) => m.content), ["h2", "h3", "h4", "h5"]);
   assert.equal(after.hasMore, false);
   console.log("ok history pages backward and forward");
+
+  // Every url refuses connections for a while (a server down): the client keeps trying, and once the server is back
+  // it reconnects and sends what was sent meanwhile.
+  const way = await relay();
+  const dave = client("dave", { roomId, urls: [way.url], maxDelayMs: 400 });
+  await dave.connect();
+  await way.down();
+  const whileDown = dave.send("sent while the server was down");
+  const aliceHears = next(alice, "message", (m) => m.content === "sent while the server was down");
+  await new Promise((resolve) => setTimeout(resolve, 2000)); // several refused attempts
+  await way.up();
+  const acked = await Promise.race([whileDown, new Promise((_, reject) => setTimeout(() => reject(new Error("not acked 10 s after the server came back")), 10_000))]);
+  assert.ok(acked.messageId);
+  await aliceHears;
+  await dave.close();
+  await way.down();
+  console.log("ok reconnects after every url refused for a while");
 
   // A device that was away catches up from its store: the missed messages, once each, in order.
   const store = new MemoryStore();

@@ -86,7 +86,8 @@ export class RoomsClient {
   connect(): Promise<{ roomId: string; status: "created_new" | "joined_existing" | "reconnected" }>;
   send(content: string, options?: { to?: string }): Promise<Ack>;
   history(options?: { before?: string; after?: string; latest?: boolean; limit?: number }): Promise<{ messages: RoomsMessage[]; hasMore: boolean }>;
-  queryRoom(): Promise<{ totalClients: number; clients: [string, string][] }>;
+  /** `clients`: device id to identity, as listed by the server (capped in a big room; `totalClients` stays exact). */
+  queryRoom(): Promise<{ totalClients: number; clients: Map<string, string> }>;
   typing(): void;
   close(): Promise<void>;
 }

@@ -30,6 +30,10 @@ export class RoomsError extends Error {
 
 const STATES = ["idle", "connecting", "connected", "reconnecting", "closed"];
 const CATCH_UP_PAGE = 500;
+const SMALLEST_CATCH_UP_PAGE = 10;
+// The server's message ids are positive 64-bit integers: anything else is a broken frame, never a cursor.
+const MAX_MESSAGE_ID = 2n ** 63n - 1n;
+const MESSAGE_ID = /^[1-9][0-9]{0,18}$/;
 
 /**
  * One device's connection to a room, kept alive: it reconnects (rotating through `urls`, exponential backoff with
@@ -59,6 +63,8 @@ export class RoomsClient {
   #retryTimer = null;
   #connected = null; // { resolve, reject } of connect()
   #stopped = false;
+  #catchUpPage = CATCH_UP_PAGE; // halved after a frame too big for the transport (1009), back to full once caught up
+  #stalledPages = 0; // catch-up pages in a row that did not move the cursor
 
   /**
    * @param {object} options see index.d.ts
@@ -142,9 +148,9 @@ export class RoomsClient {
     return this.#request("history", frame).then((page) => ({ messages: page.messages.map(toMessage), hasMore: page.has_more }));
   }
 
-  /** Asks the server who is in the room; also refreshes `members`. */
+  /** Asks the server who is in the room: `{ totalClients, clients }` (a Map of device id to identity); also refreshes `members`. */
   queryRoom() {
-    return this.#request("room_info", { type: "query_room" }).then((info) => ({ totalClients: info.total_clients, clients: [...this.#members] }));
+    return this.#request("room_info", { type: "query_room" }).then((info) => ({ totalClients: info.total_clients, clients: this.members }));
   }
 
   /** Tells the room this device is typing. */
@@ -181,7 +187,8 @@ export class RoomsClient {
       let frame;
       try {
         frame = JSON.parse(typeof event.data === "string" ? event.data : new TextDecoder().decode(event.data));
-      } catch {
+      } catch (error) {
+        this.#emit("error", new RoomsError(`unreadable frame skipped: ${error.message}`));
         return;
       }
 
@@ -195,7 +202,13 @@ export class RoomsClient {
       if (socket !== this.#socket) return;
       this.#onClose(event.code, event.reason);
     };
-    socket.onerror = () => {}; // a close follows
+    // Browsers follow an error with a close; Node.js 20's WebSocket does not when the connection is refused, so
+    // the error itself ends this socket (a close that follows finds it replaced and is ignored).
+    socket.onerror = () => {
+      if (socket !== this.#socket) return;
+      this.#onClose(1006, "");
+      try { socket.close(); } catch { /* never opened */ }
+    };
   }
 
   #onClose(code, reason) {
@@ -205,6 +218,8 @@ export class RoomsClient {
     this.#held = [];
     for (const request of this.#pending.splice(0)) request.reject(new Error(`connection closed (${code})`));
     if (this.#stopped) return;
+    // A frame larger than the transport takes (1009): the next catch-up asks for smaller pages.
+    if (code === 1009) this.#catchUpPage = Math.max(SMALLEST_CATCH_UP_PAGE, Math.floor(this.#catchUpPage / 2));
     if (code === 4001) {
       this.#fail(new Error("replaced: another connection of this device took over (4001)"), "replaced");
       return;
@@ -251,6 +266,7 @@ export class RoomsClient {
   // ---- frames ----
 
   #onFrame(frame) {
+    if (frame === null || typeof frame !== "object" || Array.isArray(frame)) throw new RoomsError("frame skipped: not a JSON object");
     switch (frame.type) {
       case "connection":
         this.#identify();
@@ -259,8 +275,9 @@ export class RoomsClient {
         this.#onRoom(frame);
         break;
       case "message":
+        checkMessage(frame);
         if (this.#catchingUp) this.#held.push(frame);
-        else this.#deliver(frame);
+        else this.#deliver(frame, true);
         break;
       case "ack":
         this.#settle(frame.id, (s) => s.resolve({ messageId: frame.message_id, recipients: frame.recipients }), frame);
@@ -272,7 +289,8 @@ export class RoomsClient {
         this.#onHistory(frame);
         break;
       case "room_info":
-        this.#members = new Map(frame.clients.map((c) => [c.device_id, c.identity]));
+        if (!Array.isArray(frame.clients)) throw new RoomsError("room_info skipped: no clients list");
+        this.#members = new Map(frame.clients.map((c) => [String(c.device_id), String(c.identity)]));
         this.#emit("members", this.members);
         this.#answer("room_info", frame);
         break;
@@ -319,7 +337,14 @@ export class RoomsClient {
 
   #askCatchUpPage() {
     this.#pending.push({ type: "history", catchUp: true, resolve: () => {}, reject: () => {} });
-    this.#write({ type: "history", after_message_id: this.#lastMessageId.toString(), limit: CATCH_UP_PAGE });
+    this.#write({ type: "history", after_message_id: this.#lastMessageId.toString(), limit: this.#catchUpPage });
+  }
+
+  /** Asks the next catch-up page after a pause that doubles while pages keep failing (1 s, 2 s, ... 30 s). */
+  #askCatchUpPageLater() {
+    const socket = this.#socket;
+    const delay = Math.min(30_000, 1000 * 2 ** Math.min(this.#stalledPages++, 5));
+    setTimeout(() => { if (this.#catchingUp && socket === this.#socket) this.#askCatchUpPage(); }, delay);
   }
 
   #onHistory(frame) {
@@ -329,14 +354,33 @@ export class RoomsClient {
       return;
     }
 
-    for (const message of frame.messages) this.#deliver(message);
-    if (frame.has_more && frame.messages.length > 0) {
-      this.#askCatchUpPage();
+    const before = this.#lastMessageId;
+    for (const message of Array.isArray(frame.messages) ? frame.messages : []) {
+      try {
+        checkMessage(message);
+        this.#deliver(message);
+      } catch (error) {
+        this.#emit("error", error);
+      }
+    }
+
+    if (frame.has_more === true) {
+      // A page that moved nothing would be asked again at once, forever: wait, longer each time.
+      if (this.#lastMessageId > before) {
+        this.#stalledPages = 0;
+        this.#askCatchUpPage();
+      } else {
+        this.#emit("error", new RoomsError(`catch-up page after ${before} brought nothing new; asking again later`));
+        this.#askCatchUpPageLater();
+      }
+
       return;
     }
 
     // Caught up: the live messages that came meanwhile follow (those the pages held are skipped by id).
     this.#catchingUp = false;
+    this.#stalledPages = 0;
+    this.#catchUpPage = CATCH_UP_PAGE;
     for (const message of this.#held.splice(0)) this.#deliver(message);
   }
 
@@ -349,9 +393,8 @@ export class RoomsClient {
     // An error without a message id answers the oldest request, if any (a refused page: a rate limit).
     const request = this.#pending.shift();
     if (request?.catchUp) {
-      // Ask again shortly rather than deliver out of order.
-      const socket = this.#socket;
-      setTimeout(() => { if (this.#catchingUp && socket === this.#socket) this.#askCatchUpPage(); }, 1000);
+      // Ask again later rather than deliver out of order.
+      this.#askCatchUpPageLater();
     } else if (request) {
       request.reject(new RoomsError(frame.message));
     } else {
@@ -362,6 +405,7 @@ export class RoomsClient {
   #onPresence(frame) {
     const joins = frame.event ? (frame.event === "joined" ? { [frame.device_id]: frame.identity } : {}) : frame.joins;
     const leaves = frame.event ? (frame.event === "left" ? { [frame.device_id]: frame.identity } : {}) : frame.leaves;
+    if (!isMap(joins) || !isMap(leaves)) throw new RoomsError("presence skipped: joins and leaves must be objects");
     for (const [deviceId, identity] of Object.entries(joins)) if (deviceId !== this.#options.deviceId) this.#members.set(deviceId, identity);
     for (const deviceId of Object.keys(leaves)) this.#members.delete(deviceId);
     this.#emit("presence", {
@@ -371,10 +415,18 @@ export class RoomsClient {
     this.#emit("members", this.members);
   }
 
-  /** Hands a message to the application once: ids at or below the last delivered one were delivered already. */
-  #deliver(frame) {
+  /**
+   * Hands a message to the application once: ids at or below the last delivered one were delivered already. A live
+   * message below the cursor that is not a repeat of the last one came out of order: it cannot be delivered in order
+   * any more, so it is reported rather than dropped silently.
+   */
+  #deliver(frame, live = false) {
     const id = BigInt(frame.message_id);
-    if (id <= this.#lastMessageId) return;
+    if (id <= this.#lastMessageId) {
+      if (live && id < this.#lastMessageId) this.#emit("error", new RoomsError(`message ${id} arrived after ${this.#lastMessageId}: out of order, not delivered`));
+      return;
+    }
+
     this.#lastMessageId = id;
     this.#save();
     // Catch-up pages hold this device's own messages too; the application knows those from their acks.
@@ -451,6 +503,22 @@ export class RoomsClient {
       }
     }
   }
+}
+
+/** Throws (the frame is skipped and reported) unless the message has a valid id and its fields. */
+function checkMessage(frame) {
+  const id = frame?.message_id;
+  if (typeof id !== "string" || !MESSAGE_ID.test(id) || BigInt(id) > MAX_MESSAGE_ID) {
+    throw new RoomsError(`message skipped: message_id ${JSON.stringify(id)} is not a positive 64-bit integer`);
+  }
+
+  for (const field of ["content", "from_device_id"]) {
+    if (typeof frame[field] !== "string") throw new RoomsError(`message ${id} skipped: no ${field}`);
+  }
+}
+
+function isMap(value) {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 function toMessage(frame) {

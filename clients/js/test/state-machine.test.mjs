@@ -20,6 +20,8 @@ class FakeNetwork {
       close(code = 1000) { this.closed = code; }
       serverSends(frame) { this.onmessage?.({ data: JSON.stringify(frame) }); }
       serverCloses(code, reason = "") { this.onclose?.({ code, reason }); }
+      // Node.js 20's WebSocket on a refused connection: an error event and no close.
+      refused() { this.onerror?.({ type: "error" }); }
     };
   }
   get last() { return this.sockets.at(-1); }
@@ -208,5 +210,117 @@ test("a listener that throws does not stop delivery", async () => {
   network.last.serverSends(message(1));
   network.last.serverSends(message(2));
   assert.deepEqual(seen, ["1", "2"]);
+  await rooms.close();
+});
+
+test("a refused connection that fires only an error (Node.js 20) is retried, and what was sent meanwhile goes out", async () => {
+  const network = new FakeNetwork();
+  autoJoin(network);
+  const rooms = client(network);
+  await rooms.connect();
+  network.last.serverCloses(1006);
+  const sent = rooms.send("while the server is down");
+  // Every url refuses for a while: error events only, never a close.
+  for (let i = 0; i < 4; i++) {
+    await until(() => network.sockets.length === i + 2, `attempt ${i + 2}`);
+    network.last.refused();
+  }
+
+  await until(() => network.last.sent.some((f) => f.type === "message"), "the reconnect after the refusals");
+  assert.equal(rooms.state, "connected");
+  const frame = network.last.sent.find((f) => f.type === "message");
+  assert.equal(frame.content, "while the server is down");
+  network.last.serverSends({ type: "ack", id: frame.id, message_id: "9", recipients: 0 });
+  assert.deepEqual(await sent, { messageId: "9", recipients: 0 });
+  await rooms.close();
+});
+
+test("hostile frames are skipped and reported; the messages after them are delivered", async () => {
+  const network = new FakeNetwork();
+  autoJoin(network);
+  const rooms = client(network);
+  const delivered = [];
+  const errors = [];
+  rooms.on("message", (m) => delivered.push(m.messageId));
+  rooms.on("error", (e) => errors.push(e.message));
+  await rooms.connect();
+  const socket = network.last;
+  for (const text of ["null", "[1]", "5", "not json", "{\"type\":\"message\"}"]) socket.onmessage({ data: text });
+  socket.serverSends(message("99999999999999999999999"));
+  socket.serverSends(message("abc"));
+  socket.serverSends(message(" 7"));
+  socket.serverSends({ type: "presence", room_id: "R1", joins: ["a"], leaves: null });
+  socket.serverSends({ type: "room_info", room_id: "R1", total_clients: 1 });
+  socket.serverSends(message(10));
+  socket.serverSends(message(11));
+  assert.deepEqual(delivered, ["10", "11"]);
+  assert.equal(rooms.lastMessageId, "11");
+  assert.equal(errors.length, 10);
+  assert.equal(rooms.state, "connected");
+  await rooms.close();
+});
+
+test("a live message out of order is reported, not silently dropped; a repeat of the last one is ignored", async () => {
+  const network = new FakeNetwork();
+  autoJoin(network);
+  const rooms = client(network);
+  const delivered = [];
+  const errors = [];
+  rooms.on("message", (m) => delivered.push(m.messageId));
+  rooms.on("error", (e) => errors.push(e.message));
+  await rooms.connect();
+  for (const id of [10, 10, 8, 11]) network.last.serverSends(message(id));
+  assert.deepEqual(delivered, ["10", "11"]);
+  assert.deepEqual(errors, ["message 8 arrived after 10: out of order, not delivered"]);
+  await rooms.close();
+});
+
+test("a catch-up page that never moves the cursor is asked again with a growing pause, not at once", async () => {
+  const store = new MemoryStore();
+  store.save({ roomId: "R1", lastMessageId: "5", outbox: [] });
+  const network = new FakeNetwork();
+  autoJoin(network);
+  network.onSend = ((answer) => (socket, frame) => {
+    answer(socket, frame);
+    if (frame.type === "history") setTimeout(() => socket.serverSends({ type: "history", room_id: "R1", has_more: true, messages: [message(5)] }), 0);
+  })(network.onSend);
+  const rooms = client(network, { store });
+  rooms.on("error", () => {});
+  await rooms.connect();
+  await tick(300);
+  assert.equal(network.last.sent.filter((f) => f.type === "history").length, 1);
+  await rooms.close();
+});
+
+test("after a frame too big for the transport (1009) the catch-up asks for smaller pages", async () => {
+  const store = new MemoryStore();
+  store.save({ roomId: "R1", lastMessageId: "5", outbox: [] });
+  const network = new FakeNetwork();
+  autoJoin(network);
+  const rooms = client(network, { store });
+  await rooms.connect();
+  assert.equal(network.last.sent.find((f) => f.type === "history").limit, 500);
+  network.last.serverCloses(1009);
+  await until(() => network.sockets.length === 2 && network.last.sent.some((f) => f.type === "history"), "the reconnect");
+  assert.equal(network.last.sent.find((f) => f.type === "history").limit, 250);
+  network.last.serverSends({ type: "history", room_id: "R1", has_more: false, messages: [message(6)] });
+  network.last.serverCloses(1006);
+  await until(() => network.sockets.length === 3 && network.last.sent.some((f) => f.type === "history"), "the next reconnect");
+  assert.equal(network.last.sent.find((f) => f.type === "history").limit, 500);
+  await rooms.close();
+});
+
+test("queryRoom answers the total and the listed members as a Map", async () => {
+  const network = new FakeNetwork();
+  autoJoin(network);
+  network.onSend = ((answer) => (socket, frame) => {
+    answer(socket, frame);
+    if (frame.type === "query_room") setTimeout(() => socket.serverSends({ type: "room_info", room_id: "R1", total_clients: 2, clients: [{ device_id: "bob", identity: "Bob" }] }), 0);
+  })(network.onSend);
+  const rooms = client(network);
+  await rooms.connect();
+  const info = await rooms.queryRoom();
+  assert.equal(info.totalClients, 2);
+  assert.deepEqual(info.clients, new Map([["bob", "Bob"]]));
   await rooms.close();
 });

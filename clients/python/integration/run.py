@@ -6,6 +6,7 @@ import asyncio
 import os
 import random
 import sys
+from urllib.parse import urlparse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
@@ -23,6 +24,48 @@ async def next_event(client, kind, predicate=lambda e: True, timeout=10):
                 return event
         raise AssertionError(f"events ended before a {kind.__name__}")
     return await asyncio.wait_for(wait(), timeout)
+
+
+class Relay:
+    """A TCP relay to the server on a port of its own, which can go down (the port refuses connections, as a dead
+    server's does) and come back on the same port."""
+
+    def __init__(self):
+        self.port = 0
+        self._server = None
+        self._writers = set()
+
+    @property
+    def url(self):
+        return f"ws://127.0.0.1:{self.port}/"
+
+    async def up(self):
+        target = urlparse(URL)
+
+        async def pipe(reader, writer):
+            try:
+                while data := await reader.read(65536):
+                    writer.write(data)
+                    await writer.drain()
+            except (ConnectionError, asyncio.CancelledError):
+                pass
+            finally:
+                writer.close()
+
+        async def relay(client_reader, client_writer):
+            server_reader, server_writer = await asyncio.open_connection(target.hostname, target.port)
+            self._writers.update((client_writer, server_writer))
+            await asyncio.gather(pipe(client_reader, server_writer), pipe(server_reader, client_writer))
+
+        self._server = await asyncio.start_server(relay, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def down(self):
+        self._server.close()
+        for writer in self._writers:
+            writer.transport.abort()
+        self._writers.clear()
+        await self._server.wait_closed()
 
 
 async def main():
@@ -65,6 +108,24 @@ async def main():
         after = await bob.history(after=before["messages"][0].message_id, limit=10)
         assert [m.content for m in after["messages"]] == ["h2", "h3", "h4", "h5"] and not after["has_more"], after
         print("ok history pages backward and forward", flush=True)
+
+        # Every url refuses connections for a while (a server down): the client keeps trying, and once the server is
+        # back it reconnects and sends what was sent meanwhile.
+        relay = Relay()
+        await relay.up()
+        dave = RoomsClient([relay.url], f"dave-{RUN}", "dave", room_id=room, initial_delay=0.05, max_delay=0.4)
+        clients.append(dave)
+        await dave.connect()
+        await relay.down()
+        while_down = asyncio.ensure_future(dave.send("sent while the server was down"))
+        alice_hears = asyncio.ensure_future(next_event(alice, Message, lambda m: m.content == "sent while the server was down", 15))
+        await asyncio.sleep(2)  # several refused attempts
+        await relay.up()
+        assert (await asyncio.wait_for(while_down, 10)).message_id
+        await alice_hears
+        await dave.close()
+        await relay.down()
+        print("ok reconnects after every url refused for a while", flush=True)
 
         store = MemoryStore()
         carol = client("carol", room_id=room, store=store)

@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Optional
@@ -20,6 +21,15 @@ __all__ = [
 ]
 
 _CATCH_UP_PAGE = 500
+_SMALLEST_CATCH_UP_PAGE = 10
+# Frames up to this size are read. The server never sends one over 1 MiB (websockets' default limit); the margin keeps
+# a client working against a server configured for larger frames.
+MAX_FRAME_BYTES = 16 * 1024 * 1024
+# Events waiting for the application; past this the client stops reading the socket until the application catches up.
+MAX_QUEUED_EVENTS = 10_000
+# The server's message ids are positive 64-bit integers: anything else is a broken frame, never a cursor.
+_MESSAGE_ID = re.compile(r"[1-9][0-9]{0,18}")
+_MAX_MESSAGE_ID = 2 ** 63 - 1
 
 
 class RoomsError(Exception):
@@ -144,7 +154,7 @@ class RoomsClient:
         self._initial_delay = initial_delay
         self._max_delay = max_delay
         self._stable_after = stable_after
-        self._connect = connect or websockets.connect
+        self._connect = connect or (lambda url: websockets.connect(url, max_size=MAX_FRAME_BYTES))
         self._random = rng or random.Random()
         # Ids unique per device for the server's 24-hour window: a random prefix per client object, then a counter.
         self._prefix = f"{int(time.time()):x}{self._random.getrandbits(32):x}"
@@ -158,6 +168,11 @@ class RoomsClient:
             self._outbox = [_Outgoing(m["id"], m["content"], m.get("to")) for m in saved.get("outbox", [])]
         self._state = "idle"
         self._events: asyncio.Queue = asyncio.Queue()
+        self._room_for_events = asyncio.Event()
+        self._room_for_events.set()
+        self._catch_up_page = _CATCH_UP_PAGE  # halved after a frame too big for the transport (1009)
+        self._stalled_pages = 0  # catch-up pages in a row that did not move the cursor
+        self._background: set = set()  # tasks started for later (asyncio keeps only weak references)
         self._members: dict = {}
         self._socket = None
         self._task: Optional[asyncio.Task] = None
@@ -222,13 +237,22 @@ class RoomsClient:
         return {"messages": [_message(m) for m in page["messages"]], "has_more": page["has_more"]}
 
     async def query_room(self) -> dict:
+        """``{"total_clients": int, "clients": {device_id: identity}}`` (the members the server listed; capped in a
+        big room, the total stays exact); also refreshes ``members``."""
         info = await self._request("room_info", {"type": "query_room"})
         return {"total_clients": info["total_clients"], "clients": self.members}
+
+    async def typing(self) -> None:
+        """Tells the room this device is typing (nothing is stored; sent only while connected)."""
+        if self._state == "connected":
+            await self._write({"type": "typing"})
 
     async def events(self) -> AsyncIterator[Any]:
         """Message, Presence, State, Typing, Ack and ErrorEvent, in order; ends when the client is closed."""
         while True:
             event = await self._events.get()
+            if self._events.qsize() < MAX_QUEUED_EVENTS:
+                self._room_for_events.set()
             if event is None:
                 return
             yield event
@@ -236,6 +260,8 @@ class RoomsClient:
     async def close(self) -> None:
         """Closes for good; unacknowledged messages stay in the store for a client made later with it."""
         await self._stop("closed", None, RoomsError("closed before the server acknowledged the message"))
+        for task in list(self._background):
+            task.cancel()
         if self._task and self._task is not asyncio.current_task():
             self._task.cancel()
             try:
@@ -263,7 +289,9 @@ class RoomsClient:
                     self._socket = socket
                     stable = asyncio.get_running_loop().call_later(self._stable_after, self._reset_backoff)
                     async for text in socket:
-                        await self._on_frame(json.loads(text))
+                        await self._on_text(text)
+                        # A slow consumer: stop reading (the server's send queue holds the rest) until it catches up.
+                        await self._room_for_events.wait()
                     code, reason = _close_of(socket)
                     self._on_closed(code, reason)
             except _Stop as stop:
@@ -301,6 +329,10 @@ class RoomsClient:
     def _on_closed(self, code: Optional[int], reason: str) -> None:
         self._catching_up = False
         self._held = []
+        if code == 1009:
+            # A frame larger than this client reads: the next catch-up asks for smaller pages.
+            self._catch_up_page = max(_SMALLEST_CATCH_UP_PAGE, self._catch_up_page // 2)
+            self._emit(ErrorEvent(RoomsError("a frame was larger than this client reads (1009); catching up in smaller pages")))
         for _, future in self._pending:
             if future and not future.done():
                 future.set_exception(RoomsError(f"connection closed ({code})"))
@@ -337,6 +369,18 @@ class RoomsClient:
 
     # ---- frames ----
 
+    async def _on_text(self, text) -> None:
+        """Handles one frame; a frame it cannot read is skipped and reported, and the connection goes on."""
+        try:
+            frame = json.loads(text)
+            if not isinstance(frame, dict):
+                raise RoomsError("frame skipped: not a JSON object")
+            await self._on_frame(frame)
+        except (_Stop, asyncio.CancelledError):
+            raise
+        except Exception as error:  # noqa: BLE001 - whatever the server sent, the client goes on
+            self._emit(ErrorEvent(error if isinstance(error, RoomsError) else RoomsError(f"frame skipped: {error!r}")))
+
     async def _on_frame(self, frame: dict) -> None:
         kind = frame.get("type")
         if kind == "connection":
@@ -349,10 +393,11 @@ class RoomsClient:
         elif kind == "room":
             await self._on_room(frame)
         elif kind == "message":
+            _check_message(frame)
             if self._catching_up:
                 self._held.append(frame)
             else:
-                self._deliver(frame)
+                self._deliver(frame, live=True)
         elif kind == "ack":
             self._settle(frame["id"], frame)
         elif kind == "error":
@@ -360,7 +405,7 @@ class RoomsClient:
         elif kind == "history":
             await self._on_history(frame)
         elif kind == "room_info":
-            self._members = {c["device_id"]: c["identity"] for c in frame["clients"]}
+            self._members = {str(c["device_id"]): str(c["identity"]) for c in frame["clients"]}
             self._answer("room_info", frame)
         elif kind == "presence":
             self._on_presence(frame)
@@ -386,7 +431,21 @@ class RoomsClient:
 
     async def _ask_catch_up_page(self) -> None:
         self._pending.append(("history", None))
-        await self._write({"type": "history", "after_message_id": str(self._last_id), "limit": _CATCH_UP_PAGE})
+        await self._write({"type": "history", "after_message_id": str(self._last_id), "limit": self._catch_up_page})
+
+    def _later(self, work) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _ask_catch_up_page_later(self) -> None:
+        """The next catch-up page after a pause that doubles while pages keep failing (1 s, 2 s, ... 30 s)."""
+        delay = min(30.0, 2.0 ** min(self._stalled_pages, 5))
+        self._stalled_pages += 1
+        socket = self._socket
+        await asyncio.sleep(delay)
+        if self._catching_up and socket is self._socket:
+            await self._ask_catch_up_page()
 
     async def _on_history(self, frame: dict) -> None:
         future = self._take("history")
@@ -396,13 +455,27 @@ class RoomsClient:
             return
         if not self._catching_up:
             return
-        for message in frame["messages"]:
-            self._deliver(message)
-        if frame["has_more"] and frame["messages"]:
-            await self._ask_catch_up_page()
+        before = self._last_id
+        messages = frame.get("messages")
+        for message in messages if isinstance(messages, list) else []:
+            try:
+                _check_message(message)
+                self._deliver(message)
+            except RoomsError as error:
+                self._emit(ErrorEvent(error))
+        if frame.get("has_more") is True:
+            if self._last_id > before:
+                self._stalled_pages = 0
+                await self._ask_catch_up_page()
+            else:
+                # A page that moved nothing would be asked again at once, forever: wait, longer each time.
+                self._emit(ErrorEvent(RoomsError(f"catch-up page after {before} brought nothing new; asking again later")))
+                self._later(self._ask_catch_up_page_later())
             return
         # Caught up: the live messages that came meanwhile follow (those the pages held are skipped by id).
         self._catching_up = False
+        self._stalled_pages = 0
+        self._catch_up_page = _CATCH_UP_PAGE
         held, self._held = self._held, []
         for message in held:
             self._deliver(message)
@@ -415,8 +488,7 @@ class RoomsClient:
         if self._pending:
             kind, future = self._pending.pop(0)
             if future is None and kind == "history" and self._catching_up:
-                await asyncio.sleep(1)
-                await self._ask_catch_up_page()
+                self._later(self._ask_catch_up_page_later())
             elif future is not None and not future.done():
                 future.set_exception(RoomsError(frame["message"]))
             return
@@ -428,16 +500,23 @@ class RoomsClient:
             joins, leaves = (change, {}) if frame["event"] == "joined" else ({}, change)
         else:
             joins, leaves = frame["joins"], frame["leaves"]
+        if not isinstance(joins, dict) or not isinstance(leaves, dict):
+            raise RoomsError("presence skipped: joins and leaves must be objects")
         joins = {d: i for d, i in joins.items() if d != self._device_id}
         self._members.update(joins)
         for device in leaves:
             self._members.pop(device, None)
         self._emit(Presence(joins, dict(leaves)))
 
-    def _deliver(self, frame: dict) -> None:
-        """Hands a message to the application once: ids at or below the last delivered one were delivered."""
+    def _deliver(self, frame: dict, live: bool = False) -> None:
+        """Hands a message to the application once: ids at or below the last delivered one were delivered. A live
+        message below the cursor came out of order: it cannot be delivered in order any more, so it is reported
+        rather than dropped silently."""
         message_id = int(frame["message_id"])
         if message_id <= self._last_id:
+            if live and message_id < self._last_id:
+                self._emit(ErrorEvent(RoomsError(
+                    f"message {message_id} arrived after {self._last_id}: out of order, not delivered")))
             return
         self._last_id = message_id
         self._save()
@@ -515,6 +594,18 @@ class RoomsClient:
 
     def _emit(self, event: Any) -> None:
         self._events.put_nowait(event)
+        if self._events.qsize() >= MAX_QUEUED_EVENTS:
+            self._room_for_events.clear()
+
+
+def _check_message(frame: Any) -> None:
+    """Raises RoomsError (the frame is skipped and reported) unless the message has a valid id and its fields."""
+    message_id = frame.get("message_id") if isinstance(frame, dict) else None
+    if not isinstance(message_id, str) or not _MESSAGE_ID.fullmatch(message_id) or int(message_id) > _MAX_MESSAGE_ID:
+        raise RoomsError(f"message skipped: message_id {message_id!r} is not a positive 64-bit integer")
+    for name in ("content", "from_device_id"):
+        if not isinstance(frame.get(name), str):
+            raise RoomsError(f"message {message_id} skipped: no {name}")
 
 
 def _message(frame: dict) -> Message:
@@ -532,6 +623,10 @@ def _close_of_error(error: Exception) -> tuple:
     rcvd = getattr(error, "rcvd", None)
     if rcvd is not None:
         return rcvd.code, rcvd.reason
+    # Closed by this side (1009: a frame over max_size) before the server said anything.
+    sent = getattr(error, "sent", None)
+    if sent is not None:
+        return sent.code, sent.reason
     return getattr(error, "code", None), getattr(error, "reason", "") or ""
 
 

@@ -5,7 +5,8 @@ import json
 import random
 import unittest
 
-from rooms_client import Ack, MemoryStore, Message, Presence, RoomsClient, RoomsError, State
+import rooms_client
+from rooms_client import Ack, ErrorEvent, MemoryStore, Message, Presence, RoomsClient, RoomsError, State
 
 
 class Closed(Exception):
@@ -24,6 +25,20 @@ class Refused(Exception):
         super().__init__(f"status {status_code}")
         self.status_code = status_code
         self.headers = headers
+
+
+class RawText:
+    def __init__(self, text):
+        self.text = text
+
+
+class ClosedBySelf(Exception):
+    """What websockets raises when this side closed first: 1009 for a frame over max_size (rcvd None, sent set)."""
+
+    def __init__(self, code):
+        super().__init__(f"sent {code}")
+        self.rcvd = None
+        self.sent = type("Close", (), {"code": code, "reason": ""})()
 
 
 class FakeSocket:
@@ -58,10 +73,13 @@ class FakeSocket:
         item = await self.inbox.get()
         if isinstance(item, Exception):
             raise item
-        return json.dumps(item)
+        return item.text if isinstance(item, RawText) else json.dumps(item)
 
     def server_sends(self, frame):
         self.inbox.put_nowait(frame)
+
+    def server_sends_text(self, text):
+        self.inbox.put_nowait(RawText(text))
 
     def server_closes(self, code):
         self.inbox.put_nowait(Closed(code))
@@ -261,3 +279,113 @@ class StateMachineTests(unittest.IsolatedAsyncioTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class HostileFrameTests(unittest.IsolatedAsyncioTestCase):
+    async def test_frames_it_cannot_read_are_skipped_and_reported_and_later_messages_delivered(self):
+        network = FakeNetwork()
+        auto_join(network)
+        rooms = client(network)
+        await rooms.connect()
+        socket = network.last
+        for text in ("null", "[1]", "5", "not json", "[" * 200000 + "]" * 200000, '{"type":"message"}'):
+            socket.server_sends_text(text)
+        socket.server_sends(message("99999999999999999999999"))
+        socket.server_sends(message("abc"))
+        socket.server_sends(message(" 7"))
+        socket.server_sends({"type": "presence", "room_id": "R1", "joins": ["a"], "leaves": None})
+        socket.server_sends(message(10))
+        socket.server_sends(message(11))
+        await until(lambda: rooms.last_message_id == "11", "the messages after the bad frames")
+        delivered = [m.message_id for m in await drain(rooms, Message)]
+        self.assertEqual(delivered, ["10", "11"])
+        self.assertEqual(len(network.sockets), 1, "no reconnect for a bad frame")
+        await rooms.close()
+
+    async def test_a_live_message_out_of_order_is_reported_not_silently_dropped(self):
+        network = FakeNetwork()
+        auto_join(network)
+        rooms = client(network)
+        await rooms.connect()
+        for id in (10, 10, 8, 11):
+            network.last.server_sends(message(id))
+        await until(lambda: rooms.last_message_id == "11", "message 11")
+        events = []
+        while not rooms._events.empty():
+            events.append(rooms._events.get_nowait())
+        self.assertEqual([e.message_id for e in events if isinstance(e, Message)], ["10", "11"])
+        self.assertEqual([str(e.error) for e in events if isinstance(e, ErrorEvent)],
+                         ["message 8 arrived after 10: out of order, not delivered"])
+        await rooms.close()
+
+    async def test_a_catch_up_page_that_never_moves_the_cursor_is_not_asked_again_at_once(self):
+        store = MemoryStore()
+        store.save({"roomId": "R1", "lastMessageId": "5", "outbox": []})
+        network = FakeNetwork()
+        auto_join(network)
+        join = network.on_send
+
+        def on_send(socket, frame):
+            join(socket, frame)
+            if frame["type"] == "history":
+                socket.server_sends({"type": "history", "room_id": "R1", "has_more": True, "messages": [message(5)]})
+        network.on_send = on_send
+        rooms = client(network, store=store)
+        await rooms.connect()
+        await asyncio.sleep(0.3)
+        self.assertEqual(len([f for f in network.last.sent if f["type"] == "history"]), 1)
+        await rooms.close()
+
+    async def test_after_a_frame_over_its_limit_1009_the_catch_up_asks_for_smaller_pages(self):
+        store = MemoryStore()
+        store.save({"roomId": "R1", "lastMessageId": "5", "outbox": []})
+        network = FakeNetwork()
+        auto_join(network)
+        rooms = client(network, store=store)
+        await rooms.connect()
+        self.assertEqual(next(f for f in network.last.sent if f["type"] == "history")["limit"], 500)
+        network.last.inbox.put_nowait(ClosedBySelf(1009))
+        await until(lambda: len(network.sockets) == 2 and any(f["type"] == "history" for f in network.last.sent), "the reconnect")
+        self.assertEqual(next(f for f in network.last.sent if f["type"] == "history")["limit"], 250)
+        await rooms.close()
+
+    async def test_the_real_transport_reads_frames_larger_than_websockets_default_1_mib(self):
+        self.assertGreater(rooms_client.MAX_FRAME_BYTES, 1024 * 1024)
+
+    async def test_a_slow_consumer_stops_the_reading_instead_of_queueing_without_bound(self):
+        network = FakeNetwork()
+        auto_join(network)
+        rooms = client(network)
+        await rooms.connect()
+        limit = rooms_client.MAX_QUEUED_EVENTS
+        for id in range(1, limit + 500):
+            network.last.server_sends(message(id))
+        await asyncio.sleep(0.2)
+        self.assertLessEqual(rooms._events.qsize(), limit + 1)
+        self.assertFalse(network.last.inbox.empty(), "the rest waits unread")
+        got = 0
+        async for event in rooms.events():
+            if isinstance(event, Message):
+                got += 1
+                if got == limit + 499:
+                    break
+        self.assertEqual(rooms.last_message_id, str(limit + 499))
+        await rooms.close()
+
+    async def test_typing_and_query_room(self):
+        network = FakeNetwork()
+        auto_join(network)
+        join = network.on_send
+
+        def on_send(socket, frame):
+            join(socket, frame)
+            if frame["type"] == "query_room":
+                socket.server_sends({"type": "room_info", "room_id": "R1", "total_clients": 2,
+                                     "clients": [{"device_id": "bob", "identity": "Bob"}]})
+        network.on_send = on_send
+        rooms = client(network)
+        await rooms.connect()
+        await rooms.typing()
+        self.assertEqual(network.last.sent[-1], {"type": "typing"})
+        self.assertEqual(await rooms.query_room(), {"total_clients": 2, "clients": {"bob": "Bob"}})
+        await rooms.close()
