@@ -18,4 +18,10 @@ public static class ProtocolLimits
 
     public const int ClientIpMaxLength = 45;
     public const int TimestampMaxLength = 64;
+
+    /// <summary>
+    /// No frame the server sends is larger: every shipped client library reads it, and so does a client on Python's
+    /// <c>websockets</c> with its default <c>max_size</c> (1 MiB). History pages and presence diffs are cut to fit.
+    /// </summary>
+    public const int MaxServerFrameBytes = 1024 * 1024;
 }

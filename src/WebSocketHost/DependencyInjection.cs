@@ -20,6 +20,7 @@ public static class DependencyInjection
         services.AddSingleton<ClientLimits>();
         services.AddSingleton<IClientLimits>(provider => provider.GetRequiredService<ClientLimits>());
         services.AddSingleton<Admission>();
+        services.AddSingleton<ReplyBudget>();
         services.AddSingleton<ConnectionHandler>();
         services.AddHostedService<StatusMonitor>();
         services.AddHostedService<HousekeepingService>();

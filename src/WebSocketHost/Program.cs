@@ -1,9 +1,17 @@
 using Rooms.WebSocketHost;
 using Rooms.WebSocketHost.Cli;
 
-if (args.FirstOrDefault() == TokenCommand.Name)
+var (verb, word) = Usage.Parse(args);
+switch (verb)
 {
-    return TokenCommand.Run(args);
+    case Usage.Verb.Help:
+        Console.WriteLine(Usage.Text);
+        return 0;
+    case Usage.Verb.Unknown:
+        Console.Error.WriteLine($"Rooms: unknown command '{word}' (commands: migrate, token; --help for the usage). Nothing was started.");
+        return 2;
+    case Usage.Verb.Token:
+        return TokenCommand.Run(args);
 }
 
 WebApplication app;
@@ -18,7 +26,7 @@ catch (InvalidOperationException invalid)
     return 1;
 }
 
-if (args.Contains(MigrateCommand.Name))
+if (verb == Usage.Verb.Migrate)
 {
     // What CI and deploys run: apply pending migrations, then exit.
     return await MigrateCommand.RunAsync(app);

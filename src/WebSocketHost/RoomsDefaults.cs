@@ -113,7 +113,7 @@ public static class RoomsDefaults
         // under the admin rule unless Admin:PublicMetrics.
         var admin = app.Services.GetRequiredService<AdminSettings>();
         app.UseAdminRuleForMetrics(admin);
-        app.MapMetrics("/metrics", app.Services.GetRequiredService<PrometheusExport>().Registry);
+        app.MapMetrics("/metrics", app.Services.GetRequiredService<PrometheusExport>().Registry).WithMetadata(new AdminApi.AdminOnly());
         app.UseStaticFiles();
         app.MapAdminApi(admin);
         app.MapGet("/", () => Results.Text(

@@ -35,7 +35,13 @@ public sealed class RoomsSettings
     /// <summary>Bytes waiting for a slow client; past them it is disconnected (1008), so one client cannot take the server's memory.</summary>
     public int SendQueueBytes { get; set; } = 4 * 1024 * 1024;
 
-    /// <summary>A history page stops before its contents pass this many bytes (with <c>has_more</c>).</summary>
+    /// <summary>Bytes of big replies (history pages, room lists) waiting to be sent on all connections together; past it, such a request gets an error ("server busy") instead.</summary>
+    public long QueuedReplyBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>The share of <see cref="QueuedReplyBytes"/> one client address (an IPv6 /64) may take.</summary>
+    public long QueuedReplyBytesPerAddress { get; set; } = 32L * 1024 * 1024;
+
+    /// <summary>A history page's frame stays within this many bytes (with <c>has_more</c>); at most 1 MiB, what every client library reads.</summary>
     public int MaxHistoryPageBytes { get; set; } = Application.Common.ProtocolSettings.DefaultMaxHistoryPageBytes;
 
     /// <summary>Characters of a new room's id (A-Z0-9; the seed's 6). Without device tokens a room id is the only secret: longer is harder to guess.</summary>
@@ -72,7 +78,7 @@ public sealed class RoomsSettings
 
     /// <summary>Connections that have not identified yet, in total and per client IP; past them, upgrades get 503. Well below
     /// <see cref="MaxConnections"/>, so connections that never identify cannot hold every slot (the smaller of the two applies).</summary>
-    public int MaxUnidentifiedConnections { get; set; } = 2_000;
+    public int MaxUnidentifiedConnections { get; set; } = 10_000;
 
     public int MaxUnidentifiedConnectionsPerIp { get; set; } = 200;
 
@@ -133,7 +139,10 @@ public sealed class RoomsSettings
         Require(IdentifyTimeout > TimeSpan.Zero, "Rooms:IdentifyTimeout must be positive");
         Require(SendQueueCapacity >= 1, "Rooms:SendQueueCapacity must be at least 1");
         Require(SendQueueBytes >= 64 * 1024, "Rooms:SendQueueBytes must be at least 65536");
-        Require(MaxHistoryPageBytes >= 1024 && MaxHistoryPageBytes <= SendQueueBytes, "Rooms:MaxHistoryPageBytes must be between 1024 and Rooms:SendQueueBytes");
+        Require(MaxHistoryPageBytes >= 1024 && MaxHistoryPageBytes <= Math.Min(SendQueueBytes, ProtocolLimits.MaxServerFrameBytes),
+            $"Rooms:MaxHistoryPageBytes must be between 1024 and {ProtocolLimits.MaxServerFrameBytes} (what every client library reads), and at most Rooms:SendQueueBytes");
+        Require(QueuedReplyBytesPerAddress >= ProtocolLimits.MaxServerFrameBytes && QueuedReplyBytes >= QueuedReplyBytesPerAddress,
+            $"Rooms:QueuedReplyBytesPerAddress must be at least {ProtocolLimits.MaxServerFrameBytes} (one page), and Rooms:QueuedReplyBytes at least that");
         Require(MaxRoomInfoClients >= 1, "Rooms:MaxRoomInfoClients must be at least 1");
         Require(RoomIdLength is >= RoomId.MinGeneratedLength and <= RoomId.MaxLength,
             $"Rooms:RoomIdLength must be between {RoomId.MinGeneratedLength} and {RoomId.MaxLength}");

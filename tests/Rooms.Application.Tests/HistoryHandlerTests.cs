@@ -61,6 +61,25 @@ public sealed class HistoryHandlerTests
         _history.Verify(h => h.PageAsync(new RoomId("ABC123"), new DeviceId("bob"), new MessageId(0), 100, ProtocolSettings.DefaultMaxHistoryPageBytes, It.IsAny<CancellationToken>()));
     }
 
+    /// <summary>The probe's page: 499 messages of 700 x € fit 1 MiB of contents, not of frame; the page is cut next to its cursor.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Handle_APageWhoseFrameWouldPassTheBound_IsCutNextToTheCursor_WithHasMore(bool backward)
+    {
+        var page = Enumerable.Range(1, 499)
+            .Select(i => new HistoryMessage(new MessageId(i), new DeviceId("alice"), null, MessageType.Broadcast, new string('€', 700), TestData.Now)).ToList();
+        _history.Setup(h => h.PageAsync(It.IsAny<RoomId>(), It.IsAny<DeviceId>(), It.IsAny<MessageId>(), 500, It.IsAny<int>(), It.IsAny<CancellationToken>())).ReturnsAsync((page, false));
+        _history.Setup(h => h.PageBeforeAsync(It.IsAny<RoomId>(), It.IsAny<DeviceId>(), It.IsAny<MessageId>(), 500, It.IsAny<int>(), It.IsAny<CancellationToken>())).ReturnsAsync((page, false));
+
+        var result = (await Handler().Handle(new HistoryQuery(TestData.IdentifiedSession("bob"), null, 500, Latest: backward), CancellationToken.None)).Value!;
+
+        Assert.True(result.HasMore);
+        Assert.InRange(result.Messages.Count, 400, 498);
+        Assert.True(FrameSize.HistoryEnvelope + result.Messages.Sum(FrameSize.Of) <= ProtocolSettings.DefaultMaxHistoryPageBytes);
+        Assert.Equal(backward ? 499 : 1, backward ? result.Messages[^1].MessageId : result.Messages[0].MessageId);
+    }
+
     [Fact]
     public async Task Handle_StorageFails_ErrorAndNoReply()
     {

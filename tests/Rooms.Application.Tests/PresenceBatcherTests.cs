@@ -160,6 +160,29 @@ public sealed class PresenceBatcherTests
     }
 
     [Fact]
+    public void AStormsDiff_GoesInFramesOfAtMostMaxDiffEntries_EachDeviceOnce()
+    {
+        using var batcher = Batcher(Window);
+        batcher.Add(Joined("opener"));
+        for (var i = 0; i < 2_300; i++)
+        {
+            batcher.Add(Joined($"j{i}"));
+        }
+
+        for (var i = 0; i < 400; i++)
+        {
+            batcher.Add(Left($"l{i}"));
+        }
+
+        _time.Advance(Window);
+
+        Assert.Equal(3, _diffs.Count);
+        Assert.All(_diffs, d => Assert.True(d.Joins.Count + d.Leaves.Count <= PresenceBatcher.MaxDiffEntries));
+        Assert.Equal(2_300, _diffs.SelectMany(d => d.Joins).Select(j => j.DeviceId).Distinct().Count());
+        Assert.Equal(400, _diffs.SelectMany(d => d.Leaves).Select(l => l.DeviceId).Distinct().Count());
+    }
+
+    [Fact]
     public void AWindowOfZero_SendsEachChangeAtOnce()
     {
         using var batcher = Batcher(TimeSpan.Zero);

@@ -176,6 +176,78 @@ public sealed class AbuseTests : IDisposable
         await writer.DisposeAsync();
     }
 
+    /// <summary>The probe's 15 addresses held the whole pool with connections that never identify; a new client now evicts the oldest.</summary>
+    [Fact]
+    public async Task SilentConnectionsFillingThePool_TheOldestMakeRoomForANewClient()
+    {
+        await using var server = await RoomsServer.StartAsync(_database, "--Rooms:MaxUnidentifiedConnections=6", "--Rooms:IdentifyTimeout=00:01:00");
+        var silent = new List<TestClient>();
+        for (var i = 0; i < 6; i++)
+        {
+            silent.Add(await ConnectFromAsync(server, IPAddress.Parse($"127.0.0.{41 + i}")));
+        }
+
+        // Younger than a second: they may be clients about to identify, so nobody is evicted yet.
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await TestClient.TryConnectFromAsync(server.WebSocketUri(), IPAddress.Parse("127.0.0.48"), null)).Status);
+        await Task.Delay(TimeSpan.FromMilliseconds(1200)); // Admission.EvictableAfter (1 s) and a little
+
+        var (client, room) = await TestClient.IdentifiedAsync(server, "latecomer");
+        Assert.Equal("created_new", room.GetProperty("status").GetString());
+        await silent[0].ReceiveAsync();
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, (await silent[0].ExpectCloseAsync()).Status);
+        foreach (var other in silent.Append(client))
+        {
+            await other.DisposeAsync();
+        }
+    }
+
+    /// <summary>A connection past its identify deadline used to hold its place for the close handshake too (5 s more).</summary>
+    [Fact]
+    public async Task IdentifyTimeout_FreesThePlaceAmongTheUnidentifiedAtOnce_NotAfterTheCloseHandshake()
+    {
+        await using var server = await RoomsServer.StartAsync(_database, "--Rooms:IdentifyTimeout=00:00:01", "--Rooms:MaxUnidentifiedConnectionsPerIp=1", "--Rooms:CloseTimeout=00:00:10");
+        var from = IPAddress.Parse("127.0.0.51");
+        var (status, silent) = await TestClient.TryConnectFromAsync(server.WebSocketUri(), from, null);
+        Assert.Equal(HttpStatusCode.SwitchingProtocols, status);
+
+        // The silent client never reads, so it never answers the server's close.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var (again, next) = await TestClient.TryConnectFromAsync(server.WebSocketUri(), from, null);
+        Assert.Equal(HttpStatusCode.SwitchingProtocols, again);
+        await next!.DisposeAsync();
+        await silent!.DisposeAsync();
+    }
+
+    /// <summary>The probe guessed 6 000 room ids in 2.1 s from 300 addresses of one /64: an IPv6 client is counted by its /64.</summary>
+    [Fact]
+    public async Task GuessingRoomIds_FromManyAddressesOfOneIpv6Slash64_CountedAsOneAddress()
+    {
+        await using var server = await RoomsServer.StartAsync(_database, "--Rooms:FailedJoinsPerMinute=3", "--Rooms:AbuseBlock=00:00:30");
+        var answered = 0;
+        var refused = 0;
+        for (var i = 1; i <= 10; i++)
+        {
+            var (status, client) = await TestClient.TryConnectFromAsync(server.WebSocketUri(), IPAddress.Loopback, forwardedFor: $"2001:db8:0:7::{i:x}");
+            if (status != HttpStatusCode.SwitchingProtocols)
+            {
+                refused++;
+                continue;
+            }
+
+            await client!.ReceiveAsync();
+            var room = await client.IdentifyAsync($"guesser-{i}", $"GUES{i:D2}");
+            answered += room.GetProperty("status").GetString() == "room_not_found" ? 1 : 0;
+            await client.DisposeAsync();
+        }
+
+        Assert.True(answered <= 4, $"{answered} guesses answered from one /64");
+        Assert.True(refused >= 6, $"only {refused} upgrades refused");
+
+        // Another /64 of the same /48 is another address (until the /48's share of 4 x 3 runs out).
+        var (other, _) = await TestClient.TryConnectFromAsync(server.WebSocketUri(), IPAddress.Loopback, forwardedFor: "2001:db8:0:8::1");
+        Assert.Equal(HttpStatusCode.SwitchingProtocols, other);
+    }
+
     [Fact]
     public async Task RoomIdLength_Configured_NewRoomsGetIdsThatLong()
     {

@@ -29,6 +29,39 @@ public sealed class HostProcessTests : IDisposable
         Assert.Empty(await db.Database.GetPendingMigrationsAsync());
     }
 
+    /// <summary>The newcomer's --help started a node on the production database and stayed up for 10 minutes.</summary>
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("help")]
+    [InlineData("-h")]
+    public async Task Help_PrintsTheVerbsAndKeySettings_AndStartsNothing(string word)
+    {
+        using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+
+        var (exitCode, output) = await RunToExitAsync([word], DatabaseEnvironment(database));
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("usage: Rooms.WebSocketHost", output);
+        Assert.Contains("migrate", output);
+        Assert.Contains("token DEVICE_ID", output);
+        Assert.Contains("ConnectionStrings__Rooms", output);
+        Assert.DoesNotContain("ready", output);
+    }
+
+    [Theory]
+    [InlineData("migrat")]
+    [InlineData("serve")]
+    public async Task AnUnknownVerb_RefusedWithOneLine_AndStartsNothing(string word)
+    {
+        using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+
+        var (exitCode, output) = await RunToExitAsync([word], DatabaseEnvironment(database));
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"Rooms: unknown command '{word}' (commands: migrate, token; --help for the usage). Nothing was started.", output);
+        Assert.DoesNotContain("ready", output);
+    }
+
     [Fact]
     public async Task Start_SchemaBehindAndMigrationDisabled_RefusesWithClearMessage()
     {

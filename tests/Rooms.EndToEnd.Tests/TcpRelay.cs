@@ -66,7 +66,11 @@ public sealed class TcpRelay : IAsyncDisposable
         {
             foreach (var socket in _open)
             {
-                socket.Client.LingerState = new LingerOption(true, 0);
+                if (socket.Client is { } open)
+                {
+                    open.LingerState = new LingerOption(true, 0);
+                }
+
                 socket.Dispose();
             }
 

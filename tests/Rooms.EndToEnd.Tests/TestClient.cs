@@ -9,7 +9,7 @@ public sealed class TestClient : IAsyncDisposable
 {
     private static readonly TimeSpan DefaultWait = TimeSpan.FromSeconds(10);
     private readonly ClientWebSocket _socket = new();
-    private readonly byte[] _buffer = new byte[256 * 1024];
+    private readonly byte[] _buffer = new byte[2 * 1024 * 1024];
 
     /// <summary>
     /// Acts as a seed-protocol client, which ignores message types it does not know: <c>presence</c>

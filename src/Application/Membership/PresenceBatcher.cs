@@ -188,13 +188,24 @@ public sealed class PresenceBatcher : IDisposable
         {
             _hub.SendPresence(roomId, single!.Member.DeviceId, single.ToDto());
         }
-        else if (joins.Count + leaves.Count > 1)
+        else
         {
-            _hub.SendPresenceDiff(roomId, new PresenceDiffDto(roomId.Value, joins, leaves));
+            // A big room's storm can change thousands of members in one window: the diff goes in frames of at most
+            // MaxDiffEntries devices, each well under the 1 MiB frame bound (an entry is at most ~450 bytes).
+            for (var (j, l) = (0, 0); j < joins.Count || l < leaves.Count;)
+            {
+                var joinsHere = Math.Min(joins.Count - j, MaxDiffEntries);
+                var leavesHere = Math.Min(leaves.Count - l, MaxDiffEntries - joinsHere);
+                _hub.SendPresenceDiff(roomId, new PresenceDiffDto(roomId.Value, joins.GetRange(j, joinsHere), leaves.GetRange(l, leavesHere)));
+                (j, l) = (j + joinsHere, l + leavesHere);
+            }
         }
 
         return true;
     }
+
+    /// <summary>Devices (joins and leaves together) in one presence diff frame.</summary>
+    public const int MaxDiffEntries = 1000;
 
     /// <summary>A room's open window: per device, its first and its last change since the window's last send.</summary>
     private sealed class RoomWindow

@@ -16,15 +16,32 @@ public static class SettingsBinder
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var section = configuration.GetSection(sectionName);
+        var lists = new List<(PropertyInfo Property, string[] Items)>();
         foreach (var property in typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite))
         {
-            if (section[property.Name] is { } value)
+            if (section[property.Name] is not { } value)
             {
-                CheckConverts(Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType, $"{sectionName}:{property.Name}", value);
+                continue;
             }
+
+            if (property.PropertyType == typeof(string[]))
+            {
+                // A list given the way environment variables usually carry one (Rooms__TrustedProxies=10.0.0.5,10.0.0.6)
+                // rather than as Rooms__TrustedProxies__0=...: the binder would ignore it and keep the default.
+                lists.Add((property, value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
+                continue;
+            }
+
+            CheckConverts(Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType, $"{sectionName}:{property.Name}", value);
         }
 
-        return section.Get<T>() ?? new T();
+        var settings = section.Get<T>() ?? new T();
+        foreach (var (property, items) in lists)
+        {
+            property.SetValue(settings, items);
+        }
+
+        return settings;
     }
 
     /// <summary>Stops the start with <paramref name="message"/> when a setting breaks a rule.</summary>
@@ -53,6 +70,10 @@ public static class SettingsBinder
         else if (type == typeof(int))
         {
             Require(int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _), $"{name} must be a whole number (got '{value}')");
+        }
+        else if (type == typeof(long))
+        {
+            Require(long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _), $"{name} must be a whole number (got '{value}')");
         }
         else if (type == typeof(bool))
         {

@@ -52,15 +52,22 @@ internal static class AdminApi
     private const int RecentErrorsShown = 20;
 
     /// <summary>Guards <c>/metrics</c> (a plain request delegate, which endpoint filters do not reach) with the admin rule.</summary>
+    /// <summary>
+    /// The admin rule for an endpoint marked <see cref="AdminOnly"/> (the metrics), decided on the endpoint routing chose:
+    /// a rule on the path would have to match routing's way of comparing it (the probe reached /METRICS past a case-exact one).
+    /// </summary>
     public static void UseAdminRuleForMetrics(this WebApplication app, AdminSettings settings)
     {
         if (!settings.PublicMetrics)
         {
             app.UseWhen(
-                context => context.Request.Path.StartsWithSegments("/metrics", StringComparison.Ordinal) && !IsAllowed(context, settings),
+                context => context.GetEndpoint()?.Metadata.GetMetadata<AdminOnly>() is not null && !IsAllowed(context, settings),
                 refused => refused.Run(context => Forbid(context)));
         }
     }
+
+    /// <summary>Marks an endpoint that <see cref="UseAdminRuleForMetrics"/> guards.</summary>
+    public sealed class AdminOnly;
 
     public static void MapAdminApi(this WebApplication app, AdminSettings settings)
     {

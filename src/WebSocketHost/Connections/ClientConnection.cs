@@ -23,7 +23,7 @@ internal sealed partial class ClientConnection : IClientChannel, IDisposable
     public const WebSocketCloseStatus UnauthorizedCloseStatus = (WebSocketCloseStatus)4003;
 
     private readonly WebSocket _socket;
-    private readonly Queue<ReadOnlyMemory<byte>> _queue = new();
+    private readonly Queue<Queued> _queue = new();
     private readonly SendQueueLimits _limits;
     private readonly TimeSpan _closeTimeout;
     private readonly ILogger _logger;
@@ -64,6 +64,9 @@ internal sealed partial class ClientConnection : IClientChannel, IDisposable
     /// <summary>Called once when this connection is dropped for not reading (for the server's counters).</summary>
     public Action? SlowConsumer { get; init; }
 
+    /// <summary>Where big replies are counted (<see cref="TrySendReply"/>), and under which client address.</summary>
+    public (ReplyBudget Budget, string Address)? Replies { get; init; }
+
     /// <summary>Completes when the close frame is sent (or the socket failed); valid after <see cref="RequestClose"/>.</summary>
     public Task Closed
     {
@@ -77,7 +80,34 @@ internal sealed partial class ClientConnection : IClientChannel, IDisposable
     }
 
     /// <summary>Queues a frame. A full queue (frames or bytes) means the client is not reading: it is disconnected (1008).</summary>
-    public bool TrySend(ReadOnlyMemory<byte> frame)
+    public bool TrySend(ReadOnlyMemory<byte> frame) => Enqueue(frame, budgeted: false);
+
+    /// <summary>
+    /// Queues the reply to a request. A big one is counted in the <see cref="ReplyBudget"/> while it waits; false (nothing
+    /// queued) when the budget has no room for it, and the caller tells the client to ask again later.
+    /// </summary>
+    public bool TrySendReply(ReadOnlyMemory<byte> frame)
+    {
+        if (Replies is not { } replies || frame.Length < ReplyBudget.BudgetedFrom)
+        {
+            TrySend(frame);
+            return true;
+        }
+
+        if (!replies.Budget.TryReserve(replies.Address, frame.Length))
+        {
+            return false;
+        }
+
+        if (!Enqueue(frame, budgeted: true))
+        {
+            replies.Budget.Release(replies.Address, frame.Length);
+        }
+
+        return true;
+    }
+
+    private bool Enqueue(ReadOnlyMemory<byte> frame, bool budgeted)
     {
         var startDrain = false;
         var overflow = false;
@@ -96,7 +126,7 @@ internal sealed partial class ClientConnection : IClientChannel, IDisposable
             }
             else
             {
-                _queue.Enqueue(frame);
+                _queue.Enqueue(new Queued(frame, budgeted));
                 _queuedBytes += frame.Length;
                 startDrain = !_draining;
                 _draining = true;
@@ -182,10 +212,10 @@ internal sealed partial class ClientConnection : IClientChannel, IDisposable
         {
             while (true)
             {
-                ReadOnlyMemory<byte> frame;
+                Queued next;
                 lock (_queue)
                 {
-                    if (!_queue.TryDequeue(out frame))
+                    if (!_queue.TryDequeue(out next))
                     {
                         if (!_closeRequested)
                         {
@@ -196,47 +226,62 @@ internal sealed partial class ClientConnection : IClientChannel, IDisposable
                         break;
                     }
 
-                    _queuedBytes -= frame.Length;
+                    _queuedBytes -= next.Frame.Length;
                 }
 
-                var sending = _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
-                if (sending.IsCompleted)
-                {
-                    await sending;
-                    continue;
-                }
-
-                // Aborting the socket fails the send under way; the receive loop then ends the connection and cleans up.
-                stallWatch ??= new Timer(static state => ((ClientConnection)state!).AbortStalled(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-                stallWatch.Change(_limits.SendStall, Timeout.InfiniteTimeSpan);
                 try
                 {
-                    await sending;
-                }
-                catch (Exception) when (Volatile.Read(ref _stalled))
-                {
-                    ReportSlowConsumer();
-                    LogSendStalled(SessionId, _limits.SendStall.TotalSeconds);
-                    throw;
-                }
+                    var sending = _socket.SendAsync(next.Frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+                    if (sending.IsCompleted)
+                    {
+                        await sending;
+                        continue;
+                    }
 
-                stallWatch.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                    // Aborting the socket fails the send under way; the receive loop then ends the connection and cleans up.
+                    stallWatch ??= new Timer(static state => ((ClientConnection)state!).AbortStalled(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                    stallWatch.Change(_limits.SendStall, Timeout.InfiniteTimeSpan);
+                    try
+                    {
+                        await sending;
+                    }
+                    catch (Exception) when (Volatile.Read(ref _stalled))
+                    {
+                        ReportSlowConsumer();
+                        LogSendStalled(SessionId, _limits.SendStall.TotalSeconds);
+                        throw;
+                    }
+
+                    stallWatch.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                }
+                finally
+                {
+                    ReleaseBudget(next);
+                }
             }
 
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
                 await _socket.CloseOutputAsync(_closeStatus, _closeReason, CancellationToken.None);
             }
+
         }
         catch (Exception)
         {
             // Nobody awaits this pump, so every failure ends here: the client went away or was
             // aborted, and the receive loop notices and cleans up.
+            Queued[] dropped;
             lock (_queue)
             {
                 _broken = true;
+                dropped = [.. _queue];
                 _queue.Clear();
                 _queuedBytes = 0;
+            }
+
+            foreach (var frame in dropped)
+            {
+                ReleaseBudget(frame);
             }
         }
         finally
@@ -255,6 +300,16 @@ internal sealed partial class ClientConnection : IClientChannel, IDisposable
 
         closed?.TrySetResult();
     }
+
+    private void ReleaseBudget(Queued frame)
+    {
+        if (frame.Budgeted && Replies is { } replies)
+        {
+            replies.Budget.Release(replies.Address, frame.Frame.Length);
+        }
+    }
+
+    private readonly record struct Queued(ReadOnlyMemory<byte> Frame, bool Budgeted);
 
     /// <summary>A send made no progress for <see cref="SendQueueLimits.SendStall"/>: the client stopped reading.</summary>
     private void AbortStalled()

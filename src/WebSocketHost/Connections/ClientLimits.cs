@@ -9,47 +9,55 @@ namespace Rooms.WebSocketHost.Connections;
 /// <summary>
 /// Per-address and per-device token buckets (System.Threading.RateLimiting: one replenishing timer for all of them,
 /// idle full buckets dropped), and the addresses refused for a while after guessing room ids. Each limit is "N per
-/// minute": N at once, refilled evenly over the minute.
+/// minute": N at once, refilled evenly over the minute. An address is an IPv6 /64 or an IPv4 address, and its network
+/// (an IPv6 /48, an IPv4 /24) has a bucket of <see cref="AddressGroups.WideShare"/> times the limit (<see cref="AddressGroups"/>).
 /// </summary>
 internal sealed partial class ClientLimits : IClientLimits, IDisposable
 {
     private readonly RoomsSettings _settings;
     private readonly ILogger<ClientLimits> _logger;
-    private readonly PartitionedRateLimiter<string> _upgradesPerIp;
+    private readonly AddressLimiter _upgradesPerIp;
     private readonly PartitionedRateLimiter<string> _identifiesPerDevice;
-    private readonly PartitionedRateLimiter<string> _failedJoins;
-    private readonly PartitionedRateLimiter<string> _roomsPerIp;
+    private readonly AddressLimiter _failedJoinsPerIp;
+    private readonly PartitionedRateLimiter<string> _failedJoinsPerDevice;
+    private readonly AddressLimiter _roomsPerIp;
     private readonly ConcurrentDictionary<string, long> _blockedUntil = new(StringComparer.Ordinal);
 
     public ClientLimits(RoomsSettings settings, ILogger<ClientLimits> logger)
     {
         _settings = settings;
         _logger = logger;
-        _upgradesPerIp = PerMinute(settings.UpgradesPerMinutePerIp);
+        _upgradesPerIp = new AddressLimiter(settings.UpgradesPerMinutePerIp);
         _identifiesPerDevice = PerMinute(settings.IdentifiesPerMinutePerDevice);
-        _failedJoins = PerMinute(settings.FailedJoinsPerMinute);
-        _roomsPerIp = PerMinute(settings.RoomsCreatedPerMinutePerIp);
+        _failedJoinsPerIp = new AddressLimiter(settings.FailedJoinsPerMinute);
+        _failedJoinsPerDevice = PerMinute(settings.FailedJoinsPerMinute);
+        _roomsPerIp = new AddressLimiter(settings.RoomsCreatedPerMinutePerIp);
     }
 
     /// <summary>An upgrade from <paramref name="clientIp"/>; false past its rate.</summary>
-    public bool TryUpgrade(string clientIp) => Take(_upgradesPerIp, clientIp);
+    public bool TryUpgrade(string clientIp) => _upgradesPerIp.TryTake(clientIp);
 
-    /// <summary>How long <paramref name="clientIp"/> is still refused (it guessed too many room ids), or null.</summary>
+    /// <summary>How long <paramref name="clientIp"/> (or its network) is still refused (it guessed too many room ids), or null.</summary>
     public TimeSpan? BlockedFor(string clientIp)
     {
-        if (!_blockedUntil.TryGetValue(clientIp, out var until))
+        var left = Math.Max(MillisecondsBlocked(AddressGroups.Narrow(clientIp)), MillisecondsBlocked("net:" + AddressGroups.Wide(clientIp)));
+        return left > 0 ? TimeSpan.FromMilliseconds(left) : null;
+    }
+
+    private long MillisecondsBlocked(string key)
+    {
+        if (!_blockedUntil.TryGetValue(key, out var until))
         {
-            return null;
+            return 0;
         }
 
         var left = until - Environment.TickCount64;
-        if (left > 0)
+        if (left <= 0)
         {
-            return TimeSpan.FromMilliseconds(left);
+            _blockedUntil.TryRemove(new KeyValuePair<string, long>(key, until));
         }
 
-        _blockedUntil.TryRemove(new KeyValuePair<string, long>(clientIp, until));
-        return null;
+        return left;
     }
 
     public bool TryIdentify(ClientSession session, DeviceId deviceId) => Take(_identifiesPerDevice, deviceId.Value);
@@ -58,17 +66,19 @@ internal sealed partial class ClientLimits : IClientLimits, IDisposable
     {
         ArgumentNullException.ThrowIfNull(session);
 
-        // Both are charged: a guesser rotating device ids is caught by its address, one rotating addresses by its device.
-        var ipOk = Take(_failedJoins, "ip:" + session.ClientIp);
-        var deviceOk = Take(_failedJoins, "device:" + deviceId);
-        if (ipOk && deviceOk)
+        // Both are charged: a guesser rotating device ids is caught by its address, one rotating addresses by its device
+        // (and one rotating addresses of one network by the network's share).
+        var addressOk = _failedJoinsPerIp.TryTake(session.ClientIp, out var over);
+        var deviceOk = Take(_failedJoinsPerDevice, deviceId.Value);
+        if (addressOk && deviceOk)
         {
             return true;
         }
 
-        if (_blockedUntil.TryAdd(session.ClientIp, Environment.TickCount64 + (long)_settings.AbuseBlock.TotalMilliseconds))
+        var blocked = over ?? AddressGroups.Narrow(session.ClientIp);
+        if (_blockedUntil.TryAdd(blocked, Environment.TickCount64 + (long)_settings.AbuseBlock.TotalMilliseconds))
         {
-            LogBlocked(session.ClientIp, deviceId, _settings.FailedJoinsPerMinute, _settings.AbuseBlock.TotalSeconds);
+            LogBlocked(blocked.StartsWith("net:", StringComparison.Ordinal) ? blocked[4..] : blocked, deviceId, _settings.FailedJoinsPerMinute, _settings.AbuseBlock.TotalSeconds);
         }
 
         return false;
@@ -77,14 +87,15 @@ internal sealed partial class ClientLimits : IClientLimits, IDisposable
     public bool TryCreateRoom(ClientSession session, DeviceId deviceId)
     {
         ArgumentNullException.ThrowIfNull(session);
-        return Take(_roomsPerIp, session.ClientIp);
+        return _roomsPerIp.TryTake(session.ClientIp);
     }
 
     public void Dispose()
     {
         _upgradesPerIp.Dispose();
         _identifiesPerDevice.Dispose();
-        _failedJoins.Dispose();
+        _failedJoinsPerIp.Dispose();
+        _failedJoinsPerDevice.Dispose();
         _roomsPerIp.Dispose();
     }
 
@@ -104,6 +115,36 @@ internal sealed partial class ClientLimits : IClientLimits, IDisposable
             QueueLimit = 0,
             AutoReplenishment = true,
         }));
+
+    /// <summary>One per-address limit: a bucket per address (an IPv6 /64) and one of <see cref="AddressGroups.WideShare"/> times as many per network.</summary>
+    private sealed class AddressLimiter(int perMinute) : IDisposable
+    {
+        private readonly PartitionedRateLimiter<string> _narrow = PerMinute(perMinute);
+        private readonly PartitionedRateLimiter<string> _wide = PerMinute(perMinute * AddressGroups.WideShare);
+
+        public bool TryTake(string clientIp) => TryTake(clientIp, out _);
+
+        /// <param name="over">The key that was over its limit (the address, or "net:" and its network), or null.</param>
+        public bool TryTake(string clientIp, out string? over)
+        {
+            var narrow = AddressGroups.Narrow(clientIp);
+            if (!Take(_narrow, narrow))
+            {
+                over = narrow;
+                return false;
+            }
+
+            var wide = "net:" + AddressGroups.Wide(clientIp);
+            over = Take(_wide, wide) ? null : wide;
+            return over is null;
+        }
+
+        public void Dispose()
+        {
+            _narrow.Dispose();
+            _wide.Dispose();
+        }
+    }
 
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "Address {ClientIp} (device {DeviceId}) asked for over {Limit} unknown rooms in a minute: its upgrades are refused for {Seconds} s")]

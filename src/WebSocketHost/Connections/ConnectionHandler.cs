@@ -17,6 +17,7 @@ namespace Rooms.WebSocketHost.Connections;
 internal sealed partial class ConnectionHandler(
     ConnectionRegistry registry,
     Admission admission,
+    ReplyBudget replyBudget,
     IMediator mediator,
     Monitoring.DashboardFeed errors,
     RoomsSettings settings,
@@ -25,6 +26,7 @@ internal sealed partial class ConnectionHandler(
     private const int InitialReceiveBuffer = 4 * 1024;
     private const string FrameFailed = "Internal error: the server could not handle this frame";
     private const string BinaryRefused = "Binary frames are not supported: send JSON as text frames";
+    private const string ServerBusy = "Server busy: too many replies are waiting to be sent (to this address or in all); ask again in a few seconds";
 
     private readonly LogSampler _sampler = new();
 
@@ -42,6 +44,7 @@ internal sealed partial class ConnectionHandler(
         using var connection = new ClientConnection(registry.NextSessionId(), socket, new SendQueueLimits(settings.SendQueueCapacity, settings.SendQueueBytes, settings.KeepAliveTimeout), settings.CloseTimeout, logger)
         {
             SlowConsumer = registry.CountSlowConsumer,
+            Replies = (replyBudget, AddressGroups.Narrow(clientIp)),
         };
         var session = new ClientSession(connection.SessionId, clientIp, connection) { AccessToken = accessToken.Length > 0 ? accessToken : null };
         registry.Add(connection);
@@ -57,9 +60,12 @@ internal sealed partial class ConnectionHandler(
                     LogIdentifyTimeout(session.Id, clientIp, leftOut);
                 }
 
+                // Its place among the unidentified is free at once, not after the close handshake (up to CloseTimeout).
+                slot.LeavePool();
                 connection.RequestClose(WebSocketCloseStatus.PolicyViolation, "Identify timeout");
             }
         });
+        slot.Evict = () => connection.RequestClose(WebSocketCloseStatus.PolicyViolation, "Identify timeout: the server needed the slot");
 
         var lingerForClientClose = false;
         Timer? tokenExpiry = null;
@@ -227,16 +233,18 @@ internal sealed partial class ConnectionHandler(
             var identifying = awaitingIdentify && translation.Request is IdentifyCommand;
             if (identifying)
             {
-                // The deadline is the client's: it stands still while the server handles its identify (a stalled database).
+                // The deadline is the client's: it stands still while the server handles its identify (a stalled database),
+                // and meanwhile the connection is not the one to evict.
                 identifyDeadline.Pause();
+                slot.Identifying = true;
             }
 
             var handling = System.Diagnostics.Stopwatch.GetTimestamp();
             var (error, reply) = translation.Error is { } invalid ? new Outcome(invalid, null) : await DispatchAsync(translation, session);
             budget.ServerBusy(System.Diagnostics.Stopwatch.GetElapsedTime(handling));
-            if (reply is not null)
+            if (reply is not null && !connection.TrySendReply(reply))
             {
-                connection.TrySend(reply);
+                error ??= ServerBusy;
             }
 
             if (error is not null)
@@ -254,7 +262,7 @@ internal sealed partial class ConnectionHandler(
                 // Frees the timer now rather than holding it for the connection's lifetime.
                 awaitingIdentify = false;
                 identifyDeadline.Dispose();
-                slot.Identified();
+                slot.LeavePool();
                 if (session.CredentialsExpireAt is { } expires)
                 {
                     onTokenSession(expires);
@@ -270,6 +278,7 @@ internal sealed partial class ConnectionHandler(
                     connection.RequestClose(WebSocketCloseStatus.PolicyViolation, "Too many failed identify attempts");
                 }
 
+                slot.Identifying = false;
                 identifyDeadline.Resume();
             }
         }

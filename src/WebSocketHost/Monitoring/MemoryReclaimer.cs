@@ -12,17 +12,22 @@ namespace Rooms.WebSocketHost.Monitoring;
 /// number of connections has fallen to half of its recent peak, and when it has doubled since the last collection
 /// and then held still for one check (either way by at least <see cref="MinimumChange"/>): measured at 10 000
 /// connections, a pause of about 200 ms, once per surge, at a moment without connects or disconnects; it is logged.
+/// The same goes for big replies: after at least <see cref="MinimumReplyBytes"/> of them waited to be sent at once
+/// (clients asking for history and not reading) and have gone, the memory they took is given back.
 /// </summary>
-internal sealed partial class MemoryReclaimer(ConnectionRegistry registry, ILogger<MemoryReclaimer> logger) : BackgroundService
+internal sealed partial class MemoryReclaimer(ConnectionRegistry registry, ReplyBudget replies, ILogger<MemoryReclaimer> logger) : BackgroundService
 {
     public static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(5);
 
     private const int MinimumChange = 1_000;
 
+    private const long MinimumReplyBytes = 64L * 1024 * 1024;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(CheckInterval);
         var (peak, atLastCollection, previous) = (0, 0, 0);
+        long replyPeak = 0;
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             var now = registry.Count;
@@ -30,10 +35,14 @@ internal sealed partial class MemoryReclaimer(ConnectionRegistry registry, ILogg
             var fell = peak - now >= MinimumChange && now <= peak / 2;
             var roseAndSettled = now - atLastCollection >= MinimumChange && now >= 2 * atLastCollection && Math.Abs(now - previous) <= Math.Max(10, now / 100);
             previous = now;
-            if (!fell && !roseAndSettled)
+            replyPeak = Math.Max(replyPeak, replies.TakePeak());
+            var repliesGone = replyPeak >= MinimumReplyBytes && replies.Queued <= replyPeak / 8;
+            if (!fell && !roseAndSettled && !repliesGone)
             {
                 continue;
             }
+
+            replyPeak = repliesGone ? 0 : replyPeak;
 
             var before = Environment.WorkingSet;
             var paused = GC.GetTotalPauseDuration();
