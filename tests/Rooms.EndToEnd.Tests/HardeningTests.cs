@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Rooms.Infrastructure.Persistence;
 using Rooms.TestSupport;
 
@@ -233,6 +234,49 @@ public sealed class HardeningTests : IAsyncLifetime
         Assert.Equal("room_info", (await client.QueryRoomAsync()).GetProperty("type").GetString());
         Assert.True((await http.GetAsync(new Uri("/health/ready", UriKind.Relative))).IsSuccessStatusCode);
         await client.DisposeAsync();
+    }
+
+    /// <summary>
+    /// After a full disk, readiness stayed 503 until some client write succeeded, so a load balancer that had taken the
+    /// node out never brought it back. Writes fail here while the "disk" is full (an interceptor fails every write
+    /// command with SQLite's SQLITE_FULL); once it has room, readiness is 200 again without any client writing.
+    /// </summary>
+    [Fact]
+    public async Task AfterADiskFullOutage_ReadinessComesBackWithoutAnyClientWrite()
+    {
+        var disk = new FullDisk();
+        await using var server = await RoomsServer.StartAsync(_database, services => services.AddSingleton<Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor>(disk),
+            "--Cluster:HeartbeatInterval=00:00:00.500", "--Cluster:NodeTimeout=00:00:03");
+        using var http = new HttpClient { BaseAddress = server.BaseUri };
+        var (client, _) = await TestClient.IdentifiedAsync(server, "disk-full-2");
+
+        disk.Full = true;
+        await client.SendAsync("""{"type":"query_room"}""");
+        await client.ExpectErrorAsync("Room query failed: storage unavailable");
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, (await http.GetAsync(new Uri("/health/ready", UriKind.Relative))).StatusCode);
+
+        disk.Full = false;
+        await Eventually.TrueAsync(async () => (await http.GetAsync(new Uri("/health/ready", UriKind.Relative))).IsSuccessStatusCode, TimeSpan.FromSeconds(10));
+        await client.DisposeAsync();
+    }
+
+    /// <summary>Fails every command that writes while <see cref="Full"/>, as SQLite does on a full disk.</summary>
+    private sealed class FullDisk : Microsoft.EntityFrameworkCore.Diagnostics.DbCommandInterceptor
+    {
+        public volatile bool Full;
+
+        public override ValueTask<Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<int>> NonQueryExecutingAsync(
+            System.Data.Common.DbCommand command, Microsoft.EntityFrameworkCore.Diagnostics.CommandEventData eventData,
+            Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<int> result, CancellationToken cancellationToken = default) =>
+            Full ? throw new Microsoft.Data.Sqlite.SqliteException("database or disk is full", 13) : base.NonQueryExecutingAsync(command, eventData, result, cancellationToken);
+
+        public override ValueTask<Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbDataReader>> ReaderExecutingAsync(
+            System.Data.Common.DbCommand command, Microsoft.EntityFrameworkCore.Diagnostics.CommandEventData eventData,
+            Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbDataReader> result, CancellationToken cancellationToken = default) =>
+            Full && !command.CommandText.TrimStart().StartsWith("SELECT", StringComparison.OrdinalIgnoreCase)
+                ? throw new Microsoft.Data.Sqlite.SqliteException("database or disk is full", 13)
+                : base.ReaderExecutingAsync(command, eventData, result, cancellationToken);
     }
 
     [Fact]

@@ -278,6 +278,29 @@ public sealed class MultiNodeTests : IAsyncLifetime
         await WaitUntil(async () => (await http.GetAsync(new Uri("/health/ready", UriKind.Relative))).IsSuccessStatusCode);
     }
 
+    /// <summary>A mistyped Cluster:Redis used to give a node that reported ready (Degraded) and split the cluster silently.</summary>
+    [Fact]
+    public async Task Readiness_RedisThatNeverAnsweredSinceStart_NotReady_SaysWhy()
+    {
+        var server = await RoomsServer.StartAsync(_database,
+        [
+            $"--Cluster:Redis=127.0.0.1:{MariaDbServer.FreePort()},connectTimeout=500",
+            "--Cluster:NodeId=node-typo",
+            $"--Cluster:KeyPrefix={_keyPrefix}",
+            .. RoomsServer.Unthrottled,
+        ]);
+        _servers.Add(server);
+        using var http = new HttpClient { BaseAddress = server.BaseUri };
+
+        var ready = await http.GetAsync(new Uri("/health/ready", UriKind.Relative));
+
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        using var report = JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
+        var cluster = report.RootElement.GetProperty("checks").GetProperty("cluster");
+        Assert.Equal("Unhealthy", cluster.GetProperty("status").GetString());
+        Assert.StartsWith("Redis has not answered since this node started: check Cluster:Redis", cluster.GetProperty("description").GetString());
+    }
+
     [Fact]
     public async Task RedisKilledAndRestarted_NodesKeepServingLocallyThenSpanAgain()
     {

@@ -22,6 +22,7 @@ public interface IClusterStatus
 }
 
 /// <param name="RedisUp">False while this node serves its own members only.</param>
+/// <param name="EverConnected">Whether Redis has answered since this node started: never means a wrong address, not an outage.</param>
 /// <param name="Published">Envelopes this node published to the other nodes since start.</param>
 /// <param name="Received">Envelopes this node received from the other nodes since start.</param>
-public sealed record ClusterFigures(bool RedisUp, long Outages, long Failures, int SubscribedRooms, long Published, long Received);
+public sealed record ClusterFigures(bool RedisUp, long Outages, long Failures, int SubscribedRooms, long Published, long Received, bool EverConnected = true);

@@ -15,7 +15,7 @@ public sealed class RedisClusterStatus(RedisConnection redis, RedisClusterBus bu
 
     private readonly string _statsPrefix = new RedisKeys(settings.KeyPrefix).NodeStatsPrefix;
 
-    public ClusterFigures? Figures() => new(redis.IsUp, redis.Outages, redis.Failures, bus.SubscribedRooms, bus.Published, bus.Received);
+    public ClusterFigures? Figures() => new(redis.IsUp, redis.Outages, redis.Failures, bus.SubscribedRooms, bus.Published, bus.Received, redis.EverConnected);
 
     public async Task<bool?> ProbeAsync(TimeSpan timeout) => await bus.ProbeAsync(timeout);
 

@@ -14,6 +14,7 @@ public sealed partial class RedisConnection : IAsyncDisposable
     private long _failures;
     private long _outages;
     private int _down;
+    private int _everConnected;
 
     private RedisConnection(ConnectionMultiplexer multiplexer, ILogger<RedisConnection> logger)
     {
@@ -51,6 +52,10 @@ public sealed partial class RedisConnection : IAsyncDisposable
 
     public bool IsUp => Volatile.Read(ref _down) == 0 && Multiplexer.IsConnected;
 
+    /// <summary>Whether Redis has answered since start. A node whose Redis never answered is not in the cluster (a wrong address
+    /// would split it silently), so it is not ready; an outage after that is the Degraded case.</summary>
+    public bool EverConnected => Volatile.Read(ref _everConnected) == 1 || Multiplexer.IsConnected;
+
     /// <summary>Redis calls that failed (or were skipped) since start.</summary>
     public long Failures => Interlocked.Read(ref _failures);
 
@@ -66,9 +71,15 @@ public sealed partial class RedisConnection : IAsyncDisposable
         options.ClientName ??= "rooms";
         var multiplexer = ConnectionMultiplexer.Connect(options);
         var connection = new RedisConnection(multiplexer, logger);
-        if (!multiplexer.IsConnected)
+        if (multiplexer.IsConnected)
         {
-            connection.MarkDown(null);
+            connection._everConnected = 1;
+        }
+        else
+        {
+            connection.LogNeverConnected(multiplexer.Configuration);
+            Interlocked.Exchange(ref connection._down, 1);
+            Interlocked.Increment(ref connection._outages);
         }
 
         return connection;
@@ -132,12 +143,16 @@ public sealed partial class RedisConnection : IAsyncDisposable
 
     private void MarkUp()
     {
+        Volatile.Write(ref _everConnected, 1);
         if (Interlocked.Exchange(ref _down, 0) == 1)
         {
             LogRestored(Failures);
             Restored?.Invoke();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Redis does not answer at {Configuration}: this node is not ready (it would split the cluster) until Redis answers; check Cluster:Redis")]
+    private partial void LogNeverConnected(string configuration);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Redis unreachable ({Configuration}): serving this node's members only until it is back")]
     private partial void LogOutage(Exception? exception, string configuration);

@@ -66,11 +66,15 @@ public static class ReadinessChecks
     {
         // Degraded, not Unhealthy (readiness stays 200): without Redis a node still serves and stores for its own
         // members, and a load balancer that dropped every node at once would take the whole cluster down.
+        // A node whose Redis never answered since it started is Unhealthy: that is a wrong Cluster:Redis, not an outage,
+        // and a node that never joined would serve a split cluster of its own.
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
             await cluster.ProbeAsync(Timeout) switch
             {
                 null => HealthCheckResult.Healthy("single node"),
                 true => HealthCheckResult.Healthy("Redis delivers this node's publications"),
+                false when cluster.Figures() is { EverConnected: false } =>
+                    HealthCheckResult.Unhealthy("Redis has not answered since this node started: check Cluster:Redis (a node that never reached Redis would split the cluster)"),
                 false => HealthCheckResult.Degraded("Redis does not deliver (a probe published to this node's channel did not come back): this node serves its own members only"),
             };
     }

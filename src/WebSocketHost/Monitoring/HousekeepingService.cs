@@ -8,7 +8,8 @@ namespace Rooms.WebSocketHost.Monitoring;
 /// <summary>
 /// Every <see cref="ClusterSettings.HeartbeatInterval"/>: tells the database this node is alive (renewing its
 /// lease on its node id), closes the connection rows of nodes that are not, forgets client message ids past their
-/// window, and deletes rows past their retention when one is configured.
+/// window, and deletes rows past their retention when one is configured. A heartbeat is a write: when it goes
+/// through, storage takes writes again, so an outage (a full disk) ends for readiness even while no client writes.
 /// </summary>
 internal sealed partial class HousekeepingService(
     NodeLifecycle lifecycle,
@@ -17,6 +18,7 @@ internal sealed partial class HousekeepingService(
     ClusterSettings settings,
     NodeIdentity node,
     ReadinessGate readiness,
+    StorageOutageLog storage,
     IHostApplicationLifetime lifetime,
     ILogger<HousekeepingService> logger) : BackgroundService
 {
@@ -38,6 +40,8 @@ internal sealed partial class HousekeepingService(
                     lifetime.StopApplication();
                     return;
                 }
+
+                storage.Succeeded();
 
                 await clientIds.ForgetExpiredAsync(stoppingToken);
                 if (retention.Enabled)
