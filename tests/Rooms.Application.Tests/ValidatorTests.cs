@@ -46,6 +46,12 @@ public sealed class IdentifyValidatorTests
     [InlineData("ad\u200Bmin", "'identity' must not contain control characters")]
     [InlineData("line\u2028break", "'identity' must not contain control characters")]
     [InlineData("\u2066isolate", "'identity' must not contain control characters")]
+    [InlineData("admin\U000E0041", "'identity' must not contain control characters")] // a tag character: one code point, two UTF-16 units
+    [InlineData("\u3164", "'identity' must not contain control characters")] // Hangul filler, renders blank
+    [InlineData("a\uFFA0b", "'identity' must not contain control characters")]
+    [InlineData("\uFE0Fadmin", "'identity' must not contain control characters")] // a variation selector after nothing
+    [InlineData("admin\uFE01", "'identity' must not contain control characters")]
+    [InlineData("z\u0301\u0302\u0303\u0304\u0305\u0306\u0307\u0308\u0309", "'identity' must not contain control characters")] // 9 combining marks
     public void Validate_BadIdentity_NamesIdentity(string? identity, string expected) =>
         Assert.StartsWith(expected, ErrorFor("d1", identity, null));
 
@@ -53,6 +59,9 @@ public sealed class IdentifyValidatorTests
     [InlineData("👨\u200D👩\u200D👧")]
     [InlineData("❤\uFE0F\u200D🔥")]
     [InlineData("Zoë Ådahl 東京")]
+    [InlineData("山田\u3000太郎")] // the ideographic space of Japanese names
+    [InlineData("Nguye\u0302\u0303n")] // decomposed Vietnamese: two combining marks
+    [InlineData("👍\U0001F3FD")] // a skin-tone modifier
     public void Validate_EmojiJoinedByZeroWidthJoinerAndOtherScripts_Pass(string identity) => Assert.Null(ErrorFor("d1", identity, null));
 
     [Fact]

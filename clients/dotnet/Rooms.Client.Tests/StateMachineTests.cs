@@ -127,6 +127,21 @@ public sealed class StateMachineTests
         Assert.Empty(store.Load()!.Outbox);
     }
 
+    /// <summary>The chaos test saw a device's #41 stored before its #39 and #40: a send made while the reconnect resent the outbox overtook it.</summary>
+    [Fact]
+    public async Task ASendDuringTheOutboxResend_GoesAfterTheOlderMessages()
+    {
+        var store = new MemoryStore();
+        store.Save(new SavedState("R1", "0", [new SavedMessage("old-1", "one", null), new SavedMessage("old-2", "two", null), new SavedMessage("old-3", "three", null)]));
+        var network = new FakeNetwork { WriteDelay = TimeSpan.FromMilliseconds(30) };
+        await using var client = Client(network, store: store);
+        await client.ConnectAsync();
+        _ = client.SendAsync("new");
+        await Until(() => network.Last.Sent.Count(f => Type(f) == "message") == 4);
+
+        Assert.Equal(["one", "two", "three", "new"], network.Last.Sent.Where(f => Type(f) == "message").Select(f => f.GetProperty("content").GetString()));
+    }
+
     [Fact]
     public async Task HostileFrames_AreSkippedAndReported_AndTheMessagesAfterThemDelivered()
     {
@@ -271,6 +286,9 @@ public sealed class StateMachineTests
 
         public string? AnswerQueryRoom { get; init; }
 
+        /// <summary>How long each write takes (a slow socket), which opens the window for a send to overtake a resend.</summary>
+        public TimeSpan WriteDelay { get; init; }
+
         public Task<IRoomsConnection> ConnectAsync(Uri server, CancellationToken cancellationToken)
         {
             if (Refusals.TryDequeue(out var refusal))
@@ -308,8 +326,13 @@ public sealed class StateMachineTests
 
         public string? CloseReason => null;
 
-        public Task SendAsync(string text, CancellationToken cancellationToken)
+        public async Task SendAsync(string text, CancellationToken cancellationToken)
         {
+            if (_network.WriteDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(_network.WriteDelay, cancellationToken);
+            }
+
             var frame = JsonDocument.Parse(text).RootElement.Clone();
             lock (Sent)
             {
@@ -329,8 +352,6 @@ public sealed class StateMachineTests
             {
                 ServerSends(info);
             }
-
-            return Task.CompletedTask;
         }
 
         public async Task<string?> ReceiveAsync(CancellationToken cancellationToken) => await _inbox.Reader.ReadAsync(cancellationToken);

@@ -56,6 +56,7 @@ public sealed class RoomsClient : IAsyncDisposable
     private readonly Random _random;
     private readonly Channel<RoomsEvent> _events = Channel.CreateUnbounded<RoomsEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _flushing = new(1, 1); // one writer of the outbox at a time: messages go out in send order
     private readonly Lock _gate = new();
     private readonly string _idPrefix;
     private readonly List<Outgoing> _outbox = [];
@@ -143,7 +144,7 @@ public sealed class RoomsClient : IAsyncDisposable
 
         if (connected)
         {
-            await WriteMessageAsync(entry).ConfigureAwait(false);
+            await FlushOutboxAsync().ConfigureAwait(false);
         }
 
         return await entry.Acked!.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -406,13 +407,11 @@ public sealed class RoomsClient : IAsyncDisposable
             throw new StopException("room_not_found", new RoomsException($"room_not_found: no room {roomId}"));
         }
 
-        List<Outgoing> resend;
         bool catchUp;
         lock (_gate)
         {
             _roomId = roomId;
             SaveLocked();
-            resend = [.. _outbox];
             catchUp = _catchingUp = !_lastId.IsZero;
             if (catchUp)
             {
@@ -431,11 +430,7 @@ public sealed class RoomsClient : IAsyncDisposable
             await WriteCatchUpRequestAsync().ConfigureAwait(false);
         }
 
-        foreach (var entry in resend)
-        {
-            await WriteMessageAsync(entry).ConfigureAwait(false);
-        }
-
+        await FlushOutboxAsync().ConfigureAwait(false);
         await WriteAsync("""{"type":"query_room"}""").ConfigureAwait(false);
     }
 
@@ -719,6 +714,43 @@ public sealed class RoomsClient : IAsyncDisposable
         return request;
     }
 
+    /// <summary>
+    /// Writes, in outbox order, every message not yet written on this connection. One flush at a time: a send made while
+    /// the reconnect resends the outbox must not overtake the older messages (the server numbers messages in the order
+    /// it receives them).
+    /// </summary>
+    private async Task FlushOutboxAsync()
+    {
+        await _flushing.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var connection = _connection;
+            while (connection is not null && connection == _connection)
+            {
+                Outgoing? next;
+                lock (_gate)
+                {
+                    next = _outbox.Find(e => e.SentOn != connection);
+                    if (next is not null)
+                    {
+                        next.SentOn = connection;
+                    }
+                }
+
+                if (next is null)
+                {
+                    return;
+                }
+
+                await WriteMessageAsync(next).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _flushing.Release();
+        }
+    }
+
     private Task WriteMessageAsync(Outgoing entry) =>
         WriteAsync(JsonSerializer.Serialize(new MessageFrame("message", entry.Content, entry.Id, entry.To), ClientJson.Default.MessageFrame));
 
@@ -788,7 +820,11 @@ public sealed class RoomsClient : IAsyncDisposable
         frame.GetProperty("message_type").GetString()!,
         frame.GetProperty("timestamp").GetString()!);
 
-    private sealed record Outgoing(string Id, string Content, string? To, TaskCompletionSource<SendAck>? Acked);
+    private sealed record Outgoing(string Id, string Content, string? To, TaskCompletionSource<SendAck>? Acked)
+    {
+        /// <summary>The connection it was last written to (guarded by the gate).</summary>
+        public IRoomsConnection? SentOn { get; set; }
+    }
 
     private sealed record Pending(string Type, TaskCompletionSource<JsonElement>? Answer);
 

@@ -135,7 +135,7 @@ export class RoomsClient {
       const entry = { id, content, to, settle: { resolve, reject } };
       this.#outbox.push(entry);
       this.#save();
-      if (this.#state === "connected") this.#sendMessage(entry);
+      if (this.#state === "connected") this.#flushOutbox();
     });
   }
 
@@ -331,7 +331,7 @@ export class RoomsClient {
       this.#askCatchUpPage();
     }
 
-    for (const entry of this.#outbox) this.#sendMessage(entry);
+    this.#flushOutbox();
     this.#request("room_info", { type: "query_room" }).catch(() => {});
   }
 
@@ -442,6 +442,20 @@ export class RoomsClient {
     if (entry.settle) action(entry.settle);
     else if (frame.type === "ack") this.#emit("ack", { id, messageId: frame.message_id, recipients: frame.recipients });
     else this.#emit("error", new RoomsError(frame.message, id));
+  }
+
+  /**
+   * Writes, in outbox order, every message not yet written on this socket: a send made from a listener of the
+   * "connected" state must not overtake the older messages the reconnect resends (the server numbers messages in the
+   * order it receives them).
+   */
+  #flushOutbox() {
+    const socket = this.#socket;
+    for (const entry of this.#outbox) {
+      if (entry.sentOn === socket) continue;
+      entry.sentOn = socket;
+      this.#sendMessage(entry);
+    }
   }
 
   #sendMessage(entry) {

@@ -324,3 +324,23 @@ test("queryRoom answers the total and the listed members as a Map", async () => 
   assert.deepEqual(info.clients, new Map([["bob", "Bob"]]));
   await rooms.close();
 });
+
+test("a send from a listener of the reconnect goes after the older messages the outbox resends", async () => {
+  const network = new FakeNetwork();
+  autoJoin(network);
+  const rooms = client(network);
+  await rooms.connect();
+  rooms.send("old 1").catch(() => {});
+  rooms.send("old 2").catch(() => {});
+  let sentFromListener = false;
+  rooms.on("state", (s) => {
+    if (s.state === "connected" && !sentFromListener) {
+      sentFromListener = true;
+      rooms.send("new").catch(() => {});
+    }
+  });
+  network.last.serverCloses(1006);
+  await until(() => network.sockets.length === 2 && network.last.sent.filter((f) => f.type === "message").length === 3, "the resend");
+  assert.deepEqual(network.last.sent.filter((f) => f.type === "message").map((f) => f.content), ["old 1", "old 2", "new"]);
+  await rooms.close();
+});

@@ -125,6 +125,7 @@ class _Outgoing:
     content: str
     to: Optional[str]
     future: Optional[asyncio.Future] = field(default=None, repr=False)
+    sent_on: Any = field(default=None, repr=False)  # the socket it was last written to
 
 
 class _Stop(Exception):
@@ -173,6 +174,7 @@ class RoomsClient:
         self._catch_up_page = _CATCH_UP_PAGE  # halved after a frame too big for the transport (1009)
         self._stalled_pages = 0  # catch-up pages in a row that did not move the cursor
         self._background: set = set()  # tasks started for later (asyncio keeps only weak references)
+        self._flushing = asyncio.Lock()  # one writer of the outbox at a time: messages go out in send order
         self._members: dict = {}
         self._socket = None
         self._task: Optional[asyncio.Task] = None
@@ -220,7 +222,7 @@ class RoomsClient:
         self._outbox.append(entry)
         self._save()
         if self._state == "connected":
-            await self._send_message(entry)
+            await self._flush_outbox()
         return await entry.future
 
     async def history(self, before: Optional[str] = None, after: Optional[str] = None, latest: bool = False,
@@ -424,8 +426,7 @@ class RoomsClient:
         if self._last_id:
             self._catching_up = True
             await self._ask_catch_up_page()
-        for entry in list(self._outbox):
-            await self._send_message(entry)
+        await self._flush_outbox()
         self._pending.append(("room_info", None))
         await self._write({"type": "query_room"})
 
@@ -541,6 +542,19 @@ class RoomsClient:
                 self._emit(ErrorEvent(error))
             elif not entry.future.done():
                 entry.future.set_exception(error)
+
+    async def _flush_outbox(self) -> None:
+        """Writes, in outbox order, every message not yet written on this connection. One flush at a time: a send made
+        while the reconnect resends the outbox must not overtake the older messages (the server numbers messages in
+        the order it receives them)."""
+        async with self._flushing:
+            socket = self._socket
+            for entry in list(self._outbox):
+                if socket is None or socket is not self._socket:
+                    return
+                if entry.sent_on is not socket and entry in self._outbox:
+                    entry.sent_on = socket
+                    await self._send_message(entry)
 
     async def _send_message(self, entry: _Outgoing) -> None:
         frame = {"type": "message", "content": entry.content, "id": entry.id}

@@ -58,6 +58,8 @@ class FakeSocket:
         return False
 
     async def send(self, text):
+        if self.network.write_delay:
+            await asyncio.sleep(self.network.write_delay)  # a slow socket: sends can interleave
         frame = json.loads(text)
         self.sent.append(frame)
         if self.network.on_send:
@@ -90,6 +92,7 @@ class FakeNetwork:
         self.sockets = []
         self.refusals = list(refusals)
         self.on_send = None
+        self.write_delay = 0
 
     def connect(self, url):
         if self.refusals:
@@ -279,6 +282,23 @@ class StateMachineTests(unittest.IsolatedAsyncioTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SendOrderTests(unittest.IsolatedAsyncioTestCase):
+    async def test_a_send_during_the_outbox_resend_goes_after_the_older_messages(self):
+        store = MemoryStore()
+        store.save({"roomId": "R1", "lastMessageId": "0",
+                    "outbox": [{"id": f"old-{i}", "content": f"old {i}", "to": None} for i in range(3)]})
+        network = FakeNetwork()
+        network.write_delay = 0.02
+        auto_join(network)
+        rooms = client(network, store=store)
+        await rooms.connect()
+        sending = asyncio.ensure_future(rooms.send("new"))
+        await until(lambda: len([f for f in network.last.sent if f["type"] == "message"]) == 4, "four messages")
+        self.assertEqual([f["content"] for f in network.last.sent if f["type"] == "message"], ["old 0", "old 1", "old 2", "new"])
+        sending.cancel()
+        await rooms.close()
 
 
 class HostileFrameTests(unittest.IsolatedAsyncioTestCase):
