@@ -63,7 +63,11 @@ public sealed class BrowserTests : IAsyncLifetime
         // Rejected by the server: the error carries the message's id, and the page marks that message as not sent.
         await alice.FillAsync("#broadcastText", new string('x', 17_000));
         await alice.ClickAsync("#broadcast button");
-        await Assertions.Expect(alice.Locator("#messages .failed")).ToContainTextAsync("not sent: 'content' must be at most 16384 characters");
+        await Assertions.Expect(alice.Locator("#messages .failed")).ToContainTextAsync("… (17000 characters) — not sent: 'content' must be at most 16384 characters");
+        Assert.True((await alice.Locator("#messages .failed").InnerTextAsync()).Length < 400, "a rejected long message is shown cut, not whole");
+
+        // Room ids up to the protocol's 32 characters fit the field (Rooms:RoomIdLength may make them longer than 6).
+        Assert.Equal("32", await alice.Locator("#roomId").GetAttributeAsync("maxlength"));
 
         // Latest history shows what this page has not seen yet, newest messages, no repeats.
         await bob.ClickAsync("#history");

@@ -13,7 +13,7 @@ if (params.get("room")) $("roomId").value = params.get("room");
 function log(direction, text) {
   const item = document.createElement("li");
   item.className = direction;
-  item.textContent = (direction === "in" ? "← " : "→ ") + text;
+  item.textContent = (direction === "in" ? "← " : "→ ") + (text.length <= 2000 ? text : `${text.slice(0, 2000)}… (${text.length} characters)`);
   $("log").prepend(item);
 }
 
@@ -42,8 +42,15 @@ function setMembers(members) {
   $("target").replaceChildren(...[...members].map(([id, identity]) => new Option(`${identity} (${id})`, id)));
 }
 
+// Long text is cut on the page (a rejected 20 000-character message once filled the screen); the frame log has it all.
+const SHOWN_CHARACTERS = 200;
+function shorten(text) {
+  return text.length <= SHOWN_CHARACTERS ? text : `${text.slice(0, SHOWN_CHARACTERS)}… (${text.length} characters)`;
+}
+
 // A message of ours stays marked as sending until its ack (stored) or the server's error for it (not sent).
-async function sendMessage(content, to, text) {
+async function sendMessage(content, to, label) {
+  const text = `${label}: ${shorten(content)}`;
   const item = show(`${text} (sending…)`, "pending");
   try {
     const { messageId, recipients } = await client.send(content, { to });
@@ -95,13 +102,13 @@ $("identify").addEventListener("submit", async (event) => {
 
 $("broadcast").addEventListener("submit", (event) => {
   event.preventDefault();
-  sendMessage($("broadcastText").value, undefined, `me: ${$("broadcastText").value}`);
+  sendMessage($("broadcastText").value, undefined, "me");
   $("broadcastText").value = "";
 });
 
 $("direct").addEventListener("submit", (event) => {
   event.preventDefault();
-  sendMessage($("directText").value, $("target").value, `me → ${$("target").value}: ${$("directText").value}`);
+  sendMessage($("directText").value, $("target").value, `me → ${$("target").value}`);
   $("directText").value = "";
 });
 
