@@ -151,6 +151,6 @@ public static partial class RoomsHost
     [LoggerMessage(Level = LogLevel.Critical, Message = "Rooms cannot listen: {Reason}. Nothing was changed; is another server running on that port?")]
     private static partial void LogBindFailed(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} ready (cluster: {Cluster}; storage: {Storage}, provider from {ProviderSource})")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} ready (cluster: {Cluster}; storage: {Storage}, provider {ProviderSource})")]
     private static partial void LogStarted(ILogger logger, string nodeId, string cluster, string storage, string providerSource);
 }

@@ -201,7 +201,7 @@ public sealed class HostProcessTests : IDisposable
         await WaitForHealthAsync(port, server);
 
         Assert.Contains("storage: MySQL server 127.0.0.1:", server.Output);
-        Assert.Contains("provider from inferred from the connection string", server.Output);
+        Assert.Contains("provider inferred from the connection string (set Database:Provider to silence this)", server.Output);
         await using var db = database.OpenContext();
         Assert.Empty(await db.Database.GetPendingMigrationsAsync());
     }

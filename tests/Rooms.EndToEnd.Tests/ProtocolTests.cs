@@ -350,7 +350,7 @@ public abstract class ProtocolTests(DatabaseProvider provider) : IAsyncLifetime
     [InlineData("{} trailing", "Invalid JSON format")]
     [InlineData("[1,2,3]", "Invalid message: expected a JSON object")]
     [InlineData("\"just a string\"", "Invalid message: expected a JSON object")]
-    [InlineData("""{"type":"dance"}""", "Unknown message type: dance")]
+    [InlineData("""{"type":"dance"}""", "Unknown message type: dance (expected \"message\", \"query_room\", \"history\" or \"typing\")")]
     [InlineData("""{"content":"no type"}""", "Missing 'type'")]
     [InlineData("""{"type":7}""", "'type' must be a string")]
     [InlineData("""{"type":"message"}""", "'content' is required")]

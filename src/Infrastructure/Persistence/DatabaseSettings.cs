@@ -24,8 +24,8 @@ public sealed class DatabaseSettings
     /// <summary><c>ConnectionStrings:Rooms</c>; the embedded default when empty and the provider is SQLite.</summary>
     public string ConnectionString { get; set; } = DefaultSqliteConnectionString;
 
-    /// <summary>How the provider was chosen, for the ready line: set, or inferred from the connection string.</summary>
-    public string ProviderSource { get; private set; } = "Database:Provider";
+    /// <summary>How the provider was chosen, for the ready line ("provider ..."): set, the default, or inferred from the connection string.</summary>
+    public string ProviderSource { get; private set; } = "set by Database:Provider";
 
     public bool MigrateOnStartup { get; set; } = true;
 
@@ -71,7 +71,11 @@ public sealed class DatabaseSettings
         if (!providerSet && server)
         {
             Provider = DatabaseProvider.MySql;
-            ProviderSource = "inferred from the connection string; set Database:Provider to silence this";
+            ProviderSource = "inferred from the connection string (set Database:Provider to silence this)";
+        }
+        else if (!providerSet)
+        {
+            ProviderSource = "by default (Database:Provider unset)";
         }
 
         if (Provider == DatabaseProvider.MySql)

@@ -29,9 +29,11 @@ internal static class ClientFrames
 
     private static readonly Dictionary<string, ClientFrameType> ByName = All.ToDictionary(t => t.Name, StringComparer.Ordinal);
 
-    /// <summary>The types an identified client may send, for the error about a frame without one.</summary>
-    public static readonly string MissingType =
-        "Missing 'type': expected " + string.Join(", ", All.Skip(1).SkipLast(1).Select(t => $"\"{t.Name}\"")) + $" or \"{All[^1].Name}\"";
+    /// <summary>The types an identified client may send, for the errors about a frame without one or with an unknown one.</summary>
+    public static readonly string ExpectedTypes =
+        "expected " + string.Join(", ", All.Skip(1).SkipLast(1).Select(t => $"\"{t.Name}\"")) + $" or \"{All[^1].Name}\"";
+
+    public static readonly string MissingType = "Missing 'type': " + ExpectedTypes;
 
     public static ClientFrameType? Find(string type) => ByName.GetValueOrDefault(type);
 }

@@ -44,7 +44,7 @@ internal static class FrameTranslator
 
         return ClientFrames.Find(frame.Type) is { } type
             ? type.Translate(frame, session)
-            : Translation.Failed(session.IsIdentified ? $"Unknown message type: {frame.Type}" : FieldRules.IdentifyFirst);
+            : Translation.Failed(session.IsIdentified ? $"Unknown message type: {LogSampler.Shorten(frame.Type)} ({ClientFrames.ExpectedTypes})" : FieldRules.IdentifyFirst);
     }
 
     private static bool TryRead(ReadOnlySpan<byte> utf8Json, out ClientFrame frame, out string error)
