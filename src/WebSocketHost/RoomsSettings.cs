@@ -12,6 +12,12 @@ public sealed class RoomsSettings
 
     public const string DefaultUrl = "http://0.0.0.0:8765";
 
+    /// <summary>
+    /// The kernel's send buffer per connection (Linux doubles it): a second of a 1 MiB history page at 100 ms of round
+    /// trip, and little enough that a client that stops reading fills it within seconds.
+    /// </summary>
+    public const int SocketSendBufferBytes = 128 * 1024;
+
     /// <summary>Pending TCP connections the kernel queues for the server (capped by net.core.somaxconn).</summary>
     public const int ListenBacklog = 4096;
 

@@ -90,6 +90,40 @@ public sealed class MemoryBoundTests : IDisposable
         await asker.DisposeAsync();
     }
 
+    /// <summary>
+    /// The probe's client asked for small pages every half second, never read and never answered a ping, and was still
+    /// connected after 120 s: its frames counted as alive, and the kernel buffered megabytes before a send stalled.
+    /// </summary>
+    [Fact]
+    public async Task ANonReaderThatKeepsSending_IsDroppedSoon_ItsFramesDoNotKeepItAlive()
+    {
+        await using var server = await RoomsServer.StartAsync(_database,
+            ["--Rooms:KeepAliveInterval=00:00:01", "--Rooms:KeepAliveTimeout=00:00:02", .. RoomsServer.Unthrottled]);
+        var (writer, room) = await TestClient.IdentifiedAsync(server, "small-writer");
+        for (var i = 0; i < 20; i++)
+        {
+            await writer.SendObjectAsync(new { type = "message", content = new string('y', 200), id = $"s{i}" });
+            await writer.ReceiveAsync();
+        }
+
+        var sender = await NonReaderAsync(server, "sender", room.GetProperty("room_id").GetString()!);
+        using var asking = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var keepsAsking = Task.Run(async () =>
+        {
+            while (!asking.IsCancellationRequested)
+            {
+                await sender.SendObjectAsync(new { type = "history", limit = 20 });
+                await Task.Delay(100);
+            }
+        });
+
+        await AssertDroppedAsync("sender", TimeSpan.FromSeconds(25));
+        await asking.CancelAsync();
+        await Task.WhenAny(keepsAsking); // ends by the cancel or by the closed socket, either is fine
+        await writer.DisposeAsync();
+        await sender.DisposeAsync();
+    }
+
     [Fact]
     public async Task HistoryPageAndRoomInfo_BoundedWithHasMoreAndExactTotal()
     {

@@ -39,6 +39,14 @@ internal sealed partial class ConnectionHandler(
             return;
         }
 
+        // A small kernel send buffer: a client that stops reading (and answering pings: ASP.NET counts any frame it
+        // sends as alive) stalls the server's sends soon, so the send-stall watch drops it after KeepAliveTimeout,
+        // instead of after the megabytes a default buffer would first absorb.
+        if (context.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionSocketFeature>()?.Socket is { } tcp)
+        {
+            tcp.SendBufferSize = RoomsSettings.SocketSendBufferBytes;
+        }
+
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         var accessToken = context.Request.Query["access_token"].ToString();
         using var connection = new ClientConnection(registry.NextSessionId(), socket, new SendQueueLimits(settings.SendQueueCapacity, settings.SendQueueBytes, settings.KeepAliveTimeout), settings.CloseTimeout, logger)
