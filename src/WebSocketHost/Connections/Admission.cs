@@ -110,7 +110,7 @@ internal sealed partial class Admission(RoomsSettings settings, ClientLimits lim
     }
 
     /// <summary>
-    /// Makes room in a full pool: aborts the oldest unidentified connection that has waited at least
+    /// Makes room in a full pool: closes the oldest unidentified connection that has waited at least
     /// <see cref="EvictableAfter"/> for its client (not one whose identify the server is handling).
     /// </summary>
     private bool EvictOldestWaiting()
