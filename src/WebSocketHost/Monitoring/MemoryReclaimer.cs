@@ -21,7 +21,7 @@ internal sealed partial class MemoryReclaimer(ConnectionRegistry registry, Reply
 
     private const int MinimumChange = 1_000;
 
-    private const long MinimumReplyBytes = 64L * 1024 * 1024;
+    private const long MinimumReplyBytes = 16L * 1024 * 1024;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -42,17 +42,28 @@ internal sealed partial class MemoryReclaimer(ConnectionRegistry registry, Reply
                 continue;
             }
 
-            replyPeak = repliesGone ? 0 : replyPeak;
-
             var before = Environment.WorkingSet;
             var paused = GC.GetTotalPauseDuration();
             GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-            LogReclaimed(fell ? peak : atLastCollection, now, (before - Environment.WorkingSet) / (1024 * 1024), (GC.GetTotalPauseDuration() - paused).TotalMilliseconds);
+            var (returned, pause) = ((before - Environment.WorkingSet) / (1024 * 1024), (GC.GetTotalPauseDuration() - paused).TotalMilliseconds);
+            if (repliesGone)
+            {
+                LogReclaimedReplies(replyPeak / (1024 * 1024), returned, pause);
+                replyPeak = 0;
+            }
+            else
+            {
+                LogReclaimed(fell ? peak : atLastCollection, now, returned, pause);
+            }
+
             peak = atLastCollection = now;
         }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connections went from {From} to {Now}: memory compacted, {Mib} MiB returned, the pause took {PauseMs} ms")]
     private partial void LogReclaimed(int from, int now, long mib, double pauseMs);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{PeakMib} MiB of big replies waited to be sent and have gone: memory compacted, {Mib} MiB returned, the pause took {PauseMs} ms")]
+    private partial void LogReclaimedReplies(long peakMib, long mib, double pauseMs);
 }
