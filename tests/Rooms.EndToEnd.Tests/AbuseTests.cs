@@ -243,7 +243,7 @@ public sealed class AbuseTests : IDisposable
         Assert.True(answered <= 4, $"{answered} guesses answered from one /64");
         Assert.True(refused >= 6, $"only {refused} upgrades refused");
 
-        // Another /64 of the same /48 is another address (until the /48's share of 4 x 3 runs out).
+        // Another /64 of the same /48 is another address (until the /48's share of 16 x 3 runs out).
         var (other, _) = await TestClient.TryConnectFromAsync(server.WebSocketUri(), IPAddress.Loopback, forwardedFor: "2001:db8:0:8::1");
         Assert.Equal(HttpStatusCode.SwitchingProtocols, other);
     }

@@ -22,7 +22,10 @@ internal sealed class SimulatedDevice : IAsyncDisposable
     // which made the load tool, not the server, the busiest process of a 10 000-device storm.
     private static readonly HttpMessageInvoker SharedInvoker = new(new SocketsHttpHandler());
 
-    private readonly ClientWebSocket _socket = new();
+    // The same per client address, when devices connect from several (--sources): one handler per address.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<System.Net.IPAddress, HttpMessageInvoker> InvokersBySource = new();
+
+    private readonly ClientWebSocket _socket = new() { Options = { CollectHttpResponseDetails = true } };
     private readonly Channel<Outgoing> _outgoing = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ArrayBufferWriter<byte> _sendBuffer = new(256);
     private Task _sendLoop = Task.CompletedTask;
@@ -44,10 +47,21 @@ internal sealed class SimulatedDevice : IAsyncDisposable
     /// <summary>From sending identify to receiving the room frame.</summary>
     public TimeSpan IdentifyLatency { get; private set; }
 
-    public static async Task<SimulatedDevice> ConnectAsync(Uri server, string deviceId, string? roomId, CancellationToken cancellationToken)
+    public static async Task<SimulatedDevice> ConnectAsync(Uri server, string deviceId, string? roomId, CancellationToken cancellationToken, System.Net.IPAddress? source = null)
     {
         var device = new SimulatedDevice(deviceId);
-        await device._socket.ConnectAsync(server, SharedInvoker, cancellationToken);
+        try
+        {
+            await device._socket.ConnectAsync(server, source is null ? SharedInvoker : InvokersBySource.GetOrAdd(source, From), cancellationToken);
+        }
+        catch (WebSocketException refused) when (device._socket.HttpStatusCode is System.Net.HttpStatusCode.ServiceUnavailable)
+        {
+            var retryAfter = device._socket.HttpResponseHeaders?.TryGetValue("Retry-After", out var values) == true
+                && double.TryParse(values.FirstOrDefault(), System.Globalization.CultureInfo.InvariantCulture, out var seconds) ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
+            device._socket.Dispose();
+            throw new RefusedException(retryAfter, refused);
+        }
+
         var buffer = new byte[4096];
         await device.ReceiveFrameAsync(buffer, cancellationToken); // {"type":"connection",...}
         var identify = roomId is null
@@ -66,6 +80,53 @@ internal sealed class SimulatedDevice : IAsyncDisposable
 
         device.RoomId = room.RootElement.GetProperty("room_id").GetString()!;
         return device;
+    }
+
+    /// <summary>
+    /// Connects as the client libraries do after losing their node: on a refused upgrade (503) or a failed connect it
+    /// waits a random delay below a cap that doubles from 250 ms (full jitter; at least the 503's Retry-After) and tries again.
+    /// </summary>
+    /// <returns>The device and how many attempts it took.</returns>
+    public static async Task<(SimulatedDevice Device, int Attempts)> ConnectWithBackoffAsync(
+        Uri server, string deviceId, System.Net.IPAddress? source, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            TimeSpan? retryAfter = null;
+            try
+            {
+                return (await ConnectAsync(server, deviceId, null, cancellationToken, source), attempt);
+            }
+            catch (RefusedException refused)
+            {
+                retryAfter = refused.RetryAfter;
+            }
+            catch (Exception ex) when (ex is WebSocketException or IOException or System.Net.Sockets.SocketException && attempt < 50)
+            {
+                // Reset or refused by the kernel (a full accept queue): the same backoff.
+            }
+
+            var cap = Math.Min(30_000, 250 * Math.Pow(2, Math.Min(attempt - 1, 20)));
+            var delay = TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * cap);
+            await Task.Delay(retryAfter > delay ? retryAfter.Value : delay, cancellationToken);
+        }
+    }
+
+    private static HttpMessageInvoker From(System.Net.IPAddress source) => new(new SocketsHttpHandler
+    {
+        ConnectCallback = async (context, cancellationToken) =>
+        {
+            var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            socket.Bind(new System.Net.IPEndPoint(source, 0));
+            await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+            return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+        },
+    });
+
+    /// <summary>The server answered the upgrade with 503 (a limit), and when to try again.</summary>
+    private sealed class RefusedException(TimeSpan? retryAfter, Exception inner) : Exception("503", inner)
+    {
+        public TimeSpan? RetryAfter { get; } = retryAfter;
     }
 
     /// <summary>Starts the writer and the reader; deliveries are counted into <paramref name="stats"/>.</summary>

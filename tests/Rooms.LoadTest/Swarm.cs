@@ -21,7 +21,9 @@ internal sealed class Swarm : IAsyncDisposable
 
     /// <summary>Connects room by room: the first device creates the room, the others join it by id.</summary>
     /// <summary>Device d of every room connects to <c>servers[d % servers.Count]</c>, so each room spans all of them.</summary>
-    public static async Task<Swarm> ConnectAsync(IReadOnlyList<Uri> servers, int rooms, int devicesPerRoom, Action<int>? progress, CancellationToken cancellationToken)
+    /// <param name="source">The client address of device n of room r (null: the default).</param>
+    public static async Task<Swarm> ConnectAsync(IReadOnlyList<Uri> servers, int rooms, int devicesPerRoom, Action<int>? progress, CancellationToken cancellationToken,
+        Func<int, System.Net.IPAddress?>? source = null)
     {
         var run = Guid.NewGuid().ToString("N")[..6];
         var connected = 0;
@@ -34,7 +36,7 @@ internal sealed class Swarm : IAsyncDisposable
             await gate.WaitAsync(cancellationToken);
             try
             {
-                first = await SimulatedDevice.ConnectAsync(servers[0], $"lt{run}-r{r}-d0", null, cancellationToken);
+                first = await SimulatedDevice.ConnectAsync(servers[0], $"lt{run}-r{r}-d0", null, cancellationToken, source?.Invoke(r * devicesPerRoom));
             }
             finally
             {
@@ -48,7 +50,7 @@ internal sealed class Swarm : IAsyncDisposable
                 await gate.WaitAsync(cancellationToken);
                 try
                 {
-                    var device = await SimulatedDevice.ConnectAsync(servers[d % servers.Count], $"lt{run}-r{r}-d{d}", first.RoomId, cancellationToken);
+                    var device = await SimulatedDevice.ConnectAsync(servers[d % servers.Count], $"lt{run}-r{r}-d{d}", first.RoomId, cancellationToken, source?.Invoke((r * devicesPerRoom) + d));
                     progress?.Invoke(Interlocked.Increment(ref connected));
                     return device;
                 }

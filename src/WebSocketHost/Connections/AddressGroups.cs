@@ -12,7 +12,7 @@ namespace Rooms.WebSocketHost.Connections;
 internal static class AddressGroups
 {
     /// <summary>The coarser network may hold this many times one address's limit.</summary>
-    public const int WideShare = 4;
+    public const int WideShare = 16;
 
     /// <summary>The key one address's limit counts under (the IPv6 /64, or the IPv4 address).</summary>
     public static string Narrow(string clientIp) => Key(clientIp, v4Bits: 32, v6Bits: 64);
