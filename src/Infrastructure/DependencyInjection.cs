@@ -47,6 +47,7 @@ public static class DependencyInjection
         // The only way to a database context (its factory is registered nowhere else).
         services.AddSingleton<DatabaseGate>();
         services.AddSingleton<DatabaseMigrator>();
+        services.AddSingleton<LocalNodeLock>();
         services.AddSingleton<NodeLifecycle>();
         // The writers and the retry loop start as hosted services (not in their constructors) and stop when the
         // container is disposed, after the web server: what the last connections do during a shutdown is still stored.

@@ -117,6 +117,36 @@ public sealed class HostProcessTests : IDisposable
         }
     }
 
+    /// <summary>A single SQLite node restarted after a crash waited ~20 s for its own lease; its process is provably gone.</summary>
+    [Fact]
+    public async Task Start_SqliteNodeAfterACrash_TakesItsOwnLeaseOverAtOnce()
+    {
+        var port = MariaDbServer.FreePort();
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            ["Cluster__NodeTimeout"] = "00:01:00",
+        };
+
+        using (var server = Start([], environment))
+        {
+            await WaitForHealthAsync(port, server);
+            server.Process.Kill(entireProcessTree: true);
+            await server.Process.WaitForExitAsync();
+        }
+
+        var restartedAt = System.Diagnostics.Stopwatch.StartNew();
+        using var restarted = Start([], environment);
+        await WaitForHealthAsync(port, restarted);
+
+        // Well inside the crashed run's 60 s lease (the bound allows for a loaded machine's process start).
+        Assert.True(restartedAt.Elapsed < TimeSpan.FromSeconds(25), restarted.Output);
+        Assert.Contains("at once", restarted.Output);
+        Assert.Contains("no process on this host holds this node id's lock file", restarted.Output);
+        restarted.Process.Kill(entireProcessTree: true);
+        await restarted.Process.WaitForExitAsync();
+    }
+
     [Fact]
     public async Task Start_PortAlreadyInUse_ExitsOneWithOneLineAndLeavesTheLiveServersRowsAlone()
     {

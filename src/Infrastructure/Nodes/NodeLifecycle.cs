@@ -28,7 +28,8 @@ public sealed partial class NodeLifecycle(
     NodeIdentity node,
     ClusterSettings settings,
     TimeProvider time,
-    ILogger<NodeLifecycle> logger)
+    ILogger<NodeLifecycle> logger,
+    LocalNodeLock? localLock = null)
 {
     /// <summary>
     /// Checks that the live nodes on this database are in this node's cluster, takes the node id's lease (waiting
@@ -146,6 +147,8 @@ public sealed partial class NodeLifecycle(
     {
         NodeRow? watched = null;
         var watchUntil = DateTime.MaxValue;
+        // On SQLite, holding the node id's lock file proves the lease's holder (on this host) is gone.
+        var holderProvablyGone = localLock?.TryHold() == true;
         while (true)
         {
             var now = time.GetUtcNow().UtcDateTime;
@@ -174,7 +177,7 @@ public sealed partial class NodeLifecycle(
 
             // The holder's own term decides, not this node's setting (they may differ).
             var term = row.LeaseMilliseconds > 0 ? TimeSpan.FromMilliseconds(row.LeaseMilliseconds) : settings.NodeTimeout;
-            var expired = now - row.LastSeenAt > term || now >= watchUntil;
+            var expired = now - row.LastSeenAt > term || now >= watchUntil || holderProvablyGone;
             if (!heldByAnother || expired)
             {
                 var taken = await db.Nodes
@@ -188,7 +191,11 @@ public sealed partial class NodeLifecycle(
                         cancellationToken);
                 if (taken == 1)
                 {
-                    if (heldByAnother)
+                    if (heldByAnother && holderProvablyGone && now - row.LastSeenAt <= term)
+                    {
+                        LogTookOverFromDeadProcess(row.Incarnation, row.LastSeenAt);
+                    }
+                    else if (heldByAnother)
                     {
                         LogTookOverExpired(row.Incarnation, row.LastSeenAt);
                     }
@@ -245,6 +252,9 @@ public sealed partial class NodeLifecycle(
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "Node id {NodeId} is leased to incarnation {Incarnation} (last heartbeat {LastSeen:o}): a crashed earlier run, or another live node with this id. Watching its heartbeat for up to {Seconds:0.#} s")]
     private partial void LogWaiting(string nodeId, string incarnation, DateTime lastSeen, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Took over the lease of incarnation {Incarnation} at once (last heartbeat {LastSeen:o}): no process on this host holds this node id's lock file, so that run is gone")]
+    private partial void LogTookOverFromDeadProcess(string incarnation, DateTime lastSeen);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Took over the expired lease of incarnation {Incarnation} (last heartbeat {LastSeen:o})")]
     private partial void LogTookOverExpired(string incarnation, DateTime lastSeen);
