@@ -70,7 +70,7 @@ for i in $(seq 1 "$nodes"); do
   fi
   # Information logs each connect; Warning keeps the console out of the measurement. Every simulated
   # device connects from 127.0.0.1, so the per-IP and per-device limits are lifted (to the machine's ceiling for connections).
-  Rooms__MaxConnectionsPerIp=20000 Rooms__MaxConnections=20000 Rooms__MaxUnidentifiedConnections=20000 Rooms__MaxUnidentifiedConnectionsPerIp=20000 Rooms__UpgradesPerMinutePerIp=1000000 Rooms__IdentifiesPerMinutePerDevice=1000000 Rooms__RoomsCreatedPerMinutePerIp=1000000 Rooms__InboundBytesPerSecond=1000000000 Rooms__InboundBurstBytes=1000000000 Serilog__MinimumLevel__Default=Warning ASPNETCORE_URLS="http://127.0.0.1:$port" Cluster__NodeId="bench-$i" \
+  Rooms__MaxConnectionsPerIp=20000 Rooms__MaxConnections=20000 Rooms__MaxUnidentifiedConnections=20000 Rooms__MaxUnidentifiedConnectionsPerIp=20000 Rooms__UpgradesPerMinutePerIp=1000000 Rooms__IdentifiesPerMinutePerDevice=1000000 Rooms__RoomsCreatedPerMinutePerIp=1000000 Rooms__InboundBytesPerSecond=1000000000 Rooms__InboundBurstBytes=1000000000 Rooms__InboundBytesPerSecondPerAddress=1000000000 Rooms__InboundBurstBytesPerAddress=1000000000 Serilog__MinimumLevel__Default=Warning ASPNETCORE_URLS="http://127.0.0.1:$port" Cluster__NodeId="bench-$i" \
     ${server_command[@]+"${server_command[@]}"} >"$work/server-$i.log" 2>&1 &
   server_pids+=($!)
   # A build from before /health/ready existed answers it 404: its /healthz says it is up.

@@ -109,6 +109,11 @@ public sealed class RoomsSettings
 
     public int InboundBurstBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>Bytes of frames per second from one client address (an IPv6 /64), all its connections together: what one address can make the server store; bursts of <see cref="InboundBurstBytesPerAddress"/>.</summary>
+    public int InboundBytesPerSecondPerAddress { get; set; } = 1024 * 1024;
+
+    public int InboundBurstBytesPerAddress { get; set; } = 16 * 1024 * 1024;
+
     /// <summary>Open connections this node accepts in total; past it, upgrades get 503.</summary>
     public int MaxConnections { get; set; } = 15_000;
 
@@ -175,6 +180,8 @@ public sealed class RoomsSettings
         }
 
         Require(InboundBurstBytes >= MaxMessageBytes, "Rooms:InboundBurstBytes must be at least Rooms:MaxMessageBytes (one largest frame must fit)");
+        Require(InboundBytesPerSecondPerAddress >= 10, "Rooms:InboundBytesPerSecondPerAddress must be at least 10");
+        Require(InboundBurstBytesPerAddress >= MaxMessageBytes, "Rooms:InboundBurstBytesPerAddress must be at least Rooms:MaxMessageBytes (one largest frame must fit)");
         Require(AbuseBlock > TimeSpan.Zero, "Rooms:AbuseBlock must be positive");
         Require(StatusInterval > TimeSpan.Zero, "Rooms:StatusInterval must be positive");
         Require(PresenceWindow >= TimeSpan.Zero && PresenceWindow <= TimeSpan.FromSeconds(10), "Rooms:PresenceWindow must be between 00:00:00 and 00:00:10");

@@ -26,6 +26,7 @@ public sealed class RoomsServer : IAsyncDisposable
     [
         "--Rooms:MessagesPerSecond=1000000", "--Rooms:MessageBurst=1000000",
         "--Rooms:InboundBytesPerSecond=1000000000", "--Rooms:InboundBurstBytes=1000000000",
+        "--Rooms:InboundBytesPerSecondPerAddress=1000000000", "--Rooms:InboundBurstBytesPerAddress=1000000000",
         "--Rooms:IdentifiesPerMinutePerDevice=1000000", "--Rooms:UpgradesPerMinutePerIp=1000000",
         "--Rooms:RoomsCreatedPerMinutePerIp=1000000",
         "--Rooms:MaxUnidentifiedConnectionsPerIp=100000",

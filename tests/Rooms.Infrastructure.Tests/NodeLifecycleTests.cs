@@ -86,6 +86,7 @@ public sealed class NodeLifecycleTests
             await db.SaveChangesAsync();
         }
 
+        using var holderAlive = HoldNodeLock(fixture, "node-a");
         var start = fixture.Services.GetRequiredService<NodeLifecycle>().StartAsync(CancellationToken.None);
         await Task.Delay(300);
         await using (var db = fixture.Database.OpenContext())
@@ -117,7 +118,12 @@ public sealed class NodeLifecycleTests
             await db.SaveChangesAsync();
         }
 
-        Assert.Null(await fixture.Services.GetRequiredService<NodeLifecycle>().StartAsync(CancellationToken.None));
+        // Silent but holding its lock file (on SQLite): only the term can tell it is gone.
+        using (HoldNodeLock(fixture, "node-a"))
+        {
+            Assert.Null(await fixture.Services.GetRequiredService<NodeLifecycle>().StartAsync(CancellationToken.None));
+        }
+
 
         await using var check = fixture.Database.OpenContext();
         var row = await check.Nodes.SingleAsync();
@@ -128,6 +134,32 @@ public sealed class NodeLifecycleTests
         await check.Nodes.ExecuteUpdateAsync(s => s.SetProperty(n => n.Incarnation, "someone-else"));
         Assert.False(await fixture.Services.GetRequiredService<NodeLifecycle>().HeartbeatAsync(CancellationToken.None));
     }
+
+    [Fact]
+    public async Task StartAsync_Sqlite_LeaseHeldButNobodyHoldsTheNodesLockFile_TakenOverAtOnce()
+    {
+        await using var fixture = await StoreFixture.CreateAsync(DatabaseProvider.Sqlite);
+        var lastSeen = Round(DateTime.UtcNow);
+        await using (var db = fixture.Database.OpenContext())
+        {
+            db.Nodes.Add(new NodeRow { NodeId = "node-a", Incarnation = "crashed", Cluster = "single", StartedAt = lastSeen, LastSeenAt = lastSeen, LeaseMilliseconds = 60_000 });
+            await db.SaveChangesAsync();
+        }
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Null(await fixture.Services.GetRequiredService<NodeLifecycle>().StartAsync(CancellationToken.None));
+
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(10), "not after the 60 s term: the crashed run held no lock");
+        await using var check = fixture.Database.OpenContext();
+        Assert.NotEqual("crashed", (await check.Nodes.SingleAsync()).Incarnation);
+    }
+
+    /// <summary>What a live node with this id holds on SQLite (<see cref="LocalNodeLock"/>); nothing on MySQL.</summary>
+    private static FileStream? HoldNodeLock(StoreFixture fixture, string nodeId) =>
+        fixture.Database.Settings.Provider == DatabaseProvider.Sqlite
+            ? new FileStream($"{Path.GetFullPath(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(fixture.Database.Settings.ConnectionString).DataSource)}.{nodeId}.lock",
+                FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None)
+            : null;
 
     private static ConnectionRow Connection(string deviceId, string nodeId, DateTime connectedAt, DateTime? disconnectedAt = null) => new()
     {

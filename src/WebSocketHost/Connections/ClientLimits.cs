@@ -21,6 +21,7 @@ internal sealed partial class ClientLimits : IClientLimits, IDisposable
     private readonly AddressLimiter _failedJoinsPerIp;
     private readonly PartitionedRateLimiter<string> _failedJoinsPerDevice;
     private readonly AddressLimiter _roomsPerIp;
+    private readonly PartitionedRateLimiter<string> _inboundBytesPerIp;
     private readonly ConcurrentDictionary<string, long> _blockedUntil = new(StringComparer.Ordinal);
 
     public ClientLimits(RoomsSettings settings, ILogger<ClientLimits> logger)
@@ -32,6 +33,24 @@ internal sealed partial class ClientLimits : IClientLimits, IDisposable
         _failedJoinsPerIp = new AddressLimiter(settings.FailedJoinsPerMinute);
         _failedJoinsPerDevice = PerMinute(settings.FailedJoinsPerMinute);
         _roomsPerIp = new AddressLimiter(settings.RoomsCreatedPerMinutePerIp);
+        _inboundBytesPerIp = PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = settings.InboundBurstBytesPerAddress,
+            TokensPerPeriod = Math.Max(1, settings.InboundBytesPerSecondPerAddress / 10),
+            ReplenishmentPeriod = TimeSpan.FromMilliseconds(100),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+    }
+
+    /// <summary>
+    /// Bytes of frames from <paramref name="clientIp"/>'s address (an IPv6 /64), all its connections together: what one
+    /// address can make the server store. False past its rate (the frame is refused like one over the connection's rate).
+    /// </summary>
+    public bool TryInbound(string clientIp, int bytes)
+    {
+        using var lease = _inboundBytesPerIp.AttemptAcquire(AddressGroups.Narrow(clientIp), Math.Min(bytes, _settings.InboundBurstBytesPerAddress));
+        return lease.IsAcquired;
     }
 
     /// <summary>An upgrade from <paramref name="clientIp"/>; false past its rate.</summary>
@@ -97,6 +116,7 @@ internal sealed partial class ClientLimits : IClientLimits, IDisposable
         _failedJoinsPerIp.Dispose();
         _failedJoinsPerDevice.Dispose();
         _roomsPerIp.Dispose();
+        _inboundBytesPerIp.Dispose();
     }
 
     private static bool Take(PartitionedRateLimiter<string> limiter, string key)

@@ -17,6 +17,7 @@ namespace Rooms.WebSocketHost.Connections;
 internal sealed partial class ConnectionHandler(
     ConnectionRegistry registry,
     Admission admission,
+    ClientLimits limits,
     ReplyBudget replyBudget,
     IMediator mediator,
     Monitoring.DashboardFeed errors,
@@ -298,7 +299,7 @@ internal sealed partial class ConnectionHandler(
     /// </summary>
     private bool TryTakeToken(InboundBudget budget, int bytes, ClientSession session, ClientConnection connection, ref RejectionCount rejections)
     {
-        if (budget.TryTake(bytes))
+        if (budget.TryTake(bytes) && limits.TryInbound(session.ClientIp, bytes))
         {
             return true;
         }
