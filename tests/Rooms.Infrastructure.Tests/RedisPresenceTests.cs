@@ -92,6 +92,30 @@ public sealed class RedisPresenceTests : IAsyncDisposable
         Assert.Equal(["R1", "R2"], (await presence.RoomsAsync(default)).Select(r => r.Value).Order());
     }
 
+    /// <summary>
+    /// A member that leaves while a refresh is writing the node's members again must not be written back for good: after
+    /// a lease take-over the stopping node's refresh re-added one, and a message counted it as a recipient for 60 s.
+    /// </summary>
+    [Fact]
+    public async Task Refresh_AMemberThatLeftMeanwhile_IsNotLeftBehindInRedis()
+    {
+        var presence = Presence("node-a");
+        var (stays, left) = (Member("stays", 1), Member("left", 2));
+        var room = new RoomId("R1");
+        var hub = new Moq.Mock<IRoomHub>();
+        // The refresh's snapshot still holds both; by the time it writes them, one has left this node.
+        hub.Setup(h => h.Rooms()).Returns(new Dictionary<RoomId, IReadOnlyList<RoomMember>> { [room] = [stays, left] });
+        hub.Setup(h => h.Members(room)).Returns([stays]);
+        var settings = new Rooms.Application.Common.ProtocolSettings();
+        using var batcher = new Rooms.Application.Membership.PresenceBatcher(hub.Object, settings, TimeProvider.System);
+        var refresher = new PresenceRefresher(presence, hub.Object, new Rooms.Application.Membership.RoomPresence(hub.Object, presence, batcher, settings),
+            _redis, _settings, NullLogger<PresenceRefresher>.Instance);
+
+        await refresher.RefreshAsync(CancellationToken.None);
+
+        Assert.Equal([stays], await presence.MembersAsync(room, default));
+    }
+
     private RedisPresence Presence(string nodeId) => new(_redis, new NodeIdentity(new NodeId(nodeId), "test"), _settings);
 
     private static RoomMember Member(string deviceId, long connection, string nodeId = "node-a") => new(new DeviceId(deviceId), deviceId + "-id", new ConnectionId(connection), new NodeId(nodeId));

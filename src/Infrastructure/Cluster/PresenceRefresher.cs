@@ -52,6 +52,14 @@ public sealed partial class PresenceRefresher(
                     presence.CloseReplaced(replaced);
                 }
             }
+
+            // A member that left (or whose node began stopping) while this refresh wrote it back goes out again, or it
+            // would stay listed, and counted as a recipient, until its TTL (the probe saw one after a lease take-over).
+            var stillHere = hub.Members(roomId).Select(m => m.ConnectionId).ToHashSet();
+            foreach (var member in members.Where(m => !stillHere.Contains(m.ConnectionId)))
+            {
+                await store.LeaveAsync(roomId, member, cancellationToken);
+            }
         }
     }
 
