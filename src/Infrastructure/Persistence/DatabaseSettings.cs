@@ -112,6 +112,32 @@ public sealed class DatabaseSettings
 
     public const string DefaultSqliteConnectionString = "Data Source=data/rooms.db";
 
+    /// <summary>Free space a SQLite database's file system must have for writes to count as working again after an outage.</summary>
+    public const long MinimumFreeBytes = 16L * 1024 * 1024;
+
+    /// <summary>
+    /// Bytes free where the SQLite file lives (null on MySQL, whose disk is the server's). A small write (a heartbeat)
+    /// can succeed on a full disk by reusing the write-ahead log's space while every message fails: measured with the
+    /// probe's 40 MB tmpfs, so free space is part of "writes work" on SQLite.
+    /// </summary>
+    public long? FreeBytes()
+    {
+        if (Provider != DatabaseProvider.Sqlite)
+        {
+            return null;
+        }
+
+        var file = Path.GetFullPath(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(ConnectionString).DataSource);
+        try
+        {
+            return new DriveInfo(Path.GetDirectoryName(file) ?? file).AvailableFreeSpace;
+        }
+        catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Which database this is, for logs: the server and database name, or the SQLite file's full path; never the password.</summary>
     public string Describe()
     {

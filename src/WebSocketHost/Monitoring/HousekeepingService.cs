@@ -19,6 +19,7 @@ internal sealed partial class HousekeepingService(
     NodeIdentity node,
     ReadinessGate readiness,
     StorageOutageLog storage,
+    DatabaseSettings database,
     IHostApplicationLifetime lifetime,
     ILogger<HousekeepingService> logger) : BackgroundService
 {
@@ -41,7 +42,10 @@ internal sealed partial class HousekeepingService(
                     return;
                 }
 
-                storage.Succeeded();
+                if (database.FreeBytes() is not < DatabaseSettings.MinimumFreeBytes)
+                {
+                    storage.Succeeded();
+                }
 
                 await clientIds.ForgetExpiredAsync(stoppingToken);
                 if (retention.Enabled)
