@@ -58,6 +58,35 @@ public sealed class CommitOutcomeTests
         Assert.Empty(delivered.Ids);
     }
 
+    /// <summary>
+    /// The HA trial's race: a batch rolled back, another writer reused its first id for the very same message (resent
+    /// through another node). The probe used to look at that first row only and acked the whole batch, so another
+    /// sender's message was acked and never stored. Only a batch that wrote every one of its rows was committed.
+    /// </summary>
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.MySql)]
+    public async Task AnUnknownCommit_IsSettledByEveryRowOfTheBatch_NotByAFirstRowAnotherWriterReproduced(DatabaseProvider provider)
+    {
+        await using var fixture = await StoreFixture.CreateAsync(provider);
+        await fixture.SeedRoomAsync("ROOM01", "alice", "bob");
+        await using (var store = new GroupCommitMessageStore(new DatabaseGate(fixture.Database.Settings, NullLoggerFactory.Instance, []), new RecordingCommitFeed(), fixture.Database.Settings, NullLogger<GroupCommitMessageStore>.Instance))
+        {
+            await store.StartAsync(CancellationToken.None);
+            await store.AppendAsync(new NewMessage(new RoomId("ROOM01"), new DeviceId("alice"), null, MessageType.Broadcast, "resent elsewhere", DateTime.UtcNow), CancellationToken.None);
+        }
+
+        var reused = Assert.Single(await fixture.MessagesAsync()).Id;
+        var gate = new DatabaseGate(fixture.Database.Settings, NullLoggerFactory.Instance, []);
+        await using var lease = await gate.OpenForWriterAsync(CancellationToken.None);
+        var insert = new MultiRowMessageInsert();
+        CommitProbe.Row Row(long id, string from, string content) => new(id, "ROOM01", from, content);
+
+        Assert.False(await insert.WasCommittedAsync(lease.Db, new CommitProbe([Row(reused, "alice", "resent elsewhere"), Row(reused + 1, "bob", "never stored")]), CancellationToken.None));
+        Assert.True(await insert.WasCommittedAsync(lease.Db, new CommitProbe([Row(reused, "alice", "resent elsewhere")]), CancellationToken.None));
+        Assert.False(await insert.WasCommittedAsync(lease.Db, new CommitProbe([Row(reused, "alice", "other content")]), CancellationToken.None));
+    }
+
     private static DatabaseGate Contexts(StoreFixture fixture, IInterceptor interceptor) =>
         new(fixture.Database.Settings, NullLoggerFactory.Instance, [interceptor]);
 

@@ -72,28 +72,34 @@ internal sealed partial class MultiRowMessageInsert
         {
             // The COMMIT may have been carried out although its answer was lost (the server died, the
             // connection broke): only the database can tell.
-            var (id, message) = stored[0];
-            throw new CommitOutcomeUnknownException(new CommitProbe(id, message.RoomId.Value, message.FromDeviceId.Value, message.Content), results, ex);
+            throw new CommitOutcomeUnknownException(
+                new CommitProbe([.. stored.Select(s => new CommitProbe.Row(s.Id, s.Message.RoomId.Value, s.Message.FromDeviceId.Value, s.Message.Content))]), results, ex);
         }
 
         return results;
     }
 
-    /// <summary>Whether the batch that <paramref name="probe"/> belongs to was committed: its first new row is there, exactly.</summary>
+    /// <summary>
+    /// Whether the batch that <paramref name="probe"/> describes was committed: every one of its new rows is there, exactly
+    /// (id, room, sender and content). After a rollback another writer may reuse the ids, and may even store one of
+    /// these very messages with one of them (its sender resent it through another node), so one row proves nothing
+    /// about the others: the probe once acked a whole batch on its first row, other senders' messages included.
+    /// </summary>
     public async Task<bool> WasCommittedAsync(RoomsDbContext db, CommitProbe probe, CancellationToken cancellationToken)
     {
-        var sql = Sql(db, "probe", 1, () =>
+        var sql = Sql(db, "probe", probe.Rows.Count, () =>
         {
             var table = Table<MessageRow>(db);
-            return $"SELECT COUNT(*) FROM {table.Name} WHERE {Column(table, nameof(MessageRow.Id))} = @p0 AND {Column(table, nameof(MessageRow.RoomId))} = @p1 " +
-                $"AND {Column(table, nameof(MessageRow.FromDeviceId))} = @p2 AND {Column(table, nameof(MessageRow.MessageContent))} = @p3;";
+            var (id, room, from, content) = (Column(table, nameof(MessageRow.Id)), Column(table, nameof(MessageRow.RoomId)),
+                Column(table, nameof(MessageRow.FromDeviceId)), Column(table, nameof(MessageRow.MessageContent)));
+            var rows = Enumerable.Range(0, probe.Rows.Count)
+                .Select(i => $"({id} = @p{4 * i} AND {room} = @p{(4 * i) + 1} AND {from} = @p{(4 * i) + 2} AND {content} = @p{(4 * i) + 3})");
+            return $"SELECT COUNT(*) FROM {table.Name} WHERE {string.Join(" OR ", rows)};";
         });
         await db.Database.OpenConnectionAsync(cancellationToken);
-        await using var command = Command(db.Database.GetDbConnection(), sql, probe.MessageId, probe.RoomId, probe.FromDeviceId, probe.Content);
-
-        // The batch is one transaction: its first row being there means all of it is. Another writer may have
-        // reused the id after a rollback, which is why room, sender and content must match too.
-        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 1;
+        await using var command = Command(db.Database.GetDbConnection(), sql,
+            [.. probe.Rows.SelectMany(r => new object[] { r.MessageId, r.RoomId, r.FromDeviceId, r.Content })]);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == probe.Rows.Count;
     }
 
     /// <summary>
@@ -260,8 +266,11 @@ internal sealed partial class MultiRowMessageInsert
     }
 }
 
-/// <summary>The first new row of a batch whose COMMIT failed: enough to recognise the batch in the table.</summary>
-internal sealed record CommitProbe(long MessageId, string RoomId, string FromDeviceId, string Content);
+/// <summary>The new rows of a batch whose COMMIT failed: only that batch can have written all of them.</summary>
+internal sealed record CommitProbe(IReadOnlyList<CommitProbe.Row> Rows)
+{
+    public sealed record Row(long MessageId, string RoomId, string FromDeviceId, string Content);
+}
 
 /// <summary>The COMMIT of a batch failed in a way that does not say whether it was carried out.</summary>
 internal sealed class CommitOutcomeUnknownException(CommitProbe probe, StoredMessage[] results, Exception inner)
