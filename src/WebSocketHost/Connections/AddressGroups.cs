@@ -14,6 +14,12 @@ internal static class AddressGroups
     /// <summary>The coarser network may hold this many times one address's limit.</summary>
     public const int WideShare = 16;
 
+    /// <summary>The keys an address is counted under: its own and its network's (prefixed, so it never equals an address's).</summary>
+    public readonly record struct Keys(string Narrow, string Wide);
+
+    /// <summary>Both keys of <paramref name="clientIp"/>, worked out once per connection (parsing the address is not free).</summary>
+    public static Keys Of(string clientIp) => new(Narrow(clientIp), "net:" + Wide(clientIp));
+
     /// <summary>The key one address's limit counts under (the IPv6 /64, or the IPv4 address).</summary>
     public static string Narrow(string clientIp) => Key(clientIp, v4Bits: 32, v6Bits: 64);
 

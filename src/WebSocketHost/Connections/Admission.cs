@@ -45,13 +45,14 @@ internal sealed partial class Admission(RoomsSettings settings, ClientLimits lim
             return null;
         }
 
-        if (limits.BlockedFor(clientIp) is { } blocked)
+        var address = AddressGroups.Of(clientIp);
+        if (limits.BlockedFor(address) is { } blocked)
         {
             await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "Too many unknown room ids from this address: try again later", (int)Math.Ceiling(blocked.TotalSeconds));
             return null;
         }
 
-        if (!limits.TryUpgrade(clientIp))
+        if (!limits.TryUpgrade(address))
         {
             if (_sampler.ShouldLog("too-fast", out var leftOut))
             {
@@ -70,7 +71,6 @@ internal sealed partial class Admission(RoomsSettings settings, ClientLimits lim
             return null;
         }
 
-        var address = new GroupKeys(AddressGroups.Narrow(clientIp), AddressGroups.Wide(clientIp));
         if (!Count(_perIp, address, settings.MaxConnectionsPerIp))
         {
             Interlocked.Decrement(ref _total);
@@ -165,10 +165,10 @@ internal sealed partial class Admission(RoomsSettings settings, ClientLimits lim
     }
 
     /// <summary>Counts one more under the address and its network (the network may hold <see cref="AddressGroups.WideShare"/> times the limit); false, counting nothing, past either.</summary>
-    private static bool Count(ConcurrentDictionary<string, int> counts, GroupKeys address, int limit)
+    private static bool Count(ConcurrentDictionary<string, int> counts, AddressGroups.Keys address, int limit)
     {
         var narrow = counts.AddOrUpdate(address.Narrow, 1, static (_, n) => n + 1);
-        var wide = counts.AddOrUpdate(WideKey(address), 1, static (_, n) => n + 1);
+        var wide = counts.AddOrUpdate(address.Wide, 1, static (_, n) => n + 1);
         if (narrow <= limit && wide <= limit * AddressGroups.WideShare)
         {
             return true;
@@ -178,14 +178,12 @@ internal sealed partial class Admission(RoomsSettings settings, ClientLimits lim
         return false;
     }
 
-    private static void Uncount(ConcurrentDictionary<string, int> counts, GroupKeys address)
+    private static void Uncount(ConcurrentDictionary<string, int> counts, AddressGroups.Keys address)
     {
         Decrement(counts, address.Narrow);
-        Decrement(counts, WideKey(address));
+        Decrement(counts, address.Wide);
     }
 
-    // The wide key of an IPv4 /24 could equal no narrow key, but an IPv6 /48 and /64 differ anyway: prefixed to be apart.
-    private static string WideKey(GroupKeys address) => "net:" + address.Wide;
 
     public static string ClientIp(HttpContext context)
     {
@@ -193,7 +191,7 @@ internal sealed partial class Admission(RoomsSettings settings, ClientLimits lim
         return (address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address)?.ToString() ?? "unknown";
     }
 
-    private void Release(GroupKeys address)
+    private void Release(AddressGroups.Keys address)
     {
         Interlocked.Decrement(ref _total);
         Uncount(_perIp, address);
@@ -248,17 +246,14 @@ internal sealed partial class Admission(RoomsSettings settings, ClientLimits lim
     [LoggerMessage(Level = LogLevel.Warning, Message = "A connection from {Address} waiting over {Seconds} s to identify was closed to make room: the pool of connections waiting to identify is full ({LeftOut} more not logged since the last line)")]
     private partial void LogEvicted(string address, double seconds, int leftOut);
 
-    /// <summary>The keys an address is counted under: its own (an IPv6 /64) and its network's.</summary>
-    internal readonly record struct GroupKeys(string Narrow, string Wide);
-
     /// <summary>A connection's place: counted as not identified until <see cref="LeavePool"/>.</summary>
-    internal sealed class Slot(Admission admission, GroupKeys address) : IDisposable
+    internal sealed class Slot(Admission admission, AddressGroups.Keys address) : IDisposable
     {
         // 0: waiting to identify; 1: identified or ended (its place released); 2: handed to a newcomer by eviction.
         private int _unidentifiedState;
         private int _disposed;
 
-        public GroupKeys Address { get; } = address;
+        public AddressGroups.Keys Address { get; } = address;
 
         public long AdmittedAt { get; } = Environment.TickCount64;
 

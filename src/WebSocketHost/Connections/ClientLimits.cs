@@ -44,22 +44,23 @@ internal sealed partial class ClientLimits : IClientLimits, IDisposable
     }
 
     /// <summary>
-    /// Bytes of frames from <paramref name="clientIp"/>'s address (an IPv6 /64), all its connections together: what one
-    /// address can make the server store. False past its rate (the frame is refused like one over the connection's rate).
+    /// Bytes of frames from one address (its <see cref="AddressGroups.Keys.Narrow"/> key, an IPv6 /64), all its connections
+    /// together: what one address can make the server store. False past its rate (the frame is refused like one over the
+    /// connection's rate). Called for every frame: the key is the connection's, worked out once.
     /// </summary>
-    public bool TryInbound(string clientIp, int bytes)
+    public bool TryInbound(AddressGroups.Keys address, int bytes)
     {
-        using var lease = _inboundBytesPerIp.AttemptAcquire(AddressGroups.Narrow(clientIp), Math.Min(bytes, _settings.InboundBurstBytesPerAddress));
+        using var lease = _inboundBytesPerIp.AttemptAcquire(address.Narrow, Math.Min(bytes, _settings.InboundBurstBytesPerAddress));
         return lease.IsAcquired;
     }
 
-    /// <summary>An upgrade from <paramref name="clientIp"/>; false past its rate.</summary>
-    public bool TryUpgrade(string clientIp) => _upgradesPerIp.TryTake(clientIp);
+    /// <summary>An upgrade from <paramref name="address"/>; false past its rate.</summary>
+    public bool TryUpgrade(AddressGroups.Keys address) => _upgradesPerIp.TryTake(address, out _);
 
-    /// <summary>How long <paramref name="clientIp"/> (or its network) is still refused (it guessed too many room ids), or null.</summary>
-    public TimeSpan? BlockedFor(string clientIp)
+    /// <summary>How long <paramref name="address"/> (or its network) is still refused (it guessed too many room ids), or null.</summary>
+    public TimeSpan? BlockedFor(AddressGroups.Keys address)
     {
-        var left = Math.Max(MillisecondsBlocked(AddressGroups.Narrow(clientIp)), MillisecondsBlocked("net:" + AddressGroups.Wide(clientIp)));
+        var left = Math.Max(MillisecondsBlocked(address.Narrow), MillisecondsBlocked(address.Wide));
         return left > 0 ? TimeSpan.FromMilliseconds(left) : null;
     }
 
@@ -87,14 +88,15 @@ internal sealed partial class ClientLimits : IClientLimits, IDisposable
 
         // Both are charged: a guesser rotating device ids is caught by its address, one rotating addresses by its device
         // (and one rotating addresses of one network by the network's share).
-        var addressOk = _failedJoinsPerIp.TryTake(session.ClientIp, out var over);
+        var address = AddressGroups.Of(session.ClientIp);
+        var addressOk = _failedJoinsPerIp.TryTake(address, out var over);
         var deviceOk = Take(_failedJoinsPerDevice, deviceId.Value);
         if (addressOk && deviceOk)
         {
             return true;
         }
 
-        var blocked = over ?? AddressGroups.Narrow(session.ClientIp);
+        var blocked = over ?? address.Narrow;
         if (_blockedUntil.TryAdd(blocked, Environment.TickCount64 + (long)_settings.AbuseBlock.TotalMilliseconds))
         {
             LogBlocked(blocked.StartsWith("net:", StringComparison.Ordinal) ? blocked[4..] : blocked, deviceId, _settings.FailedJoinsPerMinute, _settings.AbuseBlock.TotalSeconds);
@@ -106,7 +108,7 @@ internal sealed partial class ClientLimits : IClientLimits, IDisposable
     public bool TryCreateRoom(ClientSession session, DeviceId deviceId)
     {
         ArgumentNullException.ThrowIfNull(session);
-        return _roomsPerIp.TryTake(session.ClientIp);
+        return _roomsPerIp.TryTake(AddressGroups.Of(session.ClientIp), out _);
     }
 
     public void Dispose()
@@ -142,20 +144,16 @@ internal sealed partial class ClientLimits : IClientLimits, IDisposable
         private readonly PartitionedRateLimiter<string> _narrow = PerMinute(perMinute);
         private readonly PartitionedRateLimiter<string> _wide = PerMinute(perMinute * AddressGroups.WideShare);
 
-        public bool TryTake(string clientIp) => TryTake(clientIp, out _);
-
-        /// <param name="over">The key that was over its limit (the address, or "net:" and its network), or null.</param>
-        public bool TryTake(string clientIp, out string? over)
+        /// <param name="over">The key that was over its limit (the address's, or its network's), or null.</param>
+        public bool TryTake(AddressGroups.Keys address, out string? over)
         {
-            var narrow = AddressGroups.Narrow(clientIp);
-            if (!Take(_narrow, narrow))
+            if (!Take(_narrow, address.Narrow))
             {
-                over = narrow;
+                over = address.Narrow;
                 return false;
             }
 
-            var wide = "net:" + AddressGroups.Wide(clientIp);
-            over = Take(_wide, wide) ? null : wide;
+            over = Take(_wide, address.Wide) ? null : address.Wide;
             return over is null;
         }
 

@@ -53,7 +53,7 @@ internal sealed partial class ConnectionHandler(
         using var connection = new ClientConnection(registry.NextSessionId(), socket, new SendQueueLimits(settings.SendQueueCapacity, settings.SendQueueBytes, settings.KeepAliveTimeout), settings.CloseTimeout, logger)
         {
             SlowConsumer = registry.CountSlowConsumer,
-            Replies = (replyBudget, AddressGroups.Narrow(clientIp)),
+            Replies = (replyBudget, slot.Address.Narrow),
         };
         var session = new ClientSession(connection.SessionId, clientIp, connection) { AccessToken = accessToken.Length > 0 ? accessToken : null };
         registry.Add(connection);
@@ -210,7 +210,7 @@ internal sealed partial class ConnectionHandler(
                     return;
                 }
 
-                if (!TryTakeToken(budget, message.Count, session, connection, ref rejections))
+                if (!TryTakeToken(budget, message.Count, slot.Address, session, connection, ref rejections))
                 {
                     continue;
                 }
@@ -297,9 +297,9 @@ internal sealed partial class ConnectionHandler(
     /// One frame and its bytes from the budget, taken before the frame is parsed: a frame over the rate gets an error
     /// and is not handled (nothing stored); a connection that keeps sending over it is closed, and that is logged once.
     /// </summary>
-    private bool TryTakeToken(InboundBudget budget, int bytes, ClientSession session, ClientConnection connection, ref RejectionCount rejections)
+    private bool TryTakeToken(InboundBudget budget, int bytes, AddressGroups.Keys address, ClientSession session, ClientConnection connection, ref RejectionCount rejections)
     {
-        if (budget.TryTake(bytes) && limits.TryInbound(session.ClientIp, bytes))
+        if (budget.TryTake(bytes) && limits.TryInbound(address, bytes))
         {
             return true;
         }
