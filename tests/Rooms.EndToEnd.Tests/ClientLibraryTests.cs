@@ -132,6 +132,28 @@ public sealed class ClientLibraryTests : IAsyncLifetime
             await aliceHears;
         }
 
+        // Catch-up through pages of the server's largest frame (history pages are cut at 1 MiB): 25 messages of 48 KB.
+        var mark = (await alice.SendAsync("before the big ones")).MessageId;
+        var big = new string('€', 16_000);
+        for (var i = 0; i < 25; i++)
+        {
+            await alice.SendAsync($"{i}:{big}");
+        }
+
+        var bigStore = new MemoryStore();
+        bigStore.Save(new SavedState(roomId, mark, []));
+        await using (var erin = Client("erin", store: bigStore))
+        {
+            await erin.ConnectAsync();
+            var numbers = new List<int>();
+            while (numbers.Count < 25)
+            {
+                numbers.Add(int.Parse((await Next<RoomMessage>(erin)).Content.Split(':')[0], System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            Assert.Equal(Enumerable.Range(0, 25), numbers);
+        }
+
         // Away and back with the same store: the missed messages, once each, in order.
         var store = new MemoryStore();
         var carol = Client("carol", roomId, store);
@@ -186,7 +208,7 @@ public sealed class ClientLibraryTests : IAsyncLifetime
     private static readonly string[] IntegrationChecks =
     [
         "ok two devices chat", "ok direct message", "ok history pages backward and forward",
-        "ok reconnects after every url refused for a while", "ok catch-up after a restart",
+        "ok reconnects after every url refused for a while", "ok catch-up through pages of the largest frame", "ok catch-up after a restart",
         "ok replaced (4001)", "ok refused token (4003)", "all passed",
     ];
 

@@ -122,6 +122,19 @@ try {
   await way.down();
   console.log("ok reconnects after every url refused for a while");
 
+  // Catch-up through pages of the server's largest frame (history pages are cut at 1 MiB): 25 messages of 48 KB.
+  const mark = (await alice.send("before the big ones")).messageId;
+  const big = "€".repeat(16_000);
+  for (let i = 0; i < 25; i++) await alice.send(`${i}:${big}`);
+  const bigStore = new MemoryStore();
+  bigStore.save({ roomId, lastMessageId: mark, outbox: [] });
+  const erin = client("erin", { store: bigStore });
+  const bigOnes = collect(erin, 25);
+  await erin.connect();
+  assert.deepEqual((await bigOnes).map((m) => Number(m.content.split(":")[0])), [...Array(25).keys()]);
+  await erin.close();
+  console.log("ok catch-up through pages of the largest frame");
+
   // A device that was away catches up from its store: the missed messages, once each, in order.
   const store = new MemoryStore();
   const carol = client("carol", { roomId, store });

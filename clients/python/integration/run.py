@@ -127,6 +127,22 @@ async def main():
         await relay.down()
         print("ok reconnects after every url refused for a while", flush=True)
 
+        # Catch-up through pages of the server's largest frame (history pages are cut at 1 MiB): 25 messages of 48 KB.
+        mark = (await alice.send("before the big ones")).message_id
+        big = "€" * 16_000
+        for i in range(25):
+            await alice.send(f"{i}:{big}")
+        big_store = MemoryStore()
+        big_store.save({"roomId": room, "lastMessageId": mark, "outbox": []})
+        erin = client("erin", store=big_store)
+        await erin.connect()
+        got = []
+        while len(got) < 25:
+            got.append(int((await next_event(erin, Message)).content.split(":")[0]))
+        assert got == list(range(25)), got
+        await erin.close()
+        print("ok catch-up through pages of the largest frame", flush=True)
+
         store = MemoryStore()
         carol = client("carol", room_id=room, store=store)
         await carol.connect()
